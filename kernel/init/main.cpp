@@ -1,0 +1,48 @@
+// kernel_main: the boot order, from the first C++ instruction to the workload.
+#include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/boot/Multiboot2.h"
+#include "drivers/serial/Uart16550.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/debug/Symbols.h"
+#include "kernel/init/BootInfo.h"
+#include "kernel/init/Version.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/DirectMap.h"
+#include "kernel/power/Power.h"
+#include "tests/ktest/Ktest.h"
+
+namespace {
+
+void load_symbols(const BootInfo& info)
+{
+    const BootModule* module = info.find_module("symbols");
+    if (!module) {
+        log_warn("boot", "no symbol table module: backtraces will show raw addresses");
+        return;
+    }
+    symbols::init(phys_to_virt<const char>(module->start), module->end - module->start);
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
+{
+    serial::init();
+    BootInfo& info = boot_info();
+    if (!multiboot2::parse(magic, info_phys, info))
+        panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
+    load_symbols(info);
+
+    log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
+    log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
+             info.command_line.raw().chars());
+    log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
+             info.region_count, info.module_count);
+
+    if (info.command_line.has("ktest")) {
+        StringView selection = info.command_line.get("ktest");
+        u32 failed = ktest::run(selection.chars(), selection.length());
+        test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
+    }
+    power_off();
+}

@@ -1,0 +1,23 @@
+// ktest suite "lib": the portable library, run on the real kernel once so that
+// freestanding code generation (no SSE, kernel code model) is exercised too.
+#include "kernel/lib/CommandLine.h"
+#include "kernel/lib/Format.h"
+#include "kernel/lib/String.h"
+#include "tests/ktest/Ktest.h"
+
+KTEST(lib, format_integers)
+{
+    char buffer[64];
+    format_string(buffer, sizeof(buffer), "%d|%5u|%-4x|%08lx|%s", -42, 7u, 0xabu, 0x1234ul, "ok");
+    KEXPECT(strcmp(buffer, "-42|    7|ab  |00001234|ok") == 0);
+}
+
+KTEST(lib, command_line_options)
+{
+    static CommandLine line;
+    line.parse("smp=4 ktest=all quiet mem=64M");
+    KEXPECT_EQ(line.get_u64("smp", 0), 4ul);
+    KEXPECT_EQ(line.get_u64("mem", 0), 64ul * MiB);
+    KEXPECT(line.has("quiet"));
+    KEXPECT(!line.has("loud"));
+}

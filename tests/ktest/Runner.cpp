@@ -1,0 +1,70 @@
+#include <stdarg.h>
+
+#include "kernel/lib/Format.h"
+#include "kernel/lib/StringView.h"
+#include "kernel/log/Log.h"
+#include "kernel/time/Clock.h"
+#include "tests/ktest/Ktest.h"
+
+// The .ktest section holds one pointer per KTEST (pointers, not the cases
+// themselves, so that section alignment padding cannot shift the array).
+extern "C" const KtestCase* const __ktest_start[];
+extern "C" const KtestCase* const __ktest_end[];
+
+void ktest_fail(KtestContext& context, const char* file, int line, const char* fmt, ...)
+{
+    char message[256];
+    va_list args;
+    va_start(args, fmt);
+    format_string_v(message, sizeof(message), fmt, args);
+    va_end(args);
+    log_raw("ktest:   %s.%s: %s:%d: %s\n", context.suite, context.name, file, line, message);
+    context.failures++;
+}
+
+namespace ktest {
+namespace {
+
+bool selected(StringView selection, const char* suite)
+{
+    if (selection == StringView("all"))
+        return true;
+    StringView rest = selection;
+    while (!rest.is_empty()) {
+        isize comma = rest.find(',');
+        StringView item = comma < 0 ? rest : rest.substring(0, static_cast<usize>(comma));
+        if (item == StringView(suite))
+            return true;
+        rest = comma < 0 ? StringView() : rest.substring(static_cast<usize>(comma) + 1);
+    }
+    return false;
+}
+
+} // namespace
+
+u32 run(const char* selection_chars, usize length)
+{
+    StringView selection(selection_chars, length);
+    u32 passed = 0, failed = 0;
+    log_raw("ktest: running %.*s\n", static_cast<int>(length), selection_chars);
+    for (const KtestCase* const* entry = __ktest_start; entry < __ktest_end; entry++) {
+        const KtestCase* test = *entry;
+        if (!selected(selection, test->suite))
+            continue;
+        KtestContext context{test->suite, test->name};
+        u64 start_ns = clock_ns();
+        test->function(context);
+        u64 elapsed_us = (clock_ns() - start_ns) / 1000;
+        if (context.failures == 0) {
+            passed++;
+            log_raw("ktest: ok   %s.%s (%lu us)\n", test->suite, test->name, elapsed_us);
+        } else {
+            failed++;
+            log_raw("ktest: FAIL %s.%s (%lu us)\n", test->suite, test->name, elapsed_us);
+        }
+    }
+    log_raw("ktest: %u passed, %u failed\n", passed, failed);
+    return failed;
+}
+
+} // namespace ktest

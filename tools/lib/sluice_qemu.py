@@ -1,0 +1,151 @@
+"""Boot Sluice in QEMU from the host: build an ISO for a command line, run it
+with a hard timeout, stream and capture the serial console, map the exit status.
+
+Used by tools/qemu (the command-line launcher), tools/run and tests/qemu.
+"""
+import os
+import pathlib
+import select
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+# isa-debug-exit: the guest writes v, QEMU exits with (v << 1) | 1.
+EXIT_PASSED = 1
+EXIT_FAILED = 3
+TIMEOUT_STATUS = 124
+
+
+class Result:
+    def __init__(self, status, output, timed_out, qemu_status):
+        self.status = status          # 0 passed / powered off, 1 failed, 124 timeout, else QEMU's
+        self.output = output          # the whole serial console, as text
+        self.timed_out = timed_out
+        self.qemu_status = qemu_status
+
+    @property
+    def passed(self):
+        return self.status == 0
+
+
+def build_iso(build_dir, cmdline, out, modules=()):
+    build_dir = pathlib.Path(build_dir)
+    args = [str(ROOT / "tools/mkiso"), "--kernel", str(build_dir / "kernel.elf"),
+            "--symbols", str(build_dir / "kernel.sym"), "--out", str(out), "--cmdline", cmdline]
+    for name, path in modules:
+        args += ["--module", f"{name}={path}"]
+    subprocess.run(args, check=True)
+
+
+def kvm_usable(build_dir):
+    """KVM only when a bounded probe boots Sluice with it; the answer is cached."""
+    if os.environ.get("SLUICE_ACCEL") in ("tcg", "kvm"):
+        return os.environ["SLUICE_ACCEL"] == "kvm"
+    cache = pathlib.Path(build_dir) / ".kvm-probe"
+    if cache.exists():
+        return cache.read_text().strip() == "kvm"
+    usable = False
+    if os.access("/dev/kvm", os.R_OK | os.W_OK):
+        with tempfile.TemporaryDirectory() as tmp:
+            iso = pathlib.Path(tmp) / "probe.iso"
+            build_iso(build_dir, "ktest=none", iso)
+            try:
+                r = subprocess.run(_qemu_args(iso, smp=1, mem="256M", accel="kvm"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=15)
+                usable = r.returncode == EXIT_PASSED
+            except subprocess.TimeoutExpired:
+                usable = False
+    cache.write_text("kvm" if usable else "tcg")
+    return usable
+
+
+def _qemu_args(iso, smp, mem, accel, drives=(), extra=()):
+    # -nographic puts the serial port (the kernel console) on stdio.
+    args = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel,
+            "-smp", str(smp), "-m", mem, "-nographic", "-no-reboot",
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+            "-cdrom", str(iso), "-boot", "d", "-nic", "none"]
+    for d in drives:
+        args += list(d)
+    return args + list(extra)
+
+
+def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=(),
+        modules=(), echo=True, kill_on=None, on_line=None, accel=None):
+    """Boot an ISO for `cmdline`; return a Result. `kill_on` ends QEMU (SIGKILL)
+    as soon as that text appears on the console, as a power cut would."""
+    build_dir = pathlib.Path(build_dir)
+    if accel is None:
+        accel = "kvm" if kvm_usable(build_dir) else "tcg"
+    with tempfile.TemporaryDirectory() as tmp:
+        iso = pathlib.Path(tmp) / "sluice.iso"
+        build_iso(build_dir, cmdline, iso, modules)
+        args = _qemu_args(iso, smp, mem, accel, drives, extra)
+        if echo:
+            print("+ " + " ".join(args), file=sys.stderr, flush=True)
+        proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        output = bytearray()
+        deadline = time.monotonic() + timeout
+        timed_out = killed = False
+        pending = b""
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                timed_out = True
+                proc.kill()
+                break
+            ready, _, _ = select.select([proc.stdout], [], [], min(remaining, 0.5))
+            if not ready:
+                if proc.poll() is not None:
+                    break
+                continue
+            chunk = os.read(proc.stdout.fileno(), 65536)
+            if not chunk:
+                break
+            output += chunk
+            if echo:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                text = line.decode(errors="replace").rstrip("\r")
+                if on_line:
+                    on_line(text)
+                if kill_on and kill_on in text:
+                    proc.kill()
+                    killed = True
+            if killed:
+                break
+        proc.wait()
+        text = output.decode(errors="replace").replace("\r\n", "\n")
+        if timed_out:
+            print(f"\n*** QEMU timed out after {timeout} s ***", file=sys.stderr)
+            return Result(TIMEOUT_STATUS, text, True, proc.returncode)
+        q = proc.returncode
+        if killed:
+            status = 0
+        elif q == EXIT_PASSED:
+            status = 0
+        elif q == 0:
+            # ACPI power-off, or a triple fault with -no-reboot: tell them apart
+            # by the kernel's last words.
+            status = 0 if "power: powering off" in text else 2
+        elif q == EXIT_FAILED:
+            status = 1
+        else:
+            status = q if q else 1
+        return Result(status, text, False, q)
+
+
+def symbolize(build_dir, text):
+    """Append file:line (addr2line) to every backtrace address in `text`."""
+    tool = ROOT / "tools/symbolize"
+    r = subprocess.run([sys.executable, str(tool), "--kernel", str(pathlib.Path(build_dir) / "kernel.elf")],
+                       input=text, capture_output=True, text=True)
+    return r.stdout if r.returncode == 0 else text
