@@ -1,0 +1,24 @@
+// Kernel timers: one-shot, cancellable, per CPU. The callback runs in the
+// timer interrupt of the CPU that armed the timer, with interrupts off, so it
+// must be short (typically: wake a thread).
+#pragma once
+
+#include "kernel/lib/Types.h"
+
+struct Timer {
+    using Callback = void (*)(Timer& timer);
+
+    u64 deadline_ns = 0; // clock_ns() at which to fire
+    Callback callback = nullptr;
+    void* context = nullptr; // for the owner's use in the callback
+    // Owned by kernel/time: queue linkage and state.
+    Timer* next = nullptr;
+    u32 cpu = 0;
+    u8 state = 0;
+};
+
+// Arm `timer` on the current CPU to call `callback` at `deadline_ns`.
+void timer_arm(Timer& timer, u64 deadline_ns, Timer::Callback callback);
+// Returns true if the timer was pending and now will not run. If its callback
+// is running on another CPU, waits until it has finished.
+bool timer_cancel(Timer& timer);
