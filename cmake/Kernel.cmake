@@ -21,7 +21,7 @@ set(KERNEL_COMMON_FLAGS
   -O2 -g)
 
 set(KERNEL_CXX_FLAGS
-  -std=c++20 -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
+  -std=c++20 -fcheck-new -fno-exceptions -fno-rtti -fno-threadsafe-statics -fno-use-cxa-atexit
   -nostdinc++ -Wall -Wextra -Werror -Wno-missing-field-initializers
   -Wno-invalid-offsetof -Wno-address-of-packed-member)
 

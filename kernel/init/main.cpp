@@ -1,5 +1,6 @@
 // kernel_main: the boot order, from the first C++ instruction to the workload.
 #include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
 #include "drivers/serial/Uart16550.h"
 #include "kernel/debug/Panic.h"
@@ -28,6 +29,7 @@ void load_symbols(const BootInfo& info)
 extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
 {
     serial::init();
+    percpu::init_boot_cpu();
     BootInfo& info = boot_info();
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
