@@ -10,6 +10,7 @@
 #include "kernel/init/Version.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
+#include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
 #include "tests/ktest/Ktest.h"
 
@@ -34,6 +35,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     BootInfo& info = boot_info();
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
+    mm::init(info);
     load_symbols(info);
     interrupts::init_boot_cpu();
 
