@@ -2,6 +2,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
+#include "arch/x86_64/interrupts/Interrupts.h"
 #include "drivers/serial/Uart16550.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -34,8 +35,9 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     BootInfo& info = boot_info();
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
-    mm::init(info);
     load_symbols(info);
+    interrupts::init_boot_cpu();
+    mm::init(info);
 
     log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
     log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
