@@ -11,7 +11,16 @@ namespace mm {
 // the window is exhausted or memory for page tables ran out. Each call gets
 // its own virtual range, followed by an unmapped guard page.
 void* map_mmio(PhysAddr phys, usize size_bytes);
-// Undo map_mmio (same address and size). The virtual range is not reused.
+// Undo map_mmio / map_firmware (same address and size) for a window mapping.
+// The virtual range is not reused.
 void unmap_mmio(void* virt, usize size_bytes);
+
+// Firmware tables (ACPI, SMBIOS) that may lie outside the direct map (e.g.
+// QEMU/SeaBIOS put the ACPI tables in a "reserved" region): a cached,
+// writable, non-executable mapping; the direct-map address when the range is
+// RAM. Do not unmap a direct-map result.
+void* map_firmware(PhysAddr phys, usize size_bytes);
+// True when all of [phys, phys + size) is in the direct map (phys_to_virt works).
+bool is_direct_mapped(PhysAddr phys, usize size_bytes);
 
 } // namespace mm

@@ -1,8 +1,10 @@
 #include "arch/x86_64/mm/PageTable.h"
 
 #include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/mm/Paging.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/irq/Ipi.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
 
@@ -213,8 +215,14 @@ Result<void> PageTable::unmap(uptr virt, usize size)
 {
     if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
         return Error::from_errno(EINVAL);
-    SpinLockGuard guard(m_lock);
-    return unmap_locked(virt, size);
+    Result<void> result;
+    {
+        SpinLockGuard guard(m_lock);
+        result = unmap_locked(virt, size);
+    }
+    if (m_is_kernel)
+        flush_tlb_kernel_range(virt, size);
+    return result;
 }
 
 Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
@@ -222,14 +230,20 @@ Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
     if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
         return Error::from_errno(EINVAL);
     u64 bits = entry_bits(flags);
-    SpinLockGuard guard(m_lock);
-    return for_each_leaf(virt, size, [bits](u64* entry, int level, uptr leaf_virt) {
-        u64 keep = level > 0 ? (leaf_address_mask(level) | pte::PAT_LARGE | pte::HUGE)
-                             : (pte::ADDRESS_MASK | pte::HUGE /* PAT */);
-        keep |= pte::ACCESSED | pte::DIRTY;
-        __atomic_store_n(entry, (*entry & keep) | bits, __ATOMIC_RELEASE);
-        flush_tlb_local(leaf_virt);
-    });
+    Result<void> result;
+    {
+        SpinLockGuard guard(m_lock);
+        result = for_each_leaf(virt, size, [bits](u64* entry, int level, uptr leaf_virt) {
+            u64 keep = level > 0 ? (leaf_address_mask(level) | pte::PAT_LARGE | pte::HUGE)
+                                 : (pte::ADDRESS_MASK | pte::HUGE /* PAT */);
+            keep |= pte::ACCESSED | pte::DIRTY;
+            __atomic_store_n(entry, (*entry & keep) | bits, __ATOMIC_RELEASE);
+            flush_tlb_local(leaf_virt);
+        });
+    }
+    if (m_is_kernel)
+        flush_tlb_kernel_range(virt, size);
+    return result;
 }
 
 Translation PageTable::translate(uptr virt)
@@ -266,6 +280,18 @@ Result<PageTable*> PageTable::create_address_space()
     return page_table;
 }
 
+void PageTable::destroy_address_space(PageTable* page_table)
+{
+    ASSERT(!page_table->m_is_kernel);
+    u64* table = table_at(page_table->m_pml4);
+    for (usize i = 0; i < ENTRIES / 2; i++) {
+        if (table[i] & pte::PRESENT)
+            free_page_table_tree(table[i] & pte::ADDRESS_MASK, LEVELS - 2);
+    }
+    free_page_table_page(page_table->m_pml4);
+    delete page_table;
+}
+
 void flush_tlb_local(uptr virt) { x86::invlpg(virt); }
 
 void flush_tlb_local_all()
@@ -283,13 +309,18 @@ void flush_tlb_local_all()
 
 void flush_tlb_kernel_range(uptr virt, usize size)
 {
-    constexpr usize FULL_FLUSH_PAGES = 64;
-    if (size / PAGE_SIZE > FULL_FLUSH_PAGES) {
+    // This CPU directly (the IPI code may not be up yet), the others by IPI.
+    constexpr usize FULL_FLUSH_PAGES = 32;
+    if (size == 0 || size / PAGE_SIZE > FULL_FLUSH_PAGES) {
         flush_tlb_local_all();
-        return;
+    } else {
+        for (uptr v = align_down(virt, uptr(PAGE_SIZE)); v < virt + size; v += PAGE_SIZE)
+            flush_tlb_local(v);
     }
-    for (uptr v = align_down(virt, uptr(PAGE_SIZE)); v < virt + size; v += PAGE_SIZE)
-        flush_tlb_local(v);
+    CpuMask others = online_cpus();
+    others.remove(current_cpu_index());
+    if (!others.is_empty())
+        tlb_shootdown(others, virt, size);
 }
 
 } // namespace mm

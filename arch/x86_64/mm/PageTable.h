@@ -11,8 +11,10 @@
 // copies those 256 entries, so a kernel mapping made at any time is visible
 // in every address space without touching their PML4s.
 //
-// TLB: the PageTable flushes the entries it changes on this CPU (invlpg).
-// Other CPUs are not told yet; see flush_tlb_kernel_range().
+// TLB: unmap() and protect() flush the changed entries on this CPU; on the
+// kernel page table they also shoot them down on every other online CPU
+// before returning (kernel/irq/Ipi.h). map() needs no flush (a not-present
+// entry is never cached as a translation, SDM Vol. 3A §4.10.2.3).
 #pragma once
 
 #include "kernel/lib/Result.h"
@@ -66,13 +68,17 @@ struct Translation {
 
 class PageTable {
 public:
-    // Wraps an existing PML4 (physical address).
-    explicit PageTable(PhysAddr pml4_phys) : m_pml4(pml4_phys) { }
+    // Wraps an existing PML4 (physical address). `is_kernel`: changes are
+    // shot down on all CPUs (the kernel half is shared by every CPU).
+    explicit PageTable(PhysAddr pml4_phys, bool is_kernel = false) : m_pml4(pml4_phys), m_is_kernel(is_kernel) { }
     PageTable(const PageTable&) = delete;
     PageTable& operator=(const PageTable&) = delete;
 
     // A fresh PML4 whose kernel half is the kernel page table's (shared).
     static Result<PageTable*> create_address_space();
+    // Free its user-half tables and PML4 (not the pages its leaves map; the
+    // caller has unmapped and released those, and no CPU uses it as CR3).
+    static void destroy_address_space(PageTable* page_table);
 
     PhysAddr root() const { return m_pml4; }
 
@@ -98,15 +104,15 @@ private:
     Result<void> unmap_locked(uptr virt, usize size);
 
     PhysAddr m_pml4;
+    bool m_is_kernel;
     SpinLock m_lock;
 };
 
 // Toggle PGE/reload CR3 for all (global too) or one page, on this CPU.
 void flush_tlb_local_all();
 void flush_tlb_local(uptr virt);
-// After changing kernel mappings: flush [virt, virt + size) on every CPU.
-// For now this flushes only the calling CPU; the TLB-shootdown IPI from
-// kernel/irq will be called here once it exists.
+// After changing kernel mappings: flush [virt, virt + size) on this CPU and
+// every other online CPU (IPI), returning once all have done it.
 void flush_tlb_kernel_range(uptr virt, usize size);
 
 } // namespace mm

@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/boot/Layout.h"
+#include "arch/x86_64/mm/Mmio.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Utility.h"
@@ -49,6 +50,14 @@ bool g_has_smep;
 // mapped by the boot page tables.
 bool g_boot_tables_active = true;
 
+struct Range {
+    PhysAddr start;
+    PhysAddr end;
+};
+constexpr usize MAX_DIRECT_RANGES = BootInfo::MAX_REGIONS + 1;
+Range g_direct_ranges[MAX_DIRECT_RANGES]; // what the direct map covers, sorted, merged
+usize g_direct_range_count;
+
 alignas(PageTable) unsigned char g_kernel_storage[sizeof(PageTable)];
 PageTable* g_kernel;
 uptr g_identity_end; // the low identity map covers [PAGE_SIZE, g_identity_end)
@@ -87,11 +96,6 @@ bool is_ram(MemoryRegion::Type type)
     return type == MemoryRegion::Type::Usable || type == MemoryRegion::Type::AcpiReclaimable ||
            type == MemoryRegion::Type::AcpiNvs;
 }
-
-struct Range {
-    PhysAddr start;
-    PhysAddr end;
-};
 
 // RAM regions rounded out to pages, plus the low 1 MiB, sorted and merged.
 usize direct_map_ranges(const BootInfo& info, Range* out, usize capacity)
@@ -138,6 +142,15 @@ void map_kernel_section(const char* start, const char* end, u32 flags, const cha
 } // namespace
 
 bool cpu_has_nx() { return g_has_nx; }
+
+bool is_direct_mapped(PhysAddr phys, usize size_bytes)
+{
+    for (usize i = 0; i < g_direct_range_count; i++) {
+        if (phys >= g_direct_ranges[i].start && phys + size_bytes <= g_direct_ranges[i].end)
+            return true;
+    }
+    return false;
+}
 bool cpu_has_1g_pages() { return g_has_1g; }
 
 PageTable& kernel_page_table() { return *g_kernel; }
@@ -178,7 +191,7 @@ void init_kernel_page_table(const BootInfo& info)
     PhysAddr pml4 = allocate_page_table_page();
     if (!pml4)
         panic("mm: no page for the kernel PML4");
-    g_kernel = new (g_kernel_storage) PageTable(pml4);
+    g_kernel = new (g_kernel_storage) PageTable(pml4, true);
 
     // Every kernel-half PDPT now, so that address spaces can share them.
     u64* pml4_entries = phys_to_virt<u64>(pml4);
@@ -189,9 +202,9 @@ void init_kernel_page_table(const BootInfo& info)
         pml4_entries[i] = pdpt | pte::PRESENT | pte::WRITABLE;
     }
 
-    constexpr usize MAX_RANGES = BootInfo::MAX_REGIONS + 1;
-    static Range ranges[MAX_RANGES];
-    usize range_count = direct_map_ranges(info, ranges, MAX_RANGES);
+    Range* ranges = g_direct_ranges;
+    usize range_count = direct_map_ranges(info, ranges, MAX_DIRECT_RANGES);
+    g_direct_range_count = range_count;
     u64 mapped_bytes = 0;
     for (usize i = 0; i < range_count; i++) {
         map_or_panic(DIRECT_MAP_BASE + ranges[i].start, ranges[i].start, ranges[i].end - ranges[i].start,
