@@ -3,6 +3,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "drivers/acpi/Acpi.h"
 #include "drivers/serial/Uart16550.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -44,6 +45,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
              info.command_line.raw().chars());
     log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
              info.region_count, info.module_count);
+    acpi::init();
 
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
