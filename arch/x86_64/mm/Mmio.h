@@ -15,12 +15,13 @@ void* map_mmio(PhysAddr phys, usize size_bytes);
 // The virtual range is not reused.
 void unmap_mmio(void* virt, usize size_bytes);
 
-// Firmware tables (ACPI, SMBIOS) that may lie outside the direct map (e.g.
-// QEMU/SeaBIOS put the ACPI tables in a "reserved" region): a cached,
-// writable, non-executable mapping; the direct-map address when the range is
-// RAM. Do not unmap a direct-map result.
+// Firmware tables (ACPI, SMBIOS): the direct-map address when the range is in
+// the direct map (RAM, or anything below 4 GiB, where non-RAM is uncached);
+// otherwise a cached, writable, non-executable window mapping. Do not unmap a
+// direct-map result.
 void* map_firmware(PhysAddr phys, usize size_bytes);
-// True when all of [phys, phys + size) is in the direct map (phys_to_virt works).
+// True when all of [phys, phys + size) is in the direct map (phys_to_virt
+// works): RAM regions and everything below 4 GiB.
 bool is_direct_mapped(PhysAddr phys, usize size_bytes);
 
 } // namespace mm

@@ -41,6 +41,7 @@ constexpr u64 EFER_NXE = 1ul << 11;
 constexpr usize KERNEL_PML4_FIRST = 256;
 constexpr usize PML4_ENTRIES = 512;
 constexpr PhysAddr LOW_IDENTITY_END = 1 * MiB;
+constexpr PhysAddr LOW_4G = 4 * GiB;
 
 bool g_has_nx;
 bool g_has_1g;
@@ -149,7 +150,7 @@ bool is_direct_mapped(PhysAddr phys, usize size_bytes)
         if (phys >= g_direct_ranges[i].start && phys + size_bytes <= g_direct_ranges[i].end)
             return true;
     }
-    return false;
+    return phys + size_bytes <= LOW_4G; // holes below 4 GiB: mapped uncached
 }
 bool cpu_has_1g_pages() { return g_has_1g; }
 
@@ -211,6 +212,24 @@ void init_kernel_page_table(const BootInfo& info)
                      MAP_WRITE | MAP_GLOBAL, PAGE_SIZE_1G, "the direct map");
         mapped_bytes += ranges[i].end - ranges[i].start;
     }
+    // Below 4 GiB the holes between RAM regions (firmware tables in
+    // "reserved" regions, the local APIC, IOAPIC, ECAM, PCI BARs) are mapped
+    // too, uncached, so phys_to_virt works there as it did with the boot page
+    // tables. Uncached, so that a device register is never cached whatever
+    // the MTRRs say, and so that a map_mmio() alias has the same memory type
+    // (SDM Vol. 3A §11.12.4). Holes above 4 GiB need map_mmio().
+    PhysAddr cursor = 0;
+    u64 hole_bytes = 0;
+    for (usize i = 0; i <= range_count && cursor < LOW_4G; i++) {
+        PhysAddr hole_end = i < range_count ? min(ranges[i].start, LOW_4G) : LOW_4G;
+        if (hole_end > cursor) {
+            map_or_panic(DIRECT_MAP_BASE + cursor, cursor, hole_end - cursor, MAP_WRITE | MAP_UNCACHED | MAP_GLOBAL,
+                         PAGE_SIZE_1G, "the direct map below 4 GiB");
+            hole_bytes += hole_end - cursor;
+        }
+        if (i < range_count)
+            cursor = max(cursor, ranges[i].end);
+    }
 
     map_kernel_section(__text_start, __text_end, MAP_EXEC, "kernel text");
     map_kernel_section(__rodata_start, __rodata_end, MAP_READ, "kernel rodata");
@@ -233,8 +252,9 @@ void init_kernel_page_table(const BootInfo& info)
     x86::write_cr3(pml4);
     flush_tlb_local_all();
     g_boot_tables_active = false;
-    log_info("mm", "kernel page table at 0x%lx: direct map %lu MiB in %zu ranges (%s pages), NX %s, SMEP %s",
-             pml4, mapped_bytes / MiB, range_count, g_has_1g ? "1 GiB" : "2 MiB", g_has_nx ? "on" : "off",
+    log_info("mm", "kernel page table at 0x%lx: direct map %lu MiB RAM in %zu ranges + %lu MiB uncached below 4 GiB "
+             "(%s pages), NX %s, SMEP %s",
+             pml4, mapped_bytes / MiB, range_count, hole_bytes / MiB, g_has_1g ? "1 GiB" : "2 MiB", g_has_nx ? "on" : "off",
              g_has_smep ? "on" : "off");
 }
 

@@ -7,16 +7,19 @@
 //                                             bring-up (drop_low_identity_map)
 //   DIRECT_MAP_BASE + phys                    every RAM region of the memory
 //                                             map (usable, ACPI reclaimable,
-//                                             ACPI NVS) and the low 1 MiB;
-//                                             RW, NX, global; 1 GiB / 2 MiB pages
-//                                             where alignment allows. The kernel
-//                                             image's text and rodata are
-//                                             read-only there too.
+//                                             ACPI NVS) and the low 1 MiB:
+//                                             write-back; everything else below
+//                                             4 GiB (firmware tables, LAPIC,
+//                                             IOAPIC, ECAM, 32-bit BARs):
+//                                             uncached. RW, NX, global; 1 GiB /
+//                                             2 MiB pages where alignment allows.
+//                                             The kernel image's text and rodata
+//                                             are read-only there too.
 //   MMIO_WINDOW_BASE ..                       map_mmio(): UC, NX, 4 KiB pages
 //   KERNEL_VMA + phys                         the kernel image only: text RX,
 //                                             rodata R+NX, data/bss RW+NX
-// Device memory and firmware areas marked "reserved" are NOT in the direct
-// map: reach them with map_mmio().
+// Device memory above 4 GiB (64-bit BARs) is not in the direct map: use
+// map_mmio(), which drivers should prefer anyway (it says what is meant).
 #pragma once
 
 #include "arch/x86_64/mm/PageTable.h"
