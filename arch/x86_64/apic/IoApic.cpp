@@ -2,7 +2,7 @@
 
 #include "drivers/acpi/Acpi.h"
 #include "kernel/log/Log.h"
-#include "kernel/mm/DirectMap.h"
+#include "arch/x86_64/mm/Mmio.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace ioapic {
@@ -80,11 +80,14 @@ void init()
 {
     for (usize i = 0; i < acpi::io_apic_count() && g_count < MAX_IO_APICS; i++) {
         const acpi::IoApic& info = acpi::io_apic(i);
-        // The boot page tables map the first 4 GiB (IOAPICs sit at 0xfec00000).
-        if (info.address >= 4 * GiB)
+        // IOREGSEL and IOWIN, 82093AA §3.1; mapped uncached.
+        auto* mmio = static_cast<volatile u32*>(mm::map_mmio(info.address, IOWIN + 4));
+        if (!mmio) {
+            log_error("apic", "cannot map IOAPIC %u at 0x%lx", info.id, info.address);
             continue;
+        }
         Controller& c = g_controllers[g_count++];
-        c.mmio = phys_to_virt<volatile u32>(info.address);
+        c.mmio = mmio;
         c.gsi_base = info.gsi_base;
         // Version register bits 23:16: index of the last redirection entry.
         c.inputs = ((read(c, REG_VERSION) >> 16) & 0xff) + 1;
