@@ -2,6 +2,8 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
+#include "arch/x86_64/interrupts/Interrupts.h"
+#include "drivers/acpi/Acpi.h"
 #include "drivers/serial/Uart16550.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -9,6 +11,7 @@
 #include "kernel/init/Version.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
+#include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
 #include "tests/ktest/Ktest.h"
 
@@ -34,12 +37,15 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
     load_symbols(info);
+    interrupts::init_boot_cpu();
+    mm::init(info);
 
     log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
     log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
              info.command_line.raw().chars());
     log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
              info.region_count, info.module_count);
+    acpi::init();
 
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
