@@ -4,6 +4,7 @@
 #include "arch/x86_64/boot/Multiboot2.h"
 #include "arch/x86_64/apic/Apic.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/smp/Smp.h"
 #include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
 #include "drivers/serial/Uart16550.h"
@@ -53,6 +54,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    smp::init();
 
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
