@@ -13,6 +13,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/irq/Ipi.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/DeadlineTimer.h"
 #include "kernel/sched/RunQueue.h"
@@ -275,12 +276,7 @@ struct SchedulerCore {
         x86::restore_interrupts(interrupts_were_enabled);
     }
 
-    static void send_reschedule(u32 cpu)
-    {
-        // The reschedule IPI arrives with the SMP work (kernel/irq/Ipi.h);
-        // until then there is no other CPU to kick.
-        (void)cpu;
-    }
+    static void send_reschedule(u32 cpu) { send_reschedule_ipi(cpu); }
 
     // Move one unpinned queued thread from the busiest CPU to `self`, if the
     // busiest has at least `min_excess` more runnable threads. Interrupts off.

@@ -106,7 +106,7 @@ void assert_may_sleep(const char* what)
     if (reporting())
         return;
     PerCpu& cpu = this_cpu();
-    if (cpu.preempt_count == 0)
+    if (cpu.preempt_count == 0 && cpu.irq_depth == 0)
         return;
     __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
     const HeldLocks& held = g_cpu_spinlocks[cpu.index];
