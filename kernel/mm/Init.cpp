@@ -1,4 +1,5 @@
 // mm::init: the memory manager's boot sequence.
+#include "arch/x86_64/mm/Paging.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Boot.h"
@@ -9,6 +10,7 @@ namespace mm {
 void init(const BootInfo& info)
 {
     init_page_allocator(info);
+    init_kernel_page_table(info);
     init_heap();
 
     PageCounters counters = page_counters();

@@ -225,3 +225,163 @@ KTEST(mm, stress_mixed_sizes)
     KEXPECT_EQ(pages_after.total, pages_before.total);
     KEXPECT_EQ(pages_after.reserved, pages_before.reserved);
 }
+
+// ---- Page tables -------------------------------------------------------------
+
+#include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/boot/Layout.h"
+#include "arch/x86_64/mm/Mmio.h"
+#include "arch/x86_64/mm/Paging.h"
+
+extern "C" char __text_start[];
+extern "C" char __rodata_start[];
+
+namespace {
+
+int g_data_object = 1;
+const int g_rodata_object = 2;
+
+} // namespace
+
+KTEST(mm, kernel_image_permissions)
+{
+    mm::PageTable& kernel = mm::kernel_page_table();
+    // Text: executable, read-only (a write would fault: CR0.WP makes ring 0 honour R/W).
+    mm::Translation text = kernel.translate(reinterpret_cast<uptr>(&ktest_mm_kernel_image_permissions));
+    KASSERT(text.is_mapped());
+    KEXPECT(text.is_executable());
+    KEXPECT(!text.is_writable());
+    KEXPECT(text.is_global());
+    KEXPECT_EQ(text.phys, virt_to_phys(reinterpret_cast<void*>(&ktest_mm_kernel_image_permissions)));
+    KEXPECT(x86::read_cr0() & (1ul << 16)); // CR0.WP
+
+    mm::Translation rodata = kernel.translate(reinterpret_cast<uptr>(&g_rodata_object));
+    KASSERT(rodata.is_mapped());
+    KEXPECT(!rodata.is_writable());
+    KEXPECT(!rodata.is_executable() || !mm::cpu_has_nx());
+
+    mm::Translation data = kernel.translate(reinterpret_cast<uptr>(&g_data_object));
+    KASSERT(data.is_mapped());
+    KEXPECT(data.is_writable());
+    KEXPECT(!data.is_executable() || !mm::cpu_has_nx());
+
+    // The direct-map alias of the text is read-only too.
+    mm::Translation alias = kernel.translate(DIRECT_MAP_BASE + virt_to_phys(__text_start));
+    KASSERT(alias.is_mapped());
+    KEXPECT(!alias.is_writable());
+    KEXPECT_EQ(alias.phys, virt_to_phys(__text_start));
+}
+
+KTEST(mm, heap_and_direct_map_are_not_executable)
+{
+    KASSERT(mm::cpu_has_nx());
+    KEXPECT(x86::rdmsr(0xc0000080) & (1ul << 11)); // EFER.NXE
+    void* object = kmalloc(64);
+    KASSERT(object != nullptr);
+    mm::Translation heap = mm::kernel_page_table().translate(reinterpret_cast<uptr>(object));
+    KEXPECT(heap.is_mapped());
+    KEXPECT(heap.is_writable());
+    KEXPECT(!heap.is_executable());
+    KEXPECT(!heap.is_user());
+    KEXPECT_EQ(heap.phys, virt_to_phys(object));
+    kfree(object);
+
+    // The last RAM page is in the direct map as well.
+    PhysAddr last = (mm::max_pfn() - 1) << PAGE_SHIFT;
+    mm::Translation top = mm::kernel_page_table().translate(DIRECT_MAP_BASE + last);
+    KEXPECT(top.is_mapped());
+    KEXPECT_EQ(top.phys, last);
+}
+
+KTEST(mm, low_identity_map_and_null_page)
+{
+    mm::PageTable& kernel = mm::kernel_page_table();
+    KEXPECT(!kernel.translate(0).is_mapped());
+    mm::Translation trampoline = kernel.translate(0x8000);
+    KASSERT(trampoline.is_mapped());
+    KEXPECT_EQ(trampoline.phys, 0x8000ul);
+    KEXPECT(trampoline.is_executable());
+    KEXPECT(!trampoline.is_global());
+}
+
+KTEST(mm, map_mmio_reads_lapic_version)
+{
+    constexpr PhysAddr LAPIC_BASE = 0xfee00000;
+    constexpr usize LAPIC_VERSION = 0x30; // SDM Vol. 3A §11.4.8
+    void* mapping = mm::map_mmio(LAPIC_BASE, PAGE_SIZE);
+    KASSERT(mapping != nullptr);
+    uptr virt = reinterpret_cast<uptr>(mapping);
+    KEXPECT(virt >= MMIO_WINDOW_BASE);
+    mm::Translation entry = mm::kernel_page_table().translate(virt);
+    KEXPECT(entry.is_mapped());
+    KEXPECT(entry.is_uncached());
+    KEXPECT(!entry.is_executable());
+    KEXPECT_EQ(entry.phys, LAPIC_BASE);
+    // In x2APIC mode (IA32_APIC_BASE.EXTD) the MMIO page is not decoded.
+    bool x2apic = x86::rdmsr(0x1b) & (1ul << 10);
+    if (!x2apic) {
+        u32 version = *reinterpret_cast<volatile u32*>(virt + LAPIC_VERSION);
+        // Integrated local APICs report 0x1X (§11.4.8, Figure 11-7).
+        KEXPECT_EQ(version & 0xf0, 0x10u);
+    }
+    mm::unmap_mmio(mapping, PAGE_SIZE);
+    KEXPECT(!mm::kernel_page_table().translate(virt).is_mapped());
+
+    // An unaligned request keeps the offset.
+    auto* unaligned = static_cast<u8*>(mm::map_mmio(LAPIC_BASE + LAPIC_VERSION, 4));
+    KASSERT(unaligned != nullptr);
+    KEXPECT_EQ(reinterpret_cast<uptr>(unaligned) & (PAGE_SIZE - 1), LAPIC_VERSION);
+    mm::unmap_mmio(unaligned, 4);
+}
+
+// The general page-table code, on a scratch address space (never loaded in
+// CR3, only walked): large pages, splitting, protect, unmap, EEXIST.
+KTEST(mm, page_table_map_protect_unmap)
+{
+    mm::slab_shrink_all();
+    mm::PageCounters before = mm::page_counters();
+    auto created = mm::PageTable::create_address_space();
+    KASSERT(!created.is_error());
+    mm::PageTable* table = created.value();
+    constexpr uptr VIRT = 0x40000000; // 1 GiB, 2 MiB aligned
+    constexpr PhysAddr PHYS = 0x200000; // any RAM: never accessed through this table
+    KASSERT(!table->map(VIRT, PHYS, 4 * MiB, mm::MAP_WRITE, mm::PAGE_SIZE_2M).is_error());
+
+    mm::Translation big = table->translate(VIRT + 0x1234);
+    KEXPECT_EQ(big.page_size, mm::PAGE_SIZE_2M);
+    KEXPECT_EQ(big.phys, PHYS + 0x1234);
+    KEXPECT(big.is_writable());
+    KEXPECT(big.is_user() == false);
+    KEXPECT(table->map(VIRT + 2 * MiB, PHYS, PAGE_SIZE, mm::MAP_WRITE).error() == Error::from_errno(EEXIST));
+
+    // Protect one 4 KiB page in the middle of the first 2 MiB page: split.
+    KASSERT(!table->protect(VIRT + 5 * PAGE_SIZE, PAGE_SIZE, mm::MAP_READ).is_error());
+    mm::Translation small = table->translate(VIRT + 5 * PAGE_SIZE + 8);
+    KEXPECT_EQ(small.page_size, PAGE_SIZE);
+    KEXPECT_EQ(small.phys, PHYS + 5 * PAGE_SIZE + 8);
+    KEXPECT(!small.is_writable());
+    mm::Translation neighbour = table->translate(VIRT + 6 * PAGE_SIZE);
+    KEXPECT_EQ(neighbour.page_size, PAGE_SIZE);
+    KEXPECT(neighbour.is_writable());
+    KEXPECT_EQ(neighbour.phys, PHYS + 6 * PAGE_SIZE);
+    KEXPECT_EQ(table->translate(VIRT + 3 * MiB).page_size, mm::PAGE_SIZE_2M); // untouched
+
+    // Unmap across the split page and into the second large page.
+    KASSERT(!table->unmap(VIRT + 1 * MiB, 2 * MiB).is_error());
+    KEXPECT(!table->translate(VIRT + 1 * MiB).is_mapped());
+    KEXPECT(!table->translate(VIRT + 3 * MiB - PAGE_SIZE).is_mapped());
+    KEXPECT_EQ(table->translate(VIRT + 1 * MiB - PAGE_SIZE).phys, PHYS + 1 * MiB - PAGE_SIZE);
+    KEXPECT_EQ(table->translate(VIRT + 3 * MiB).phys, PHYS + 3 * MiB);
+    // The hole can be mapped again.
+    KEXPECT(!table->map(VIRT + 1 * MiB, PHYS, PAGE_SIZE, mm::MAP_USER).is_error());
+    KEXPECT(table->translate(VIRT + 1 * MiB).is_user());
+
+    // The kernel half is shared with the kernel page table.
+    mm::Translation kernel_text = table->translate(reinterpret_cast<uptr>(__text_start));
+    KEXPECT(kernel_text.is_mapped());
+    KEXPECT_EQ(kernel_text.phys, virt_to_phys(__text_start));
+
+    mm::PageTable::destroy_address_space(table);
+    mm::slab_shrink_all(); // the PageTable object's slab
+    KEXPECT_EQ(mm::page_counters().free, before.free);
+}
