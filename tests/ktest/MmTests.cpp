@@ -116,8 +116,19 @@ KTEST(mm, new_and_delete)
     u32* array = new u32[1000];
     KASSERT(array != nullptr);
     array[999] = 7;
+    struct alignas(256) Aligned {
+        u8 bytes[40];
+    };
+    Aligned* aligned = new Aligned;
+    KASSERT(aligned != nullptr);
+    KEXPECT(is_aligned(reinterpret_cast<uptr>(aligned), uptr(256)));
+    Aligned* aligned_array = new Aligned[3];
+    KASSERT(aligned_array != nullptr);
+    KEXPECT(is_aligned(reinterpret_cast<uptr>(aligned_array), uptr(256)));
     delete thing;
     delete[] array;
+    delete aligned;
+    delete[] aligned_array;
     KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
 }
 
