@@ -2,7 +2,9 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
+#include "arch/x86_64/apic/Apic.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
 #include "drivers/serial/Uart16550.h"
 #include "kernel/debug/Panic.h"
@@ -13,6 +15,7 @@
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
+#include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
 namespace {
@@ -38,6 +41,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
     load_symbols(info);
     interrupts::init_boot_cpu();
+    tsc::calibrate();
     mm::init(info);
 
     log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
@@ -46,6 +50,9 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
              info.region_count, info.module_count);
     acpi::init();
+    apic::init_boot_cpu();
+    timers::init_boot();
+    x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
 
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
