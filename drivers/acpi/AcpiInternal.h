@@ -2,18 +2,16 @@
 #pragma once
 
 #include "drivers/acpi/Tables.h"
-#include "kernel/mm/DirectMap.h"
+#include "arch/x86_64/mm/Mmio.h"
 
 namespace acpi {
 
-// Firmware tables sit in the first 4 GiB on every machine we run on, which
-// the boot page tables map; a table above that would need mm::map_mmio.
+// Firmware tables and registers: the direct map where it covers them, else a
+// window mapping (kept for the kernel's lifetime). Null if unmappable.
 template <typename T>
 T* map_physical(PhysAddr phys, usize length)
 {
-    if (phys + length > 4 * GiB)
-        return nullptr;
-    return phys_to_virt<T>(phys);
+    return static_cast<T*>(mm::map_firmware(phys, length));
 }
 
 // FADT: power-off and reset registers, \_S5 from the DSDT (Power.cpp).

@@ -28,7 +28,8 @@ constexpr u8 AML_ONES_OP = 0xff;
 struct Register {
     u8 space = ADDRESS_SPACE_IO;
     u64 address = 0;
-    bool present() const { return address != 0; }
+    volatile u16* mmio = nullptr; // mapped once at boot for memory-space registers
+    bool present() const { return address != 0 && (space == ADDRESS_SPACE_IO || mmio); }
 };
 
 Register g_pm1a_control;
@@ -41,13 +42,14 @@ u8 g_slp_typ_a = 0;
 u8 g_slp_typ_b = 0;
 bool g_have_reset = false;
 GenericAddress g_reset_register{};
+volatile u8* g_reset_mmio = nullptr;
 u8 g_reset_value = 0;
 
 u16 read16(const Register& reg)
 {
     if (reg.space == ADDRESS_SPACE_IO)
         return x86::inw(static_cast<u16>(reg.address));
-    return *map_physical<volatile u16>(reg.address, 2);
+    return *reg.mmio;
 }
 
 void write16(const Register& reg, u16 value)
@@ -55,7 +57,7 @@ void write16(const Register& reg, u16 value)
     if (reg.space == ADDRESS_SPACE_IO)
         x86::outw(static_cast<u16>(reg.address), value);
     else
-        *map_physical<volatile u16>(reg.address, 2) = value;
+        *reg.mmio = value;
 }
 
 // An AML integer constant (ZeroOp, OneOp, OnesOp, Byte/Word/DWordPrefix).
@@ -137,6 +139,8 @@ Register control_register(const Fadt* fadt, u32 legacy_port, const GenericAddres
     } else {
         reg.address = legacy_port;
     }
+    if (reg.space == ADDRESS_SPACE_MEMORY && reg.address)
+        reg.mmio = static_cast<volatile u16*>(mm::map_mmio(reg.address, sizeof(u16)));
     return reg;
 }
 
@@ -168,6 +172,8 @@ void init_power(const Fadt* fadt)
         g_have_reset = true;
         g_reset_register = fadt->reset_register;
         g_reset_value = fadt->reset_value;
+        if (g_reset_register.address_space == ADDRESS_SPACE_MEMORY)
+            g_reset_mmio = static_cast<volatile u8*>(mm::map_mmio(g_reset_register.address, 1));
     }
 
     PhysAddr dsdt_phys = fadt->dsdt;
@@ -233,8 +239,8 @@ void reset()
         if (g_reset_register.address_space == ADDRESS_SPACE_IO) {
             x86::outb(static_cast<u16>(g_reset_register.address), g_reset_value);
         } else if (g_reset_register.address_space == ADDRESS_SPACE_MEMORY) {
-            if (auto* reg = map_physical<volatile u8>(g_reset_register.address, 1))
-                *reg = g_reset_value;
+            if (g_reset_mmio)
+                *g_reset_mmio = g_reset_value;
         }
         for (u32 i = 0; i < 10000000; i++)
             x86::pause();

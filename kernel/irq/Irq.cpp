@@ -1,6 +1,8 @@
 #include "kernel/irq/Irq.h"
 
 #include "arch/x86_64/PerCpu.h"
+#include "arch/x86_64/apic/IoApic.h"
+#include "drivers/acpi/Acpi.h"
 #include "kernel/irq/IrqInternal.h"
 #include "kernel/irq/VectorAllocator.h"
 #include "kernel/log/Log.h"
@@ -80,6 +82,27 @@ void set_cpu_handler(u32 cpu, u8 vector, Handler handler, void* context, const c
 {
     SpinLockGuard guard(g_lock);
     install(cpu, vector, handler, context, name);
+}
+
+Result<void> install_legacy(u8 isa_irq, u32 cpu, Handler handler, void* context, const char* name)
+{
+    if (isa_irq >= 16 || cpu >= MAX_CPUS)
+        return Error::from_errno(EINVAL);
+    u8 vector = static_cast<u8>(VECTOR_LEGACY_BASE + isa_irq);
+    set_cpu_handler(cpu, vector, handler, context, name);
+    acpi::LegacyIrq line = acpi::legacy_irq(isa_irq);
+    return ioapic::route(line.gsi, vector, percpu::cpu(cpu).apic_id, line.active_low, line.level_triggered);
+}
+
+MsiMessage msi_message(u32 cpu, u8 vector)
+{
+    // SDM Vol. 3A §11.11.1: address 0xFEE, destination APIC ID in bits
+    // 19:12, physical destination mode, no redirection hint.
+    // §11.11.2: data = vector, fixed delivery, edge trigger.
+    constexpr u64 MSI_ADDRESS_BASE = 0xfee00000;
+    constexpr unsigned MSI_DESTINATION_SHIFT = 12;
+    u64 address = MSI_ADDRESS_BASE | (static_cast<u64>(percpu::cpu(cpu).apic_id & 0xff) << MSI_DESTINATION_SHIFT);
+    return {address, vector};
 }
 
 u64 count(u32 cpu, u8 vector)

@@ -115,3 +115,17 @@ void operator delete(void* pointer) noexcept { kfree(pointer); }
 void operator delete[](void* pointer) noexcept { kfree(pointer); }
 void operator delete(void* pointer, usize) noexcept { kfree(pointer); }
 void operator delete[](void* pointer, usize) noexcept { kfree(pointer); }
+
+// Over-aligned types (alignas > 16). kmalloc(n) is aligned to n rounded up to
+// a power of two (see Heap.h), so asking for max(size, align) is enough.
+#if !__STDC_HOSTED__
+namespace std {
+enum class align_val_t : usize {};
+}
+#endif
+void* operator new(usize size, std::align_val_t align) { return kmalloc(max(size, static_cast<usize>(align))); }
+void* operator new[](usize size, std::align_val_t align) { return kmalloc(max(size, static_cast<usize>(align))); }
+void operator delete(void* pointer, std::align_val_t) noexcept { kfree(pointer); }
+void operator delete[](void* pointer, std::align_val_t) noexcept { kfree(pointer); }
+void operator delete(void* pointer, usize, std::align_val_t) noexcept { kfree(pointer); }
+void operator delete[](void* pointer, usize, std::align_val_t) noexcept { kfree(pointer); }

@@ -187,10 +187,32 @@ void magazine_free(Page* page)
     x86::restore_interrupts(irq);
 }
 
+const char* region_type_name(MemoryRegion::Type type)
+{
+    switch (type) {
+    case MemoryRegion::Type::Usable:
+        return "usable";
+    case MemoryRegion::Type::Reserved:
+        return "reserved";
+    case MemoryRegion::Type::AcpiReclaimable:
+        return "ACPI reclaimable";
+    case MemoryRegion::Type::AcpiNvs:
+        return "ACPI NVS";
+    case MemoryRegion::Type::Bad:
+        return "bad";
+    }
+    return "?";
+}
+
 } // namespace
 
 void init_page_allocator(const BootInfo& info)
 {
+    for (usize i = 0; i < info.region_count; i++) {
+        const MemoryRegion& region = info.regions[i];
+        log_info("mm", "  [0x%012lx-0x%012lx) %s", region.base, region.base + region.length,
+                 region_type_name(region.type));
+    }
     for (usize i = 0; i < info.region_count; i++) {
         PhysAddr start, end;
         if (!usable_bounds(info.regions[i], start, end))

@@ -47,6 +47,8 @@ struct PageCounters {
     u64 total;    // usable RAM in the memory map (whole pages)
     u64 free;     // in the buddy lists and the per-CPU caches
     u64 reserved; // kernel image, modules, boot data, low 1 MiB, descriptor array
+
+    u64 used() const { return total - free - reserved; } // handed out to callers
 };
 PageCounters page_counters();
 

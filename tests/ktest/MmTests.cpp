@@ -1,4 +1,6 @@
 // ktest suite "mm": page allocator, slab caches, kmalloc, kernel page tables.
+#include "arch/x86_64/PerCpu.h"
+#include "kernel/irq/Ipi.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/Heap.h"
@@ -114,8 +116,19 @@ KTEST(mm, new_and_delete)
     u32* array = new u32[1000];
     KASSERT(array != nullptr);
     array[999] = 7;
+    struct alignas(256) Aligned {
+        u8 bytes[40];
+    };
+    Aligned* aligned = new Aligned;
+    KASSERT(aligned != nullptr);
+    KEXPECT(is_aligned(reinterpret_cast<uptr>(aligned), uptr(256)));
+    Aligned* aligned_array = new Aligned[3];
+    KASSERT(aligned_array != nullptr);
+    KEXPECT(is_aligned(reinterpret_cast<uptr>(aligned_array), uptr(256)));
     delete thing;
     delete[] array;
+    delete aligned;
+    delete[] aligned_array;
     KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
 }
 
@@ -151,42 +164,47 @@ KTEST(mm, slab_cache_counters)
     KEXPECT_EQ(cache->counters().slabs, 0ul);
 }
 
-// Mixed pages and kmalloc blocks of every size with content checks; the
-// counters must come back to their start values.
-KTEST(mm, stress_mixed_sizes)
-{
-    mm::slab_shrink_all();
-    mm::PageCounters pages_before = mm::page_counters();
-    u64 heap_before = mm::heap_allocated_bytes();
+// ---- Allocator stress ---------------------------------------------------------
 
-    constexpr usize SLOTS = 512;
-    constexpr usize OPERATIONS = 200000;
-    struct Slot {
-        void* memory;
-        Page* page;
-        usize size;
-        unsigned order;
-        u64 seed;
-    };
-    static Slot slots[SLOTS];
-    Random random{0x5eed5eed};
+namespace {
+
+struct StressSlot {
+    void* memory;
+    Page* page;
+    usize size;
+    unsigned order;
+    u64 seed;
+};
+
+void release(StressSlot& slot)
+{
+    if (slot.page)
+        mm::free_pages(slot.page, slot.order);
+    else
+        kfree(slot.memory);
+    slot = {};
+}
+
+// `operations` random steps over `slot_count` slots: an empty slot gets a new
+// block (pages of any order, mostly small; kmalloc of 1 byte to 64 KiB), a
+// full one is checked and freed. Every block carries a pattern derived from
+// its own seed, so overlapping blocks or a stray write show up as a mismatch.
+// Returns the number of corrupted blocks; frees everything before returning.
+u64 run_stress(u64 seed, usize operations, StressSlot* slots, usize slot_count)
+{
+    Random random{seed | 1};
     u64 failures = 0;
-    for (usize op = 0; op < OPERATIONS; op++) {
-        Slot& slot = slots[random.below(SLOTS)];
+    for (usize op = 0; op < operations; op++) {
+        StressSlot& slot = slots[random.below(slot_count)];
         if (slot.memory) {
             if (!check(slot.memory, slot.size, slot.seed))
                 failures++;
-            if (slot.page)
-                mm::free_pages(slot.page, slot.order);
-            else
-                kfree(slot.memory);
-            slot = {};
+            release(slot);
             continue;
         }
         slot.seed = random.next();
         u64 kind = random.below(16);
         if (kind < 3) {
-            // Pages, mostly small orders.
             slot.order = static_cast<unsigned>(random.below(16) == 0 ? random.below(mm::MAX_ORDER + 1)
                                                                       : random.below(3));
             slot.page = mm::alloc_pages(slot.order);
@@ -206,24 +224,91 @@ KTEST(mm, stress_mixed_sizes)
         }
         fill(slot.memory, slot.size, slot.seed);
     }
-    for (Slot& slot : slots) {
-        if (!slot.memory)
+    for (usize i = 0; i < slot_count; i++) {
+        if (!slots[i].memory)
             continue;
-        if (!check(slot.memory, slot.size, slot.seed))
+        if (!check(slots[i].memory, slots[i].size, slots[i].seed))
             failures++;
-        if (slot.page)
-            mm::free_pages(slot.page, slot.order);
-        else
-            kfree(slot.memory);
-        slot = {};
+        release(slots[i]);
     }
-    KEXPECT_EQ(failures, 0ul);
-    KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
-    mm::slab_shrink_all();
-    mm::PageCounters pages_after = mm::page_counters();
-    KEXPECT_EQ(pages_after.free, pages_before.free);
-    KEXPECT_EQ(pages_after.total, pages_before.total);
-    KEXPECT_EQ(pages_after.reserved, pages_before.reserved);
+    return failures;
+}
+
+constexpr usize STRESS_SLOTS = 512;
+
+struct Baseline {
+    mm::PageCounters pages;
+    u64 heap_bytes;
+
+    static Baseline take()
+    {
+        mm::slab_shrink_all();
+        return {mm::page_counters(), mm::heap_allocated_bytes()};
+    }
+};
+
+#define KEXPECT_BACK_TO(baseline)                                                                  \
+    do {                                                                                           \
+        KEXPECT_EQ(mm::heap_allocated_bytes(), (baseline).heap_bytes);                             \
+        mm::slab_shrink_all();                                                                     \
+        mm::PageCounters now = mm::page_counters();                                                \
+        KEXPECT_EQ(now.free, (baseline).pages.free);                                               \
+        KEXPECT_EQ(now.total, (baseline).pages.total);                                             \
+        KEXPECT_EQ(now.reserved, (baseline).pages.reserved);                                       \
+    } while (0)
+
+} // namespace
+
+KTEST(mm, stress_mixed_sizes)
+{
+    Baseline baseline = Baseline::take();
+    auto* slots = static_cast<StressSlot*>(kzalloc(STRESS_SLOTS * sizeof(StressSlot)));
+    KASSERT(slots != nullptr);
+    KEXPECT_EQ(run_stress(0x5eed5eed, 1000000, slots, STRESS_SLOTS), 0ul);
+    kfree(slots);
+    KEXPECT_BACK_TO(baseline);
+}
+
+namespace {
+
+struct AllCpuStress {
+    usize operations_per_cpu;
+    u64 failures;   // atomic
+    u32 cpus_ran;   // atomic
+    bool out_of_memory; // atomic
+};
+
+void stress_on_this_cpu(void* arg)
+{
+    auto* run = static_cast<AllCpuStress*>(arg);
+    auto* slots = static_cast<StressSlot*>(kzalloc(STRESS_SLOTS * sizeof(StressSlot)));
+    if (!slots) {
+        __atomic_store_n(&run->out_of_memory, true, __ATOMIC_RELAXED);
+        return;
+    }
+    u64 seed = 0x9e3779b97f4a7c15ul * (current_cpu_index() + 1);
+    u64 failures = run_stress(seed, run->operations_per_cpu, slots, STRESS_SLOTS);
+    kfree(slots);
+    __atomic_fetch_add(&run->failures, failures, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&run->cpus_ran, 1u, __ATOMIC_RELAXED);
+}
+
+} // namespace
+
+// The same workload on every online CPU at once (cross-CPU function calls,
+// interrupts off on each CPU while it runs): the zone lock, the per-CPU
+// magazines and the slab locks under contention. Blocks freed into one CPU's
+// magazine are reused there; counters must still add up exactly.
+KTEST(mm, stress_all_cpus)
+{
+    Baseline baseline = Baseline::take();
+    u32 cpus = max(online_cpus().count(), 1u);
+    AllCpuStress run{2000000 / cpus, 0, 0, false};
+    smp_call_function_all(stress_on_this_cpu, &run, true);
+    KEXPECT(!run.out_of_memory);
+    KEXPECT_EQ(run.failures, 0ul);
+    KEXPECT_EQ(run.cpus_ran, cpus);
+    KEXPECT_BACK_TO(baseline);
 }
 
 // ---- Page tables -------------------------------------------------------------

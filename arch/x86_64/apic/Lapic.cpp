@@ -4,7 +4,7 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/log/Log.h"
-#include "kernel/mm/DirectMap.h"
+#include "arch/x86_64/mm/Mmio.h"
 
 namespace lapic {
 namespace {
@@ -109,10 +109,10 @@ void init_boot()
     u64 base = x86::rdmsr(MSR_APIC_BASE);
     PhysAddr phys = base & APIC_BASE_ADDRESS_MASK;
     if (!g_x2apic) {
-        // The boot page tables map the first 4 GiB, where the APIC lives
-        // (0xfee00000 unless relocated).
-        ASSERT(phys < 4 * GiB);
-        g_mmio = phys_to_virt<volatile u32>(phys);
+        // One 4 KiB register page (SDM §11.4.1), mapped uncached.
+        g_mmio = static_cast<volatile u32*>(mm::map_mmio(phys, PAGE_SIZE));
+        if (!g_mmio)
+            panic("apic: cannot map the local APIC at 0x%lx", phys);
     }
     log_info("apic", "local APIC at 0x%lx, %s mode%s", phys, g_x2apic ? "x2APIC" : "xAPIC",
              g_tsc_deadline ? ", TSC-deadline timer" : "");
