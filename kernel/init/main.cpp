@@ -17,6 +17,7 @@
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
+#include "kernel/sched/Scheduler.h"
 #include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
@@ -32,12 +33,25 @@ void load_symbols(const BootInfo& info)
     symbols::init(phys_to_virt<const char>(module->start), module->end - module->start);
 }
 
+// The init thread: runs once every CPU is in the scheduler, and may sleep.
+void init_main()
+{
+    BootInfo& info = boot_info();
+    if (info.command_line.has("ktest")) {
+        StringView selection = info.command_line.get("ktest");
+        u32 failed = ktest::run(selection.chars(), selection.length());
+        test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
+    }
+    power_off();
+}
+
 } // namespace
 
 extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
 {
     serial::init();
     percpu::init_boot_cpu();
+    sched::init();
     BootInfo& info = boot_info();
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
@@ -58,10 +72,6 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
     block::print_devices();
 
-    if (info.command_line.has("ktest")) {
-        StringView selection = info.command_line.get("ktest");
-        u32 failed = ktest::run(selection.chars(), selection.length());
-        test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
-    }
-    power_off();
+    // This context becomes CPU 0's idle thread; the rest runs in init_main.
+    sched::start(init_main);
 }

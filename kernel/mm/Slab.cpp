@@ -1,6 +1,8 @@
 #include "kernel/mm/Slab.h"
 
+#include "arch/x86_64/Cpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/irq/Ipi.h"
 #include "kernel/lib/String.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/DirectMap.h"
@@ -106,9 +108,8 @@ Page* SlabCache::slab_of(void* object) const
     return slab;
 }
 
-void* SlabCache::allocate()
+void* SlabCache::take_from_slabs()
 {
-    SpinLockGuard guard(m_lock);
     Page* slab = m_partial.first();
     if (!slab) {
         slab = m_empty.pop_front();
@@ -127,17 +128,11 @@ void* SlabCache::allocate()
         SlabList::remove(*slab);
         m_full.push_front(*slab);
     }
-    m_active_objects++;
     return object;
 }
 
-void SlabCache::free(void* object)
+void SlabCache::return_to_slab(Page* slab, void* object)
 {
-    Page* slab = slab_of(object);
-#ifdef SLUICE_KERNEL_DEBUG
-    memset(object, FREE_POISON, m_object_size);
-#endif
-    SpinLockGuard guard(m_lock);
     if (slab->slab_inuse == 0)
         panic("slab %s: double free of %p (slab already empty)", m_name, object);
 #ifdef SLUICE_KERNEL_DEBUG
@@ -153,7 +148,6 @@ void SlabCache::free(void* object)
     *static_cast<void**>(object) = slab->slab_freelist;
     slab->slab_freelist = object;
     slab->slab_inuse--;
-    m_active_objects--;
     if (slab->slab_inuse == 0) {
         SlabList::remove(*slab);
         if (m_empty_count < EMPTY_SLABS_KEPT) {
@@ -165,7 +159,69 @@ void SlabCache::free(void* object)
     }
 }
 
-void SlabCache::shrink()
+void* SlabCache::allocate()
+{
+    bool irq = x86::save_and_disable_interrupts();
+    CpuObjectCache& cpu = m_cpu_caches[current_cpu_index()];
+    if (cpu.count == 0) {
+        SpinLockGuard guard(m_lock);
+        while (cpu.count < CPU_CACHE_BATCH) {
+            void* object = take_from_slabs();
+            if (!object)
+                break;
+            cpu.objects[cpu.count++] = object;
+        }
+    }
+    void* object = cpu.count ? cpu.objects[--cpu.count] : nullptr;
+    x86::restore_interrupts(irq);
+    if (object)
+        __atomic_fetch_add(&m_active_objects, 1ul, __ATOMIC_RELAXED);
+    return object;
+}
+
+void SlabCache::free(void* object)
+{
+    slab_of(object); // validates: panics on a foreign or interior pointer
+#ifdef SLUICE_KERNEL_DEBUG
+    memset(object, FREE_POISON, m_object_size);
+#endif
+    __atomic_fetch_sub(&m_active_objects, 1ul, __ATOMIC_RELAXED);
+    bool irq = x86::save_and_disable_interrupts();
+    CpuObjectCache& cpu = m_cpu_caches[current_cpu_index()];
+#ifdef SLUICE_KERNEL_DEBUG
+    for (u32 i = 0; i < cpu.count; i++) {
+        if (cpu.objects[i] == object)
+            panic("slab %s: double free of %p", m_name, object);
+    }
+#endif
+    if (cpu.count == CPU_CACHE_CAPACITY) {
+        // Flush the oldest (coldest) objects; keep the recently freed ones.
+        SpinLockGuard guard(m_lock);
+        for (u32 i = 0; i < CPU_CACHE_BATCH; i++)
+            return_to_slab(slab_of(cpu.objects[i]), cpu.objects[i]);
+        for (u32 i = CPU_CACHE_BATCH; i < cpu.count; i++)
+            cpu.objects[i - CPU_CACHE_BATCH] = cpu.objects[i];
+        cpu.count -= CPU_CACHE_BATCH;
+    }
+    cpu.objects[cpu.count++] = object;
+    x86::restore_interrupts(irq);
+}
+
+void SlabCache::drain_this_cpu()
+{
+    bool irq = x86::save_and_disable_interrupts();
+    CpuObjectCache& cpu = m_cpu_caches[current_cpu_index()];
+    if (cpu.count) {
+        SpinLockGuard guard(m_lock);
+        while (cpu.count) {
+            void* object = cpu.objects[--cpu.count];
+            return_to_slab(slab_of(object), object);
+        }
+    }
+    x86::restore_interrupts(irq);
+}
+
+void SlabCache::release_empty_slabs()
 {
     SpinLockGuard guard(m_lock);
     while (Page* slab = m_empty.pop_front()) {
@@ -174,10 +230,17 @@ void SlabCache::shrink()
     }
 }
 
+void SlabCache::shrink()
+{
+    smp_call_function_all([](void* cache) { static_cast<SlabCache*>(cache)->drain_this_cpu(); }, this, true);
+    release_empty_slabs();
+}
+
 SlabCounters SlabCache::counters()
 {
     SpinLockGuard guard(m_lock);
-    return {m_name, m_object_size, m_active_objects, m_slabs * m_objects_per_slab, m_slabs};
+    return {m_name, m_object_size, __atomic_load_n(&m_active_objects, __ATOMIC_RELAXED),
+            m_slabs * m_objects_per_slab, m_slabs};
 }
 
 SlabCache* slab_cache_create(const char* name, usize object_size, usize align)
@@ -235,8 +298,20 @@ void slab_shrink_all()
                 caches[count++] = &cache;
         }
     }
+    // One cross-CPU call drains every cache on every CPU.
+    struct Caches {
+        SlabCache** list;
+        usize count;
+    } all{caches, count};
+    smp_call_function_all(
+        [](void* arg) {
+            auto* all = static_cast<Caches*>(arg);
+            for (usize i = 0; i < all->count; i++)
+                all->list[i]->drain_this_cpu();
+        },
+        &all, true);
     for (usize i = 0; i < count; i++)
-        caches[i]->shrink();
+        caches[i]->release_empty_slabs();
 }
 
 } // namespace mm

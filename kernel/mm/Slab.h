@@ -13,8 +13,16 @@
 //   full     no object free
 //   empty    all objects free; at most EMPTY_SLABS_KEPT are kept, the rest
 //            go back to the page allocator at once
+//
+// In front of the slabs, each CPU keeps a small stack of free objects per
+// cache (CpuObjectCache, touched only by its CPU with interrupts off), so the
+// common allocate/free is a push or pop without the cache lock; it trades
+// with the slabs in batches of CPU_CACHE_BATCH. Objects sitting in a CPU
+// stack count as allocated for their slab (slab_inuse) but not in
+// active_objects. shrink() drains every CPU's stack (cross-CPU call) first.
 #pragma once
 
+#include "arch/x86_64/PerCpu.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 #include "kernel/mm/Heap.h"
@@ -27,6 +35,8 @@ class SlabCache {
 public:
     static constexpr usize NAME_LENGTH = 32;
     static constexpr u32 EMPTY_SLABS_KEPT = 1;
+    static constexpr u32 CPU_CACHE_CAPACITY = 16;
+    static constexpr u32 CPU_CACHE_BATCH = 8;
 
     // Constructors cannot fail: the geometry is computed here and checked by
     // the factory (slab_cache_create) with is_valid().
@@ -37,8 +47,13 @@ public:
     bool is_valid() const { return m_objects_per_slab > 0; }
     void* allocate();
     void free(void* object);
-    // Give every empty slab back to the page allocator.
+    // Drain the CPU stacks (on every CPU) and give every empty slab back to
+    // the page allocator.
     void shrink();
+    // Give this CPU's stack of free objects back to the slabs.
+    void drain_this_cpu();
+    // Give the empty slabs back to the page allocator (CPU stacks untouched).
+    void release_empty_slabs();
 
     const char* name() const { return m_name; }
     usize object_size() const { return m_object_size; }
@@ -51,9 +66,16 @@ public:
 private:
     using SlabList = IntrusiveList<Page, &Page::list>;
 
+    struct CpuObjectCache {
+        u32 count;
+        void* objects[CPU_CACHE_CAPACITY];
+    };
+
     Page* grow();                  // a new empty slab, or nullptr (lock held)
     void release_slab(Page* slab); // back to the page allocator (lock held)
     Page* slab_of(void* object) const;
+    void* take_from_slabs();                        // lock held
+    void return_to_slab(Page* slab, void* object); // lock held
 
     char m_name[NAME_LENGTH];
     usize m_object_size;
@@ -67,8 +89,10 @@ private:
     SlabList m_full;
     SlabList m_empty;
     u32 m_empty_count = 0;
-    u64 m_active_objects = 0;
     u64 m_slabs = 0;
+
+    u64 m_active_objects = 0; // atomic: handed out to callers
+    CpuObjectCache m_cpu_caches[MAX_CPUS] = {}; // each touched only by its CPU, interrupts off
 };
 
 // Give every cache's empty slabs back to the page allocator.

@@ -470,3 +470,26 @@ KTEST(mm, page_table_map_protect_unmap)
     mm::slab_shrink_all(); // the PageTable object's slab
     KEXPECT_EQ(mm::page_counters().free, before.free);
 }
+
+// A live kernel mapping at the very last page of the address space (the range
+// end wraps to 0): map a fresh page there, write through it, read the same
+// bytes through the direct map, unmap.
+KTEST(mm, kernel_mapping_at_top_of_address_space)
+{
+    constexpr uptr TOP_PAGE = ~uptr(0) - PAGE_SIZE + 1;
+    mm::PageTable& kernel = mm::kernel_page_table();
+    KASSERT(!kernel.translate(TOP_PAGE).is_mapped());
+    Page* page = mm::alloc_page(mm::ALLOC_ZERO);
+    KASSERT(page != nullptr);
+    KASSERT(!kernel.map(TOP_PAGE, mm::page_to_phys(page), PAGE_SIZE, mm::MAP_WRITE).is_error());
+    mm::Translation entry = kernel.translate(TOP_PAGE + 0x10);
+    KEXPECT_EQ(entry.phys, mm::page_to_phys(page) + 0x10);
+    KEXPECT(!entry.is_executable());
+    *reinterpret_cast<volatile u64*>(TOP_PAGE + 0x10) = 0x1234abcd;
+    KEXPECT_EQ(static_cast<u64*>(mm::page_address(page))[2], 0x1234abcdul);
+    KEXPECT(kernel.map(TOP_PAGE, mm::page_to_phys(page), PAGE_SIZE, mm::MAP_WRITE).error() ==
+            Error::from_errno(EEXIST));
+    KEXPECT(!kernel.unmap(TOP_PAGE, PAGE_SIZE).is_error());
+    KEXPECT(!kernel.translate(TOP_PAGE).is_mapped());
+    mm::free_page(page);
+}
