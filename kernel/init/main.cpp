@@ -6,7 +6,9 @@
 #include "arch/x86_64/interrupts/Interrupts.h"
 #include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
+#include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
@@ -67,6 +69,8 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
+    block::print_devices();
 
     // This context becomes CPU 0's idle thread; the rest runs in init_main.
     sched::start(init_main);
