@@ -183,7 +183,8 @@ Result<void> Disk::create_queues(u16 wanted, u16 size)
 
     // MSI-X entry 0: configuration changes on CPU 0; entry i + 1: queue i on CPU i.
     MsixBinding bindings[MAX_QUEUES + 1];
-    bindings[0] = { 0, config_interrupt, this, m_set_name };
+    format_string(m_config_irq_name, sizeof(m_config_irq_name), "%s-config", m_set_name);
+    bindings[0] = { 0, config_interrupt, this, m_config_irq_name };
     for (u16 i = 0; i < wanted; i++) {
         Queue& q = m_queues[i];
         q.index = i;

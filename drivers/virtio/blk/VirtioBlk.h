@@ -72,6 +72,7 @@ private:
     u32 m_index = 0;
     char m_name[16] = {}; // "vda"
     char m_set_name[16] = {}; // "virtio0"
+    char m_config_irq_name[24] = {}; // "virtio0-config"
     u64 m_device_features = 0;
     u64 m_features = 0; // negotiated
     DeviceInfo m_info{};
