@@ -2,14 +2,23 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/boot/Multiboot2.h"
+#include "arch/x86_64/apic/Apic.h"
+#include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/time/TscCalibration.h"
+#include "drivers/acpi/Acpi.h"
+#include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/init/Version.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
+#include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
+#include "kernel/sched/Scheduler.h"
+#include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
 namespace {
@@ -24,27 +33,45 @@ void load_symbols(const BootInfo& info)
     symbols::init(phys_to_virt<const char>(module->start), module->end - module->start);
 }
 
-} // namespace
-
-extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
+// The init thread: runs once every CPU is in the scheduler, and may sleep.
+void init_main()
 {
-    serial::init();
-    percpu::init_boot_cpu();
     BootInfo& info = boot_info();
-    if (!multiboot2::parse(magic, info_phys, info))
-        panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
-    load_symbols(info);
-
-    log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
-    log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
-             info.command_line.raw().chars());
-    log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
-             info.region_count, info.module_count);
-
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
     power_off();
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
+{
+    serial::init();
+    percpu::init_boot_cpu();
+    sched::init();
+    BootInfo& info = boot_info();
+    if (!multiboot2::parse(magic, info_phys, info))
+        panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
+    load_symbols(info);
+    interrupts::init_boot_cpu();
+    tsc::calibrate();
+    mm::init(info);
+
+    log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
+    log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
+             info.command_line.raw().chars());
+    log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
+             info.region_count, info.module_count);
+    acpi::init();
+    apic::init_boot_cpu();
+    timers::init_boot();
+    x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
+    block::print_devices();
+
+    // This context becomes CPU 0's idle thread; the rest runs in init_main.
+    sched::start(init_main);
 }

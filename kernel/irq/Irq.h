@@ -28,7 +28,22 @@ using Handler = void (*)(void* context);
 // Allocate a free vector on `cpu` and bind `handler` to it. `name` is shown in
 // /proc/interrupts (e.g. "nvme0q1").
 Result<u8> allocate_vector(u32 cpu, Handler handler, void* context, const char* name);
+// One vector on each of cpus[0..count) with the same handler (e.g. one per
+// I/O queue): vectors_out[i] fires on cpus[i] and gets contexts[i]. All or
+// nothing. `contexts` and `names` may be null.
+Result<void> allocate_vectors(const u32* cpus, usize count, Handler handler, void* const* contexts,
+                              const char* const* names, u8* vectors_out);
+// The device must no longer raise the vector. Returns after any handler
+// already running for it has finished, so its context may then be freed.
 void free_vector(u32 cpu, u8 vector);
+
+// Fixed vectors (timer, IPIs): bind `handler` on every CPU, or on one.
+void set_system_handler(u8 vector, Handler handler, void* context, const char* name);
+void set_cpu_handler(u32 cpu, u8 vector, Handler handler, void* context, const char* name);
+
+// Route ISA interrupt line `isa_irq` (after the MADT's overrides) through the
+// IOAPIC to `cpu`, on vector VECTOR_LEGACY_BASE + isa_irq, and unmask it.
+Result<void> install_legacy(u8 isa_irq, u32 cpu, Handler handler, void* context, const char* name);
 
 // The MSI/MSI-X message that delivers `vector` to `cpu` (Intel SDM Vol. 3 §11.11).
 struct MsiMessage {

@@ -1,6 +1,20 @@
 // The descriptor of one physical page. One array of these covers all RAM
 // (mm::phys_to_page). Owners: the buddy allocator while free; the page cache,
 // slab or a driver while allocated.
+//
+// Lifecycle of a page (who may touch which fields):
+//   reserved   PAGE_RESERVED; never handed out (firmware, kernel image, the
+//              descriptor array itself). Nobody owns it.
+//   free       head of a free buddy block: PAGE_FREE, `order` = block order,
+//              `list` links it into the buddy free list of that order. The
+//              other pages of the block have no flags. Owner: the buddy.
+//   cached     in a per-CPU page magazine (order 0): no flags. Owner: that CPU.
+//   allocated  refcount 1 on return from alloc_pages, `order` = the order it
+//              was allocated with. The caller owns every other field:
+//              slab pages carry PAGE_SLAB (`private_data` = its SlabCache,
+//              `list`, `slab_freelist`, `slab_inuse`); large kmalloc blocks
+//              carry PAGE_KMALLOC on the head page; the page cache uses
+//              `mapping`, `index`, `list` (LRU) and the PAGE_* state bits.
 #pragma once
 
 #include "kernel/lib/IntrusiveList.h"
@@ -20,14 +34,19 @@ enum PageFlag : u32 {
     PAGE_LRU = 1 << 8,        // on an LRU list
     PAGE_ACTIVE = 1 << 9,     // on the active (not inactive) LRU list
     PAGE_REFERENCED = 1 << 10, // accessed since last LRU scan
+    PAGE_KMALLOC = 1 << 11,   // head of a large kmalloc block (size = 2^order pages)
+    PAGE_PAGE_TABLE = 1 << 12, // a page-table page (arch/x86_64/mm)
 };
 
 struct Page {
     u32 flags;
     i32 refcount;
-    u8 order;          // buddy: order of the free block this page heads
-    ListNode list;     // buddy free list, per-CPU cache, or LRU list
+    u8 order;           // buddy: order of the free block this page heads; allocated: its order
+    u16 slab_inuse;     // slab: objects handed out from this slab
+    ListNode list;      // buddy free list, slab list, or LRU list
     AddressSpace* mapping; // page cache: owning address space
-    u64 index;         // page cache: page index in the file
-    void* private_data; // owner's use (slab: its Slab)
+    u64 index;          // page cache: page index in the file
+    void* private_data; // owner's use (slab: its SlabCache)
+    void* slab_freelist; // slab: first free object
 };
+static_assert(sizeof(Page) == 64, "keep the descriptor array at 1/64 of RAM");

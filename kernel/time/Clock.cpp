@@ -29,6 +29,8 @@ u64 tsc_to_ns(u64 tsc_delta) { return static_cast<u64>((static_cast<unsigned __i
 
 u64 ns_to_tsc(u64 ns) { return static_cast<u64>(static_cast<unsigned __int128>(ns) * g_tsc_hz / 1000000000ull); }
 
+u64 clock_ns_to_tsc(u64 clock_ns) { return g_tsc_at_boot + ns_to_tsc(clock_ns); }
+
 u64 clock_ns()
 {
     if (!g_mult)

@@ -1,6 +1,6 @@
 // The monotonic clock: nanoseconds since boot, read from the TSC.
 //
-// Until the TSC is calibrated (kernel/time/Calibrate.cpp) clock_ns() returns 0,
+// Until the TSC is calibrated (arch/x86_64/time/TscCalibration.cpp) clock_ns() returns 0,
 // which is what the earliest log lines show.
 #pragma once
 
@@ -14,3 +14,5 @@ void clock_set_tsc_frequency(u64 tsc_hz);
 u64 tsc_frequency_hz();
 u64 tsc_to_ns(u64 tsc_delta);
 u64 ns_to_tsc(u64 ns);
+// The TSC value at which clock_ns() will read `clock_ns` (for TSC-deadline timers).
+u64 clock_ns_to_tsc(u64 clock_ns);

@@ -1,0 +1,467 @@
+// blk-mq: from submit_bio to the driver and back. See BlkMq.h for the path.
+#include "kernel/block/BlkMq.h"
+
+#include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/PerCpu.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/time/Clock.h"
+
+namespace block {
+
+namespace {
+
+// Requests handed to the driver per dispatch round: one doorbell each.
+constexpr u32 DISPATCH_BATCH = 32;
+
+mm::SlabCache* g_bio_cache = nullptr;
+
+StatGroup stat_group(BioOp op)
+{
+    switch (op) {
+    case BioOp::Read: return StatGroup::Read;
+    case BioOp::Write: return StatGroup::Write;
+    case BioOp::Flush: return StatGroup::Flush;
+    }
+    return StatGroup::Read;
+}
+
+// The first error wins; later ones (from other split children) are dropped.
+void record_status(Bio& bio, int status)
+{
+    if (status == 0)
+        return;
+    int expected = 0;
+    __atomic_compare_exchange_n(&bio.status, &expected, status, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+}
+
+Bio* alloc_child_bio()
+{
+    if (!g_bio_cache) {
+        // First split ever: racing CPUs may both create a cache; one leaks, harmless.
+        g_bio_cache = mm::slab_cache_create("bio", sizeof(Bio), alignof(Bio));
+        if (!g_bio_cache)
+            return nullptr;
+    }
+    void* memory = mm::slab_alloc(g_bio_cache);
+    return memory ? new (memory) Bio() : nullptr;
+}
+
+void free_child_bio(Bio& bio) { mm::slab_free(g_bio_cache, &bio); }
+
+void child_end_io(Bio&) { }
+
+} // namespace
+
+void bio_endio(Bio& bio, int status)
+{
+    record_status(bio, status);
+    // A split parent ends when its own part and every child have ended.
+    if (bio.pending_children && __atomic_sub_fetch(&bio.pending_children, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (bio.parent) {
+        Bio& parent = *bio.parent;
+        const int child_status = bio.status;
+        free_child_bio(bio);
+        bio_endio(parent, child_status);
+        return;
+    }
+    if (bio.end_io)
+        bio.end_io(bio);
+}
+
+// --- requests and tags -----------------------------------------------------------
+
+Request* HwQueue::alloc_request(Bio& bio)
+{
+    const u32 cpu = current_cpu_index();
+    const u32 tag = m_tags.alloc(m_tag_hint[cpu % MAX_CPUS]);
+    if (tag == NO_TAG)
+        return nullptr;
+    Request& request = this->request(tag);
+    ASSERT(request.state == RequestState::Idle);
+    BlockDevice& device = *bio.device;
+    request_init_from_bio(request, bio, device.limits());
+    request.submit_cpu = cpu % m_set->cpu_count();
+    request.start_ns = clock_ns();
+    device.stats().start_io(request.start_ns);
+    return &request;
+}
+
+Request* HwQueue::alloc_request_or_park(Bio& bio)
+{
+    if (Request* request = alloc_request(bio))
+        return request;
+    SpinLockGuard guard(m_lock);
+    // Re-check under the lock: release_tag frees under it, so either we see
+    // the tag now or the releaser sees our bio.
+    if (Request* request = alloc_request(bio))
+        return request;
+    bio.next = nullptr;
+    if (m_parked_tail)
+        m_parked_tail->next = &bio;
+    else
+        m_parked_head = &bio;
+    m_parked_tail = &bio;
+    m_tag_waits++;
+    return nullptr;
+}
+
+void HwQueue::release_tag(Request& request)
+{
+    Bio* parked = nullptr;
+    {
+        // Freeing under the lock closes the race with a submitter that found
+        // no tag and is about to park (it re-checks under this lock).
+        SpinLockGuard guard(m_lock);
+        parked = m_parked_head;
+        if (!parked) {
+            __atomic_store_n(&request.state, RequestState::Idle, __ATOMIC_RELEASE);
+            m_tags.free(request.tag);
+            return;
+        }
+        m_parked_head = parked->next;
+        if (!m_parked_head)
+            m_parked_tail = nullptr;
+
+        // Hand the tag straight to the oldest parked bio: no window in which
+        // a newcomer could take it and starve the parked one.
+        BlockDevice& device = *parked->device;
+        request_init_from_bio(request, *parked, device.limits());
+        request.submit_cpu = current_cpu_index();
+        request.start_ns = clock_ns();
+        device.stats().start_io(request.start_ns);
+        request.state = RequestState::Queued;
+        m_scheduler->insert(request, request.start_ns);
+    }
+    run();
+}
+
+// --- dispatch ----------------------------------------------------------------------
+
+void HwQueue::run()
+{
+    // One dispatcher at a time keeps batches whole. Whoever finds the queue
+    // busy leaves a note (m_rerun) that the dispatcher reads before leaving.
+    __atomic_store_n(&m_rerun, true, __ATOMIC_SEQ_CST);
+    while (true) {
+        bool expected = false;
+        if (!__atomic_compare_exchange_n(&m_dispatching, &expected, true, false, __ATOMIC_SEQ_CST,
+                                         __ATOMIC_SEQ_CST))
+            return;
+        while (__atomic_exchange_n(&m_rerun, false, __ATOMIC_SEQ_CST))
+            dispatch_all();
+        __atomic_store_n(&m_dispatching, false, __ATOMIC_SEQ_CST);
+        if (!__atomic_load_n(&m_rerun, __ATOMIC_SEQ_CST))
+            return;
+    }
+}
+
+void HwQueue::dispatch_all()
+{
+    BlockDriver& driver = m_set->driver();
+    const u64 timeout_ns = m_set->config().timeout_ns;
+    while (true) {
+        Request* batch[DISPATCH_BATCH];
+        u32 count = 0;
+        {
+            SpinLockGuard guard(m_lock);
+            if (m_restart)
+                return; // the device is full; a completion will rerun us
+            // Software queues -> scheduler.
+            const u64 now = clock_ns();
+            for (u32 cpu : m_cpus) {
+                SoftwareQueue& sw = m_set->software_queue(cpu);
+                SpinLockGuard sw_guard(sw.lock);
+                while (Request* request = sw.requests[m_poll].pop_front())
+                    m_scheduler->insert(*request, now);
+            }
+            while (count < DISPATCH_BATCH) {
+                Request* request = m_scheduler->dispatch(now);
+                if (!request)
+                    break;
+                batch[count++] = request;
+            }
+        }
+        if (count == 0)
+            return;
+
+        u32 issued = 0;
+        for (; issued < count; issued++) {
+            Request& request = *batch[issued];
+            request.issue_ns = clock_ns();
+            request.timeout_deadline_ns = request.issue_ns + timeout_ns;
+            __atomic_store_n(&request.state, RequestState::Issued, __ATOMIC_RELEASE);
+            if (driver.queue_request(*this, request, issued + 1 == count) == QueueStatus::Busy) {
+                request.state = RequestState::Queued;
+                break;
+            }
+        }
+        __atomic_fetch_add(&m_dispatched, issued, __ATOMIC_RELAXED);
+        if (issued)
+            __atomic_fetch_add(&m_batches, 1, __ATOMIC_RELAXED);
+        if (issued == count)
+            continue;
+
+        // Busy: keep the rest, in order, at the front; ring for what went out.
+        __atomic_fetch_add(&m_busy, 1, __ATOMIC_RELAXED);
+        {
+            SpinLockGuard guard(m_lock);
+            for (u32 i = count; i > issued; i--) {
+                batch[i - 1]->state = RequestState::Queued;
+                m_scheduler->requeue(*batch[i - 1]);
+            }
+            m_restart = true;
+        }
+        if (issued)
+            driver.commit(*this);
+        return;
+    }
+}
+
+// --- completion ----------------------------------------------------------------------
+
+void complete_request(Request& request, int error)
+{
+    ASSERT(request.state == RequestState::Issued || request.state == RequestState::Building ||
+           request.state == RequestState::Queued);
+    __atomic_store_n(&request.state, RequestState::Completing, __ATOMIC_RELEASE);
+    request.status = error;
+    HwQueue& hw = *request.hw_queue;
+    BlockDevice& device = *request.device;
+    const u64 now = clock_ns();
+    device.stats().end_io(stat_group(request.op), request.sectors(), now - request.start_ns, now);
+
+    // End the bios. end_io may submit new I/O (even to this queue): the
+    // request is no longer linked anywhere, and the tag is still ours.
+    Bio* bio = request.bio_head;
+    request.bio_head = request.bio_tail = nullptr;
+    while (bio) {
+        Bio* next = bio->next;
+        bio->next = nullptr;
+        bio_endio(*bio, error);
+        bio = next;
+    }
+    __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_RELAXED);
+    hw.release_tag(request);
+
+    bool restart = false;
+    {
+        SpinLockGuard guard(hw.m_lock);
+        restart = hw.m_restart;
+        hw.m_restart = false;
+    }
+    if (restart)
+        hw.run();
+}
+
+void requeue_request(Request& request)
+{
+    HwQueue& hw = *request.hw_queue;
+    SpinLockGuard guard(hw.m_lock);
+    request.state = RequestState::Queued;
+    request.retries++;
+    hw.m_scheduler->requeue(request);
+}
+
+// --- submission ------------------------------------------------------------------------
+
+namespace {
+
+// Queue a built request on this CPU's software queue (state Queued).
+void insert_request(Request& request)
+{
+    // The software queue of the CPU the request was built for, which maps to
+    // its hardware queue (the submitter may have moved since).
+    HwQueue& hw = *request.hw_queue;
+    SoftwareQueue& sw = hw.tag_set().software_queue(request.submit_cpu);
+    SpinLockGuard guard(sw.lock);
+    request.state = RequestState::Queued;
+    sw.requests[hw.is_poll()].push_back(request);
+}
+
+// One bio that fits the device's limits, to a request.
+void submit_one(Bio& bio, Plug* plug)
+{
+    BlockDevice& device = *bio.device;
+    if (plug && plug->try_merge(bio))
+        return;
+    HwQueue& hw = device.tag_set().hw_queue_for_cpu(current_cpu_index(), bio.flags & BIO_POLLED);
+    if (plug && !plug->is_empty()) {
+        // Our own plugged requests may hold the last tags: send them first.
+        Request* request = hw.alloc_request(bio);
+        if (!request) {
+            plug->flush();
+            request = hw.alloc_request_or_park(bio);
+        }
+        if (request)
+            plug->add(*request);
+        return;
+    }
+    Request* request = hw.alloc_request_or_park(bio);
+    if (!request)
+        return; // parked: queued when a tag frees
+    if (plug) {
+        plug->add(*request);
+        return;
+    }
+    insert_request(*request);
+    hw.run();
+}
+
+} // namespace
+
+bool Plug::try_merge(Bio& bio)
+{
+    if (bio.op == BioOp::Flush)
+        return false;
+    const QueueLimits& limits = bio.device->limits();
+    for (Request& request : m_requests) {
+        const MergeKind kind = merge_kind(request, bio, limits);
+        if (kind != MergeKind::None) {
+            request_merge_bio(request, bio, kind, limits);
+            bio.device->stats().merged(stat_group(bio.op));
+            return true;
+        }
+    }
+    return false;
+}
+
+void Plug::add(Request& request)
+{
+    m_requests.push_back(request);
+    if (++m_count >= MAX_PLUGGED)
+        flush();
+}
+
+void Plug::flush()
+{
+    if (m_requests.is_empty())
+        return;
+    // Insert everything, then run each hardware queue once: one batch, one doorbell.
+    HwQueue* touched[8];
+    u32 touched_count = 0;
+    while (Request* request = m_requests.pop_front()) {
+        HwQueue* hw = request->hw_queue;
+        insert_request(*request);
+        bool seen = false;
+        for (u32 i = 0; i < touched_count; i++)
+            seen |= touched[i] == hw;
+        if (!seen) {
+            if (touched_count == ARRAY_SIZE(touched)) {
+                for (u32 i = 0; i < touched_count; i++)
+                    touched[i]->run();
+                touched_count = 0;
+            }
+            touched[touched_count++] = hw;
+        }
+    }
+    m_count = 0;
+    for (u32 i = 0; i < touched_count; i++)
+        touched[i]->run();
+}
+
+void submit_bio(Bio& bio, Plug* plug)
+{
+    ASSERT(bio.device);
+    BlockDevice& device = *bio.device;
+    bio.status = 0;
+    bio.next = nullptr;
+    bio.submit_ns = clock_ns();
+
+    int error = validate_bio(bio, device.limits(), device.capacity_sectors());
+    if (!error && bio.op == BioOp::Write && device.read_only())
+        error = EROFS;
+    if (error) {
+        bio_endio(bio, error);
+        return;
+    }
+    // Without a volatile write cache there is nothing to flush.
+    if (bio.op == BioOp::Flush && !device.limits().write_cache) {
+        bio_endio(bio, 0);
+        return;
+    }
+
+    // Split what does not fit one request; the children share bio's vector
+    // and bio ends when its own rest and all children have ended.
+    while (bio.op != BioOp::Flush) {
+        const u32 bytes = split_point_bytes(bio, device.limits());
+        if (bytes == bio.size_bytes())
+            break;
+        Bio* child = bytes ? alloc_child_bio() : nullptr;
+        if (!child) {
+            bio_endio(bio, bytes ? ENOMEM : EINVAL);
+            return;
+        }
+        child->device = bio.device;
+        child->op = bio.op;
+        child->flags = bio.flags;
+        child->vecs = bio.vecs;
+        child->vec_count = bio.vec_count;
+        child->iter = bio.iter;
+        child->iter.size_bytes = bytes;
+        child->end_io = child_end_io;
+        child->parent = &bio;
+        child->submit_ns = bio.submit_ns;
+        // +1 for the parent's own remainder the first time.
+        if (bio.pending_children == 0)
+            __atomic_store_n(&bio.pending_children, 2u, __ATOMIC_RELAXED);
+        else
+            __atomic_fetch_add(&bio.pending_children, 1, __ATOMIC_RELAXED);
+        bio_iter_advance(bio.iter, bio.vecs, bytes);
+        submit_one(*child, plug);
+    }
+    submit_one(bio, plug);
+}
+
+// --- waiting -----------------------------------------------------------------------------
+
+namespace {
+
+struct BioWaiter {
+    bool done;
+};
+
+void wake_waiter(Bio& bio) { __atomic_store_n(&static_cast<BioWaiter*>(bio.private_data)->done, true, __ATOMIC_RELEASE); }
+
+} // namespace
+
+int submit_bio_wait(Bio& bio)
+{
+    BioWaiter waiter {false};
+    Bio::EndIo saved_end_io = bio.end_io;
+    void* saved_private = bio.private_data;
+    bio.end_io = wake_waiter;
+    bio.private_data = &waiter;
+    const u32 cpu = current_cpu_index();
+    BlockDevice& device = *bio.device;
+    const bool polled = bio.flags & BIO_POLLED;
+    submit_bio(bio);
+    // Spin with interrupts on until the completion interrupt (or our own
+    // polling) ends the bio. Becomes a Completion wait once threads exist.
+    u64 next_timeout_check = clock_ns() + 1'000'000'000ul;
+    while (!__atomic_load_n(&waiter.done, __ATOMIC_ACQUIRE)) {
+        if (polled)
+            poll(device, cpu);
+        else
+            x86::pause();
+        const u64 now = clock_ns();
+        if (now >= next_timeout_check) {
+            device.tag_set().check_timeouts(now);
+            next_timeout_check = now + 1'000'000'000ul;
+        }
+    }
+    bio.end_io = saved_end_io;
+    bio.private_data = saved_private;
+    return bio.status;
+}
+
+u32 poll(BlockDevice& device, u32 cpu)
+{
+    TagSet& set = device.tag_set();
+    HwQueue& hw = set.hw_queue_for_cpu(cpu, true);
+    return set.driver().poll(hw);
+}
+
+} // namespace block

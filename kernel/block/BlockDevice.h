@@ -1,0 +1,66 @@
+// A block device as the rest of the kernel sees it: a Linux name (nvme0n1,
+// vda), a major:minor, capacity, block sizes, transfer limits, statistics,
+// and the TagSet of its controller. Devices are registered by drivers at
+// probe time and looked up by name (devfs, the benchmark, tests).
+#pragma once
+
+#include "kernel/block/DiskStats.h"
+#include "kernel/block/Limits.h"
+#include "kernel/block/TagSet.h"
+#include "kernel/lib/Result.h"
+#include "kernel/lib/StringView.h"
+
+namespace block {
+
+// Linux's numbers: NVMe namespaces are on the "blkext" major 259, virtio-blk
+// on a dynamic major (252 on most systems); 16 minors per virtio disk.
+constexpr u32 MAJOR_BLKEXT = 259;
+constexpr u32 MAJOR_VIRTBLK = 252;
+
+struct DeviceInfo {
+    char name[16] = {};            // "nvme0n1"
+    u32 major = 0;
+    u32 minor = 0;
+    u64 capacity_sectors = 0;      // 512-byte sectors
+    QueueLimits limits;
+    bool read_only = false;
+};
+
+class BlockDevice {
+public:
+    // A device over `set`; `driver_data` is the driver's per-device object
+    // (its namespace). Not visible until register_device().
+    static Result<BlockDevice*> create(const DeviceInfo& info, TagSet& set, void* driver_data);
+
+    const char* name() const { return m_info.name; }
+    u32 major() const { return m_info.major; }
+    u32 minor() const { return m_info.minor; }
+    u64 capacity_sectors() const { return m_info.capacity_sectors; }
+    u64 capacity_bytes() const { return m_info.capacity_sectors << SECTOR_SHIFT; }
+    const QueueLimits& limits() const { return m_info.limits; }
+    bool read_only() const { return m_info.read_only; }
+    TagSet& tag_set() { return *m_set; }
+    void* driver_data() { return m_driver_data; }
+    DiskStats& stats() { return m_stats; }
+
+private:
+    BlockDevice(const DeviceInfo& info, TagSet& set, void* driver_data)
+        : m_info(info), m_set(&set), m_driver_data(driver_data) { }
+
+    DeviceInfo m_info;
+    TagSet* m_set;
+    void* m_driver_data;
+    DiskStats m_stats;
+};
+
+// --- the registry -----------------------------------------------------------
+constexpr usize MAX_BLOCK_DEVICES = 32;
+
+Result<void> register_device(BlockDevice& device);
+BlockDevice* find_device(StringView name);
+usize device_count();
+BlockDevice* device_at(usize index);
+// Print "name major:minor capacity lbs/pbs max-transfer queues scheduler" for each.
+void print_devices();
+
+} // namespace block

@@ -1,0 +1,135 @@
+#include "kernel/block/TagSet.h"
+
+#include "kernel/block/BlkMq.h"
+#include "kernel/block/QueueMap.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/lib/String.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/time/Clock.h"
+
+namespace block {
+
+Result<TagSet*> TagSet::create(const TagSetConfig& config)
+{
+    if (!config.driver || config.interrupt_queues == 0 || config.queue_depth == 0 ||
+        config.queue_depth > MAX_TAGS)
+        return Error::from_errno(EINVAL);
+    auto* set = new TagSet();
+    if (!set)
+        return Error::from_errno(ENOMEM);
+    set->m_config = config;
+    set->m_hw_count = config.interrupt_queues + config.poll_queues;
+    set->m_cpu_count = max<u32>(1, percpu::possible_count());
+
+    map_cpus_to_queues(set->m_map, set->m_cpu_count, config.interrupt_queues);
+    if (config.poll_queues) {
+        map_cpus_to_queues(set->m_poll_map, set->m_cpu_count, config.poll_queues);
+        for (u32 cpu = 0; cpu < set->m_cpu_count; cpu++)
+            set->m_poll_map[cpu] = static_cast<u16>(set->m_poll_map[cpu] + config.interrupt_queues);
+    } else {
+        for (u32 cpu = 0; cpu < set->m_cpu_count; cpu++)
+            set->m_poll_map[cpu] = set->m_map[cpu];
+    }
+
+    set->m_sw = new SoftwareQueue[set->m_cpu_count];
+    set->m_hw = static_cast<HwQueue**>(kzalloc(sizeof(HwQueue*) * set->m_hw_count));
+    if (!set->m_sw || !set->m_hw)
+        return Error::from_errno(ENOMEM);
+
+    const usize stride = REQUEST_DRIVER_DATA_OFFSET + align_up<usize>(config.driver_data_size, 64);
+    for (u32 q = 0; q < set->m_hw_count; q++) {
+        const bool poll = q >= config.interrupt_queues;
+        // HwQueue holds cache-line-aligned tag words: align it by hand
+        // (kmalloc promises less than 64 bytes).
+        void* memory = kmalloc(sizeof(HwQueue) + 64);
+        if (!memory)
+            return Error::from_errno(ENOMEM);
+        auto* hw = new (reinterpret_cast<void*>(align_up<uptr>(reinterpret_cast<uptr>(memory), 64)))
+            HwQueue(*set, q, poll, config.queue_depth);
+        hw->m_stride = stride;
+        hw->m_requests = static_cast<u8*>(kzalloc(stride * config.queue_depth));
+        if (!hw->m_requests)
+            return Error::from_errno(ENOMEM);
+        hw->m_scheduler = config.scheduler == SchedulerKind::MqDeadline ? static_cast<Scheduler*>(&hw->m_deadline)
+                                                                         : &hw->m_none;
+        for (u32 cpu = 0; cpu < set->m_cpu_count; cpu++)
+            if ((poll ? set->m_poll_map[cpu] : set->m_map[cpu]) == q)
+                hw->m_cpus.add(cpu);
+        for (u32 tag = 0; tag < config.queue_depth; tag++) {
+            Request* request = new (&hw->request(tag)) Request();
+            request->tag = tag;
+            request->hw_queue = hw;
+            config.driver->init_request(*hw, *request);
+        }
+        set->m_hw[q] = hw;
+    }
+    return set;
+}
+
+HwQueue& TagSet::hw_queue_for_cpu(u32 cpu, bool polled)
+{
+    if (cpu >= m_cpu_count)
+        cpu %= m_cpu_count;
+    return *m_hw[polled ? m_poll_map[cpu] : m_map[cpu]];
+}
+
+void TagSet::set_scheduler(SchedulerKind kind)
+{
+    for (u32 q = 0; q < m_hw_count; q++) {
+        HwQueue& hw = *m_hw[q];
+        SpinLockGuard guard(hw.m_lock);
+        ASSERT(!hw.m_scheduler->has_work());
+        hw.m_scheduler = kind == SchedulerKind::MqDeadline ? static_cast<Scheduler*>(&hw.m_deadline) : &hw.m_none;
+    }
+    m_config.scheduler = kind;
+}
+
+void TagSet::check_timeouts(u64 now_ns)
+{
+    for (u32 q = 0; q < m_hw_count; q++) {
+        HwQueue& hw = *m_hw[q];
+        for (u32 tag = 0; tag < hw.depth(); tag++) {
+            Request& request = hw.request(tag);
+            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
+                continue;
+            if (request.timeout_deadline_ns == 0 || request.timeout_deadline_ns > now_ns)
+                continue;
+            log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
+                     request.sector, request.size_bytes);
+            // Claim the timeout once: a concurrent check skips it.
+            request.timeout_deadline_ns = 0;
+            if (driver().timeout(request) == TimeoutAction::ResetTimer)
+                request.timeout_deadline_ns = now_ns + m_config.timeout_ns;
+        }
+    }
+}
+
+void TagSet::kick_all()
+{
+    for (u32 q = 0; q < m_hw_count; q++)
+        m_hw[q]->run();
+}
+
+void TagSet::print_queue_map() const
+{
+    log_info("block", "%s: %u hardware queues (%u interrupt, %u polled), depth %u, scheduler %s", name(), m_hw_count,
+             m_config.interrupt_queues, m_config.poll_queues, m_config.queue_depth,
+             m_config.scheduler == SchedulerKind::MqDeadline ? "mq-deadline" : "none");
+    for (u32 cpu = 0; cpu < m_cpu_count; cpu++)
+        log_info("block", "%s: cpu %u -> queue %u", name(), cpu, m_map[cpu]);
+    if (m_config.poll_queues)
+        for (u32 cpu = 0; cpu < m_cpu_count; cpu++)
+            log_info("block", "%s: cpu %u -> poll queue %u", name(), cpu, m_poll_map[cpu]);
+}
+
+HwQueue::Counters HwQueue::counters() const
+{
+    return Counters {
+        __atomic_load_n(&m_dispatched, __ATOMIC_RELAXED), __atomic_load_n(&m_batches, __ATOMIC_RELAXED),
+        __atomic_load_n(&m_busy, __ATOMIC_RELAXED),       __atomic_load_n(&m_completed, __ATOMIC_RELAXED),
+        __atomic_load_n(&m_tag_waits, __ATOMIC_RELAXED),
+    };
+}
+
+} // namespace block

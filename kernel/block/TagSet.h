@@ -1,0 +1,139 @@
+// The queues of one controller: per-CPU software queues, hardware queues
+// (one per device submission ring, each with its tags, request array,
+// scheduler and dispatch state), and the CPU -> hardware queue maps (one for
+// interrupt-driven queues, one for polled queues). Shared by every
+// BlockDevice (namespace) of that controller, as Linux's blk_mq_tag_set, so
+// tags - and NVMe command ids - are unique per submission ring.
+#pragma once
+
+#include "arch/x86_64/PerCpu.h"
+#include "kernel/block/DeadlineScheduler.h"
+#include "kernel/block/Driver.h"
+#include "kernel/block/Scheduler.h"
+#include "kernel/block/Tags.h"
+#include "kernel/irq/CpuMask.h"
+#include "kernel/lib/Result.h"
+#include "kernel/sync/SpinLock.h"
+
+namespace block {
+
+class TagSet;
+
+// A CPU's staging list in front of the hardware queue it maps to: requests
+// land here from submit_bio/plug flush on that CPU and are moved into the
+// scheduler when the hardware queue runs (Linux blk_mq_ctx).
+struct SoftwareQueue {
+    SpinLock lock;
+    RequestList requests[2]; // [0] for the interrupt-driven queue, [1] for the polled one
+};
+
+class HwQueue {
+public:
+    u32 index() const { return m_index; }
+    bool is_poll() const { return m_poll; }
+    TagSet& tag_set() { return *m_set; }
+    CpuMask cpus() const { return m_cpus; }
+    u32 depth() const { return m_tags.depth(); }
+
+    // Command id -> request (the tag indexes the preallocated array).
+    Request& request(u32 tag) { return *reinterpret_cast<Request*>(m_requests + usize(tag) * m_stride); }
+
+    // The driver's object for this queue (its NVMe queue pair, its virtqueue).
+    void* driver_data = nullptr;
+
+    // Start dispatching (or note that the dispatcher must go round again).
+    void run();
+
+    // blk-mq internals (BlkMq.cpp), not for drivers:
+    // a request for `bio` with a free tag (state Building), or nullptr;
+    Request* alloc_request(Bio& bio);
+    // the same, but when no tag is free, park `bio` until one is (it is then
+    // queued from the completion path) and return nullptr.
+    Request* alloc_request_or_park(Bio& bio);
+
+    struct Counters {
+        u64 dispatched;      // requests handed to queue_request
+        u64 batches;         // dispatch rounds that issued at least one request
+        u64 busy;            // queue_request answered Busy
+        u64 completed;
+        u64 tag_waits;       // bios parked because every tag was taken
+    };
+    Counters counters() const;
+    u32 tags_in_use() const { return m_tags.in_use(); }
+    const char* scheduler_name() const { return m_scheduler->name(); }
+
+private:
+    friend class TagSet;
+    friend void complete_request(Request&, int);
+    friend void requeue_request(Request&);
+
+    HwQueue(TagSet& set, u32 index, bool poll, u32 depth) : m_set(&set), m_index(index), m_poll(poll), m_tags(depth) { }
+    void dispatch_all();
+    void release_tag(Request& request);
+
+    TagSet* m_set;
+    u32 m_index;
+    bool m_poll;
+    CpuMask m_cpus;
+    TagAllocator m_tags;
+    u8* m_requests = nullptr;
+    usize m_stride = 0;
+    u32 m_tag_hint[MAX_CPUS] {};
+
+    // Guards the scheduler, the parked bios and m_restart.
+    SpinLock m_lock;
+    Scheduler* m_scheduler = nullptr;
+    NoneScheduler m_none;
+    DeadlineScheduler m_deadline;
+    Bio* m_parked_head = nullptr; // bios waiting for a tag, FIFO through Bio::next
+    Bio* m_parked_tail = nullptr;
+    bool m_restart = false; // the driver said Busy: run again after a completion
+
+    // Single dispatcher at a time; others set m_rerun (see run()).
+    bool m_dispatching = false;
+    bool m_rerun = false;
+
+    u64 m_dispatched = 0, m_batches = 0, m_busy = 0, m_completed = 0, m_tag_waits = 0;
+};
+
+class TagSet {
+public:
+    static Result<TagSet*> create(const TagSetConfig& config);
+
+    const TagSetConfig& config() const { return m_config; }
+    BlockDriver& driver() { return *m_config.driver; }
+    void* driver_data() { return m_config.driver_data; }
+    const char* name() const { return m_config.name; }
+
+    u32 hw_queue_count() const { return m_hw_count; }
+    u32 interrupt_queue_count() const { return m_config.interrupt_queues; }
+    u32 poll_queue_count() const { return m_config.poll_queues; }
+    HwQueue& hw_queue(u32 index) { return *m_hw[index]; }
+    // Hardware queues 0..interrupt_queues-1 take interrupts; the rest are polled.
+    HwQueue& hw_queue_for_cpu(u32 cpu, bool polled);
+    u32 cpu_count() const { return m_cpu_count; }
+    SoftwareQueue& software_queue(u32 cpu) { return m_sw[cpu]; }
+
+    // The scheduler of every hardware queue (only while no I/O is queued).
+    void set_scheduler(SchedulerKind kind);
+    // Check every issued request against its deadline (from a periodic timer
+    // or a waiting thread); calls the driver's timeout() for the overdue.
+    void check_timeouts(u64 now_ns);
+    // Rerun every hardware queue (after a controller reset requeued requests).
+    void kick_all();
+    // Log the CPU -> queue maps.
+    void print_queue_map() const;
+
+private:
+    TagSet() = default;
+
+    TagSetConfig m_config;
+    u32 m_hw_count = 0;
+    u32 m_cpu_count = 0;
+    HwQueue** m_hw = nullptr;
+    SoftwareQueue* m_sw = nullptr;
+    u16 m_map[MAX_CPUS] {};      // CPU -> interrupt-driven queue
+    u16 m_poll_map[MAX_CPUS] {}; // CPU -> polled queue (offset by interrupt_queues)
+};
+
+} // namespace block

@@ -1,0 +1,66 @@
+#include "kernel/block/Tags.h"
+
+namespace block {
+
+TagAllocator::TagAllocator(u32 depth) : m_depth(depth)
+{
+    // Aim for at least 8 tags per word, at most MAX_WORDS words.
+    m_word_count = min<u32>(MAX_WORDS, max<u32>(1, depth / 8));
+    m_bits_per_word = (depth + m_word_count - 1) / m_word_count;
+    if (m_bits_per_word > 64) {
+        m_bits_per_word = 64;
+        m_word_count = (depth + 63) / 64;
+    }
+    for (u32 w = 0; w < MAX_WORDS; w++) {
+        const u32 first = w * m_bits_per_word;
+        u32 usable = 0;
+        if (w < m_word_count && first < depth)
+            usable = min(m_bits_per_word, depth - first);
+        m_words[w].bits = usable == 64 ? 0 : ~((u64(1) << usable) - 1);
+    }
+}
+
+u32 TagAllocator::alloc(u32& hint)
+{
+    u32 word = hint < m_word_count ? hint : 0;
+    for (u32 tried = 0; tried < m_word_count; tried++) {
+        u64* bits = &m_words[word].bits;
+        u64 old = __atomic_load_n(bits, __ATOMIC_RELAXED);
+        while (old != ~u64(0)) {
+            const u32 bit = static_cast<u32>(__builtin_ctzll(~old));
+            // Acquire: the previous owner's writes to the request (done before
+            // its release in free()) are visible to the new owner.
+            if (__atomic_compare_exchange_n(bits, &old, old | (u64(1) << bit), true, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED)) {
+                hint = word;
+                return word * m_bits_per_word + bit;
+            }
+        }
+        word = word + 1 == m_word_count ? 0 : word + 1;
+    }
+    return NO_TAG;
+}
+
+void TagAllocator::free(u32 tag)
+{
+    const u32 word = tag / m_bits_per_word;
+    const u32 bit = tag % m_bits_per_word;
+    __atomic_fetch_and(&m_words[word].bits, ~(u64(1) << bit), __ATOMIC_RELEASE);
+}
+
+bool TagAllocator::is_allocated(u32 tag) const
+{
+    const u32 word = tag / m_bits_per_word;
+    const u32 bit = tag % m_bits_per_word;
+    return (__atomic_load_n(&m_words[word].bits, __ATOMIC_RELAXED) >> bit) & 1;
+}
+
+u32 TagAllocator::in_use() const
+{
+    u32 count = 0;
+    for (u32 tag = 0; tag < m_depth; tag++)
+        count += is_allocated(tag);
+    return count;
+}
+
+} // namespace block

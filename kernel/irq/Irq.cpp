@@ -1,0 +1,137 @@
+#include "kernel/irq/Irq.h"
+
+#include "arch/x86_64/PerCpu.h"
+#include "arch/x86_64/apic/IoApic.h"
+#include "drivers/acpi/Acpi.h"
+#include "kernel/irq/IrqInternal.h"
+#include "kernel/irq/VectorAllocator.h"
+#include "kernel/log/Log.h"
+#include "kernel/sync/SpinLock.h"
+
+namespace irq {
+namespace {
+
+static_assert(VectorAllocator::MAX_CPUS >= MAX_CPUS);
+
+// One slot per CPU per vector. Only the owning CPU increments `count`; the
+// handler fields change under g_lock and are read by the interrupt path.
+struct Slot {
+    Handler handler;
+    void* context;
+    const char* name;
+    u64 count;
+};
+
+Slot g_slots[MAX_CPUS][256];
+SpinLock g_lock;
+VectorAllocator g_allocator(MAX_CPUS, VECTOR_DYNAMIC_FIRST, VECTOR_DYNAMIC_LAST);
+
+void install(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
+{
+    Slot& slot = g_slots[cpu][vector];
+    __atomic_store_n(&slot.context, context, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot.name, name, __ATOMIC_RELAXED);
+    __atomic_store_n(&slot.handler, handler, __ATOMIC_RELEASE);
+}
+
+} // namespace
+
+Result<u8> allocate_vector(u32 cpu, Handler handler, void* context, const char* name)
+{
+    SpinLockGuard guard(g_lock);
+    u8 vector = TRY(g_allocator.allocate(cpu));
+    install(cpu, vector, handler, context, name);
+    return vector;
+}
+
+Result<void> allocate_vectors(const u32* cpus, usize count, Handler handler, void* const* contexts,
+                              const char* const* names, u8* vectors_out)
+{
+    SpinLockGuard guard(g_lock);
+    TRY(g_allocator.allocate_many(cpus, count, vectors_out));
+    for (usize i = 0; i < count; i++)
+        install(cpus[i], vectors_out[i], handler, contexts ? contexts[i] : nullptr, names ? names[i] : nullptr);
+    return {};
+}
+
+void free_vector(u32 cpu, u8 vector)
+{
+    {
+        SpinLockGuard guard(g_lock);
+        if (g_allocator.free(cpu, vector).is_error()) {
+            log_warn("irq", "free of unallocated vector 0x%x on CPU %u", vector, cpu);
+            return;
+        }
+        install(cpu, vector, nullptr, nullptr, nullptr);
+        __atomic_store_n(&g_slots[cpu][vector].count, 0ul, __ATOMIC_RELAXED);
+    }
+    // A handler already running on that CPU may still use its context:
+    // wait for it to leave (interrupt handlers run with interrupts off, so
+    // once the CPU takes an IPI it is out of any handler).
+    synchronize_cpu(cpu);
+}
+
+void set_system_handler(u8 vector, Handler handler, void* context, const char* name)
+{
+    SpinLockGuard guard(g_lock);
+    for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+        install(cpu, vector, handler, context, name);
+}
+
+void set_cpu_handler(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
+{
+    SpinLockGuard guard(g_lock);
+    install(cpu, vector, handler, context, name);
+}
+
+Result<void> install_legacy(u8 isa_irq, u32 cpu, Handler handler, void* context, const char* name)
+{
+    if (isa_irq >= 16 || cpu >= MAX_CPUS)
+        return Error::from_errno(EINVAL);
+    u8 vector = static_cast<u8>(VECTOR_LEGACY_BASE + isa_irq);
+    set_cpu_handler(cpu, vector, handler, context, name);
+    acpi::LegacyIrq line = acpi::legacy_irq(isa_irq);
+    return ioapic::route(line.gsi, vector, percpu::cpu(cpu).apic_id, line.active_low, line.level_triggered);
+}
+
+MsiMessage msi_message(u32 cpu, u8 vector)
+{
+    // SDM Vol. 3A §11.11.1: address 0xFEE, destination APIC ID in bits
+    // 19:12, physical destination mode, no redirection hint.
+    // §11.11.2: data = vector, fixed delivery, edge trigger.
+    constexpr u64 MSI_ADDRESS_BASE = 0xfee00000;
+    constexpr unsigned MSI_DESTINATION_SHIFT = 12;
+    u64 address = MSI_ADDRESS_BASE | (static_cast<u64>(percpu::cpu(cpu).apic_id & 0xff) << MSI_DESTINATION_SHIFT);
+    return {address, vector};
+}
+
+u64 count(u32 cpu, u8 vector)
+{
+    if (cpu >= MAX_CPUS)
+        return 0;
+    return __atomic_load_n(&g_slots[cpu][vector].count, __ATOMIC_RELAXED);
+}
+
+void for_each_named_vector(void (*fn)(u32 cpu, u8 vector, const char* name, u64 count, void* arg), void* arg)
+{
+    for (u32 cpu = 0; cpu < percpu::possible_count(); cpu++) {
+        for (u32 vector = 0; vector < 256; vector++) {
+            const char* name = __atomic_load_n(&g_slots[cpu][vector].name, __ATOMIC_ACQUIRE);
+            if (name)
+                fn(cpu, static_cast<u8>(vector), name, count(cpu, static_cast<u8>(vector)), arg);
+        }
+    }
+}
+
+bool handle_interrupt(u32 cpu, u8 vector)
+{
+    Slot& slot = g_slots[cpu][vector];
+    __atomic_store_n(&slot.count, slot.count + 1, __ATOMIC_RELAXED);
+    Handler handler = __atomic_load_n(&slot.handler, __ATOMIC_ACQUIRE);
+    if (!handler)
+        return false;
+    handler(__atomic_load_n(&slot.context, __ATOMIC_RELAXED));
+    return true;
+}
+
+} // namespace irq

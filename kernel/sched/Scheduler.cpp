@@ -1,0 +1,477 @@
+// The scheduler core: schedule(), the context switch bookkeeping, wake-ups,
+// load balancing, the idle loop and the hooks the interrupt code calls
+// (kernel/sched/SchedHooks.h).
+//
+// Locking: each CPU's RunQueue lock protects its list and the m_cpu/m_on_rq
+// of the threads accounted to it (ThreadState.h). schedule() takes the lock
+// of its own CPU with interrupts off and holds it across the switch; the
+// next thread releases it in finish_switch(). A waker takes the thread's
+// m_wake_lock and then the run queue lock(s). Order: wait queue < thread
+// wake lock < run queue (kernel/sync/LockRank.h).
+#include "kernel/sched/Scheduler.h"
+
+#include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/PerCpu.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/irq/Ipi.h"
+#include "kernel/log/Log.h"
+#include "kernel/sched/DeadlineTimer.h"
+#include "kernel/sched/RunQueue.h"
+#include "kernel/sched/SchedHooks.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/sched/ThreadAllocator.h"
+#include "kernel/sync/WaitQueue.h"
+#include "kernel/time/Clock.h"
+
+extern "C" void sched_switch_context(u64* save_sp, u64 load_sp);
+extern "C" [[noreturn]] void sched_thread_start(Thread* self);
+extern "C" u8 boot_stack_bottom[];
+extern "C" u8 boot_stack_top[];
+
+namespace {
+
+// How often (in scheduler ticks) a busy CPU looks for a much busier one.
+constexpr u64 BALANCE_INTERVAL_TICKS = 4;
+
+RunQueue g_run_queues[MAX_CPUS];
+alignas(Thread) u8 g_idle_storage[MAX_CPUS][sizeof(Thread)];
+
+// CPUs that have joined the scheduler, and the init thread waiting for all.
+u32 g_cpus_joined = 0;
+bool g_all_joined_logged = false;
+WaitQueue g_cpus_joined_wait;
+void (*g_init_main)() = nullptr;
+u32 g_spread_cursor = 0;
+
+RunQueue& this_rq() { return g_run_queues[current_cpu_index()]; }
+
+} // namespace
+
+// Everything that touches Thread and RunQueue internals (friend of both).
+struct SchedulerCore {
+    static Thread* adopt_current_context(u32 cpu, u8* stack_base, usize stack_size)
+    {
+        auto* idle = new (g_idle_storage[cpu]) Thread();
+        idle->m_id = Thread::allocate_id();
+        char name[Thread::NAME_CAPACITY] = "idle/";
+        usize n = 5;
+        if (cpu >= 10)
+            name[n++] = static_cast<char>('0' + cpu / 10);
+        name[n++] = static_cast<char>('0' + cpu % 10);
+        name[n] = '\0';
+        idle->set_name(name);
+        idle->m_is_idle = true;
+        idle->m_state = ThreadState::Runnable;
+        idle->m_on_cpu = true;
+        idle->m_cpu = cpu;
+        idle->m_pin_cpu = cpu;
+        idle->m_stack_base = stack_base;
+        idle->m_stack_size = stack_size;
+        idle->write_stack_canary();
+
+        RunQueue& rq = g_run_queues[cpu];
+        rq.m_cpu = cpu;
+        rq.m_idle = idle;
+        PerCpu& percpu = this_cpu();
+        percpu.run_queue = &rq;
+        percpu.idle_thread = idle;
+        percpu.current_thread = idle;
+        percpu.preempt_count = 0;
+        percpu.need_resched = false;
+        __atomic_store_n(&rq.m_active, true, __ATOMIC_RELEASE);
+        return idle;
+    }
+
+    static void check_stack(Thread& thread)
+    {
+#ifdef SLUICE_KERNEL_DEBUG
+        if (!thread.stack_canary_intact())
+            panic("stack overflow in thread %s (id %u)", thread.m_name, thread.m_id);
+#else
+        (void)thread;
+#endif
+    }
+
+    // The heart of it. `preempted`: called from an interrupt return, so the
+    // current thread goes back on the queue whatever its state (a thread
+    // preempted between "Blocked" and schedule() must still get to test its
+    // condition; a waker will find it on the run queue).
+    static void schedule(bool preempted)
+    {
+        bool interrupts_were_enabled = x86::save_and_disable_interrupts();
+        RunQueue& rq = this_rq();
+        rq.lock();
+        PerCpu& cpu = this_cpu();
+        __atomic_store_n(&cpu.need_resched, false, __ATOMIC_RELAXED);
+        Thread* prev = cpu.current_thread;
+        check_stack(*prev);
+        if (prev != rq.m_idle) {
+            if (preempted || prev->state() == ThreadState::Runnable)
+                rq.requeue(*prev);
+            else
+                rq.deactivate(*prev);
+        }
+        Thread* next = rq.pick_next();
+        if (!next)
+            next = rq.m_idle;
+        if (next == prev) {
+            rq.unlock();
+            x86::restore_interrupts(interrupts_were_enabled);
+            return;
+        }
+        ASSERT(!__atomic_load_n(&next->m_on_cpu, __ATOMIC_ACQUIRE));
+        if (preempted)
+            rq.m_preemptions++;
+        rq.m_switches++;
+        next->m_switches++;
+        __atomic_store_n(&next->m_on_cpu, true, __ATOMIC_RELAXED);
+        rq.m_switching_from = prev;
+        cpu.current_thread = next;
+        rq.m_slice_start_ns = clock_ns();
+        sched_switch_context(&prev->m_saved_sp, next->m_saved_sp);
+        // Back in `prev`, possibly on another CPU: nothing cached above is valid.
+        finish_switch();
+        x86::restore_interrupts(interrupts_were_enabled);
+    }
+
+    // First thing on the incoming side of every switch (also for a new thread).
+    static void finish_switch()
+    {
+        RunQueue& rq = this_rq();
+        Thread* prev = rq.m_switching_from;
+        rq.m_switching_from = nullptr;
+        bool reap = prev->m_detached && prev->state() == ThreadState::Dead;
+        // After this store another CPU may run (or the joiner free) `prev`.
+        __atomic_store_n(&prev->m_on_cpu, false, __ATOMIC_RELEASE);
+        rq.unlock();
+        if (reap)
+            ThreadAllocator::free(prev);
+    }
+
+    // Lock the run queue `thread` belongs to. Its m_cpu changes only under
+    // the old queue's lock (or with the thread off every queue, under its
+    // m_wake_lock, which the caller holds), so re-check after locking.
+    static RunQueue& lock_thread_rq(Thread& thread)
+    {
+        for (;;) {
+            u32 cpu = thread.cpu();
+            RunQueue& rq = g_run_queues[cpu];
+            rq.lock();
+            if (thread.cpu() == cpu)
+                return rq;
+            rq.unlock();
+        }
+    }
+
+    // With `rq` locked, after queueing a thread there: does its CPU need a
+    // nudge? Only an idle CPU does (a busy one gets to the thread at the end
+    // of the current time slice, or sooner if that thread blocks). Returns
+    // true if a reschedule IPI must be sent.
+    static bool mark_resched_if_idle(RunQueue& rq)
+    {
+        PerCpu& cpu = percpu::cpu(rq.m_cpu);
+        if (cpu.current_thread != rq.m_idle)
+            return false;
+        __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELEASE);
+        return rq.m_cpu != current_cpu_index();
+    }
+
+    static u32 least_loaded_cpu()
+    {
+        u32 possible = percpu::possible_count();
+        u32 start = __atomic_fetch_add(&g_spread_cursor, 1, __ATOMIC_RELAXED) % possible;
+        u32 best = current_cpu_index();
+        u32 best_load = g_run_queues[best].nr_running();
+        for (u32 i = 0; i < possible; i++) {
+            u32 cpu = (start + i) % possible;
+            RunQueue& rq = g_run_queues[cpu];
+            if (!rq.is_active())
+                continue;
+            u32 load = rq.nr_running();
+            if (load < best_load) {
+                best = cpu;
+                best_load = load;
+            }
+        }
+        return best;
+    }
+
+    static u32 select_cpu_for_wake(Thread& thread)
+    {
+        if (thread.is_pinned())
+            return thread.m_pin_cpu;
+        u32 previous = thread.cpu();
+        RunQueue& rq = g_run_queues[previous];
+        if (rq.is_active() && rq.nr_running() == 0)
+            return previous;
+        u32 best = least_loaded_cpu();
+        if (!rq.is_active() || g_run_queues[best].nr_running() < rq.nr_running())
+            return best;
+        return previous;
+    }
+
+    static bool wake_up(Thread& thread)
+    {
+        if (thread.state() != ThreadState::Blocked)
+            return false;
+        u32 kick_cpu = MAX_CPUS;
+        bool woke = false;
+        {
+            SpinLockGuard wake_guard(thread.m_wake_lock);
+            if (thread.m_is_idle) {
+                // Only the boot context waits as an idle thread (before
+                // sched::start); it polls, so the state change is enough.
+                ThreadState expected = ThreadState::Blocked;
+                return __atomic_compare_exchange_n(&thread.m_state, &expected, ThreadState::Runnable, false,
+                                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+            }
+            RunQueue& rq = lock_thread_rq(thread);
+            if (thread.m_on_rq) {
+                // Still on its CPU (not yet switched out, or preempted before
+                // it could block): Runnable is all it needs.
+                ThreadState expected = ThreadState::Blocked;
+                woke = __atomic_compare_exchange_n(&thread.m_state, &expected, ThreadState::Runnable, false,
+                                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+                rq.unlock();
+                return woke;
+            }
+            if (thread.state() != ThreadState::Blocked) {
+                rq.unlock();
+                return false;
+            }
+            // Off every queue: we own the wake-up now.
+            __atomic_store_n(&thread.m_state, ThreadState::Waking, __ATOMIC_RELAXED);
+            rq.unlock();
+            // Its old CPU may still be switching away from it.
+            while (__atomic_load_n(&thread.m_on_cpu, __ATOMIC_ACQUIRE))
+                x86::pause();
+            RunQueue& target = g_run_queues[select_cpu_for_wake(thread)];
+            target.lock();
+            target.enqueue(thread);
+            __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
+            if (mark_resched_if_idle(target))
+                kick_cpu = target.m_cpu;
+            target.unlock();
+            woke = true;
+        }
+        // The wake lock was our last access to `thread`.
+        if (kick_cpu != MAX_CPUS)
+            send_reschedule(kick_cpu);
+        return woke;
+    }
+
+    static void start(Thread& thread)
+    {
+        ASSERT(thread.state() == ThreadState::Created);
+        bool interrupts_were_enabled = x86::save_and_disable_interrupts();
+        u32 cpu = thread.is_pinned() ? thread.m_pin_cpu : least_loaded_cpu();
+        RunQueue& rq = g_run_queues[cpu];
+        rq.lock();
+        rq.enqueue(thread);
+        __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
+        bool kick = mark_resched_if_idle(rq);
+        rq.unlock();
+        if (kick)
+            send_reschedule(cpu);
+        x86::restore_interrupts(interrupts_were_enabled);
+    }
+
+    static void send_reschedule(u32 cpu) { send_reschedule_ipi(cpu); }
+
+    // Move one unpinned queued thread from the busiest CPU to `self`, if the
+    // busiest has at least `min_excess` more runnable threads. Interrupts off.
+    static bool pull(RunQueue& self, u32 min_excess)
+    {
+        u32 possible = percpu::possible_count();
+        RunQueue* busiest = nullptr;
+        u32 busiest_load = 0;
+        for (u32 cpu = 0; cpu < possible; cpu++) {
+            RunQueue& rq = g_run_queues[cpu];
+            if (&rq == &self || !rq.is_active())
+                continue;
+            u32 load = rq.nr_running();
+            if (load > busiest_load) {
+                busiest = &rq;
+                busiest_load = load;
+            }
+        }
+        // A CPU with one runnable thread is running it (or about to).
+        if (!busiest || busiest_load < 2 || busiest_load < self.nr_running() + min_excess)
+            return false;
+        RunQueue& first = busiest->m_cpu < self.m_cpu ? *busiest : self;
+        RunQueue& second = busiest->m_cpu < self.m_cpu ? self : *busiest;
+        first.lock();
+        second.lock();
+        Thread* thread = busiest->find_movable();
+        if (thread) {
+            busiest->remove_for_migration(*thread);
+            self.enqueue(*thread);
+            self.m_pulled++;
+        }
+        second.unlock();
+        first.unlock();
+        return thread != nullptr;
+    }
+
+    [[noreturn]] static void idle_loop()
+    {
+        for (;;) {
+            x86::disable_interrupts();
+            RunQueue& rq = this_rq();
+            if (!rq.has_queued())
+                pull(rq, 1);
+            if (rq.has_queued() || __atomic_load_n(&this_cpu().need_resched, __ATOMIC_ACQUIRE)) {
+                schedule(false);
+                continue;
+            }
+            // A wake-up that queued a thread here after the test above also
+            // sent an IPI, which "sti; hlt" cannot miss.
+            x86::enable_interrupts_and_halt();
+        }
+    }
+
+    static void timer_tick()
+    {
+        PerCpu& cpu = this_cpu();
+        RunQueue& rq = g_run_queues[cpu.index];
+        if (!rq.is_active())
+            return;
+        rq.m_ticks++;
+        if (cpu.current_thread == rq.m_idle) {
+            // The idle loop looks for work after every interrupt.
+            if (rq.has_queued())
+                __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
+            return;
+        }
+        if (rq.m_ticks % BALANCE_INTERVAL_TICKS == 0)
+            pull(rq, 2);
+        if (rq.has_queued() && clock_ns() - rq.m_slice_start_ns >= sched::TIME_SLICE_NS)
+            __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
+    }
+
+    static void cpu_joined()
+    {
+        u32 joined = __atomic_add_fetch(&g_cpus_joined, 1, __ATOMIC_ACQ_REL);
+        if (joined >= percpu::possible_count() && !__atomic_exchange_n(&g_all_joined_logged, true, __ATOMIC_ACQ_REL))
+            log_info("sched", "scheduler running on %u CPUs", joined);
+        g_cpus_joined_wait.wake_all();
+    }
+
+    static void set_current_state(ThreadState state)
+    {
+        // Sequentially consistent: a Blocked store must be visible before the
+        // caller reads its wake condition (the waker writes the condition,
+        // then reads the state).
+        __atomic_store_n(&current_thread()->m_state, state, __ATOMIC_SEQ_CST);
+    }
+
+    [[noreturn]] static void thread_start(Thread& self)
+    {
+        finish_switch();
+        x86::enable_interrupts();
+        self.m_entry(self.m_argument);
+        Thread::exit();
+    }
+
+    static sched::CpuStats stats(u32 cpu)
+    {
+        RunQueue& rq = g_run_queues[cpu];
+        return sched::CpuStats{rq.m_switches, rq.m_preemptions, rq.m_pulled, rq.m_ticks};
+    }
+};
+
+void Thread::start() { SchedulerCore::start(*this); }
+
+// Called by sched_thread_trampoline (ContextSwitch.S) on a new thread's stack.
+extern "C" [[noreturn]] void sched_thread_start(Thread* self) { SchedulerCore::thread_start(*self); }
+
+namespace sched {
+
+void init()
+{
+    SchedulerCore::adopt_current_context(0, boot_stack_bottom, static_cast<usize>(boot_stack_top - boot_stack_bottom));
+}
+
+void start(void (*init_main)())
+{
+    g_init_main = init_main;
+    auto init = Thread::create("init", [](void*) {
+        wait_event(g_cpus_joined_wait,
+                   [] { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE) >= percpu::possible_count(); });
+        g_init_main();
+    }, nullptr, {.detached = true});
+    if (init.is_error())
+        panic("sched: cannot create the init thread (errno %d)", init.error().code());
+    init.value()->start();
+    SchedulerCore::cpu_joined();
+    SchedulerCore::idle_loop();
+}
+
+void schedule()
+{
+    lock_debug::assert_may_sleep("schedule");
+    SchedulerCore::schedule(false);
+}
+
+void yield() { schedule(); }
+
+void set_current_state(ThreadState state)
+{
+    SchedulerCore::set_current_state(state);
+}
+
+bool wake_up(Thread& thread)
+{
+    bool interrupts_were_enabled = x86::save_and_disable_interrupts();
+    bool woke = SchedulerCore::wake_up(thread);
+    x86::restore_interrupts(interrupts_were_enabled);
+    return woke;
+}
+
+u64 deadline_after(u64 timeout_ns)
+{
+    u64 now = clock_ns();
+    return timeout_ns > ~0ul - now ? ~0ul : now + timeout_ns;
+}
+
+void sleep_until(u64 deadline_ns)
+{
+    lock_debug::assert_may_sleep("sleep");
+    DeadlineTimer timer(deadline_ns);
+    for (;;) {
+        set_current_state(ThreadState::Blocked);
+        if (timer.expired())
+            break;
+        schedule();
+    }
+    set_current_state(ThreadState::Runnable);
+}
+
+void sleep_for(u64 duration_ns) { sleep_until(deadline_after(duration_ns)); }
+
+u32 cpu_count() { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE); }
+
+u32 load(u32 cpu) { return g_run_queues[cpu].nr_running(); }
+
+CpuStats cpu_stats(u32 cpu) { return SchedulerCore::stats(cpu); }
+
+// kernel/sched/SchedHooks.h
+
+void timer_tick() { SchedulerCore::timer_tick(); }
+
+void preempt_on_interrupt_return()
+{
+    PerCpu& cpu = this_cpu();
+    if (cpu.preempt_count != 0 || !__atomic_load_n(&cpu.need_resched, __ATOMIC_ACQUIRE) || !cpu.current_thread)
+        return;
+    SchedulerCore::schedule(true);
+}
+
+void start_secondary_cpu()
+{
+    SchedulerCore::adopt_current_context(current_cpu_index(), nullptr, 0);
+    SchedulerCore::cpu_joined();
+    SchedulerCore::idle_loop();
+}
+
+} // namespace sched

@@ -1,0 +1,125 @@
+// Kernel threads: a stack, a saved stack pointer, and the scheduler's
+// bookkeeping (see kernel/sched/ThreadState.h for the life cycle).
+//
+//   Thread* worker = TRY(Thread::create("nvme0q1", [queue] { queue->run(); },
+//                                       {.pin_cpu = queue->cpu()}));
+//   worker->start();
+//   ...
+//   worker->join(); // waits for it to return, then frees it
+//
+// A thread that is not detached must be joined exactly once; a detached
+// thread is freed by the scheduler when it exits.
+#pragma once
+
+#include "kernel/lib/IntrusiveList.h"
+#include "kernel/lib/Result.h"
+#include "kernel/lib/Types.h"
+#include "kernel/lib/Utility.h"
+#include "kernel/sched/Current.h"
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sched/ThreadState.h"
+#include "kernel/sync/Completion.h"
+#include "kernel/sync/LockDebug.h"
+#include "kernel/sync/SpinLock.h"
+
+struct ThreadOptions {
+    static constexpr u32 NO_PIN = ~0u;
+    // Run only on this CPU (always: creation, wake-ups and load balancing
+    // respect it).
+    u32 pin_cpu = NO_PIN;
+    // Free the thread when it exits; it cannot be joined.
+    bool detached = false;
+};
+
+class Thread {
+public:
+    using Entry = void (*)(void* argument);
+    static constexpr usize NAME_CAPACITY = 32;
+    static constexpr usize STACK_SIZE = 16 * KiB;
+    // Room for the captures of a lambda passed to create().
+    static constexpr usize CLOSURE_CAPACITY = 64;
+
+    static Result<Thread*> create(const char* name, Entry entry, void* argument, ThreadOptions options = {});
+
+    template <typename Function>
+    static Result<Thread*> create(const char* name, Function&& function, ThreadOptions options = {})
+    {
+        using F = typename kstd::remove_reference<Function>::type;
+        static_assert(sizeof(F) <= CLOSURE_CAPACITY, "thread closure too large: capture a pointer instead");
+        static_assert(alignof(F) <= 16);
+        Thread* thread = TRY(create(name, &run_closure<F>, nullptr, options));
+        new (thread->m_closure) F(kstd::forward<Function>(function));
+        thread->m_argument = thread->m_closure;
+        return thread;
+    }
+
+    // Created -> Runnable: queue it on its pinned CPU or the least loaded one.
+    void start();
+    // Wait until the thread has exited, then free it. Not for detached threads.
+    void join();
+    // End the current thread (what returning from its entry function does).
+    [[noreturn]] static void exit();
+
+    u32 id() const { return m_id; }
+    const char* name() const { return m_name; }
+    ThreadState state() const { return __atomic_load_n(&m_state, __ATOMIC_ACQUIRE); }
+    u32 cpu() const { return __atomic_load_n(&m_cpu, __ATOMIC_RELAXED); }
+    bool is_pinned() const { return m_pin_cpu != ThreadOptions::NO_PIN; }
+    u32 pinned_cpu() const { return m_pin_cpu; }
+    bool is_idle_thread() const { return m_is_idle; }
+    u64 context_switches() const { return m_switches; }
+
+    lock_debug::HeldLocks& held_mutexes() { return m_held_mutexes; }
+
+    Thread(const Thread&) = delete;
+    Thread& operator=(const Thread&) = delete;
+
+private:
+    friend class RunQueue;
+    friend class ThreadAllocator;
+    friend struct SchedulerCore;
+
+    Thread() = default;
+    ~Thread() = default;
+
+    template <typename F>
+    static void run_closure(void* closure)
+    {
+        F* function = static_cast<F*>(closure);
+        (*function)();
+        function->~F();
+    }
+
+    static u32 allocate_id();
+    void set_name(const char* name);
+    void build_initial_frame();
+    void write_stack_canary();
+    bool stack_canary_intact() const;
+
+    // Scheduler state (ThreadState.h says which lock protects what).
+    u64 m_saved_sp = 0;   // while switched out
+    ListNode m_run_node;  // on RunQueue list of m_cpu
+    ThreadState m_state = ThreadState::Created;
+    bool m_on_rq = false;
+    bool m_on_cpu = false;
+    bool m_is_idle = false;
+    bool m_detached = false;
+    u32 m_cpu = 0;
+    u32 m_pin_cpu = ThreadOptions::NO_PIN;
+    SpinLock m_wake_lock{LockRank::ThreadWake, "thread wake"};
+    u64 m_switches = 0;
+
+    // Identity and stack.
+    u32 m_id = 0;
+    char m_name[NAME_CAPACITY] = {};
+    u8* m_stack_base = nullptr; // lowest address; the canary lives here
+    usize m_stack_size = 0;
+    bool m_owns_stack = false;
+
+    Entry m_entry = nullptr;
+    void* m_argument = nullptr;
+    alignas(16) u8 m_closure[CLOSURE_CAPACITY];
+
+    Completion m_exited;
+    lock_debug::HeldLocks m_held_mutexes;
+};

@@ -1,0 +1,299 @@
+// ktest suite "sched": threads on every CPU make progress, pinning holds,
+// join/exit, preemption, load balancing.
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/sched/ThreadAllocator.h"
+#include "kernel/time/Clock.h"
+#include "tests/ktest/Ktest.h"
+#include "tests/ktest/ThreadTestUtil.h"
+
+using ktest_util::load_u32;
+using ktest_util::load_u64;
+using ktest_util::spawn;
+
+namespace {
+
+constexpr u32 MAX_TEST_THREADS = 64;
+
+struct Progress {
+    u64 counters[MAX_TEST_THREADS];
+    u64 cpus_seen[MAX_TEST_THREADS]; // bit per CPU the thread ran on
+    bool stop;
+
+    void reset()
+    {
+        for (u32 i = 0; i < MAX_TEST_THREADS; i++)
+            counters[i] = cpus_seen[i] = 0;
+        stop = false;
+    }
+};
+
+Progress g_progress;
+
+u32 thread_count_for(u32 cpus) { return min(3 * cpus + 1, MAX_TEST_THREADS); }
+
+} // namespace
+
+KTEST(sched, busy_threads_on_all_cpus_make_progress)
+{
+    if (ktest_util::skip_without_clock("sched.busy_threads_on_all_cpus_make_progress"))
+        return;
+    u32 cpus = sched::cpu_count();
+    u32 n = thread_count_for(cpus);
+    g_progress.reset();
+    Thread* threads[MAX_TEST_THREADS];
+    // Busy loops that never yield: only preemption lets the others (and this
+    // test thread) run; only load balancing spreads them over the CPUs.
+    for (u32 i = 0; i < n; i++) {
+        threads[i] = spawn(ktest_context, "busy", [i] {
+            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED)) {
+                __atomic_store_n(&g_progress.counters[i], g_progress.counters[i] + 1, __ATOMIC_RELAXED);
+                u64 bit = 1ul << current_cpu_index();
+                if (!(g_progress.cpus_seen[i] & bit))
+                    __atomic_fetch_or(&g_progress.cpus_seen[i], bit, __ATOMIC_RELAXED);
+            }
+        });
+        KASSERT(threads[i]);
+    }
+    u64 first[MAX_TEST_THREADS], second[MAX_TEST_THREADS];
+    sched::sleep_for(150'000'000);
+    for (u32 i = 0; i < n; i++)
+        first[i] = load_u64(g_progress.counters[i]);
+    sched::sleep_for(150'000'000);
+    for (u32 i = 0; i < n; i++)
+        second[i] = load_u64(g_progress.counters[i]);
+    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    for (u32 i = 0; i < n; i++)
+        threads[i]->join();
+
+    u64 all_cpus = 0;
+    for (u32 i = 0; i < n; i++) {
+        KEXPECT(first[i] > 0);
+        KEXPECT(second[i] > first[i]);
+        all_cpus |= g_progress.cpus_seen[i];
+    }
+    KEXPECT_EQ(static_cast<u32>(__builtin_popcountl(all_cpus)), cpus);
+    log_raw("ktest:   %u busy threads on %u CPUs, all advanced; CPUs used mask 0x%lx\n", n, cpus, all_cpus);
+}
+
+KTEST(sched, yielding_threads_make_progress)
+{
+    u32 cpus = sched::cpu_count();
+    u32 n = thread_count_for(cpus);
+    g_progress.reset();
+    Thread* threads[MAX_TEST_THREADS];
+    for (u32 i = 0; i < n; i++) {
+        threads[i] = spawn(ktest_context, "yielder", [i] {
+            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED)) {
+                __atomic_store_n(&g_progress.counters[i], g_progress.counters[i] + 1, __ATOMIC_RELAXED);
+                sched::yield();
+            }
+        });
+        KASSERT(threads[i]);
+    }
+    constexpr u64 TARGET = 200;
+    bool all = ktest_util::wait_until([n] {
+        for (u32 i = 0; i < n; i++) {
+            if (load_u64(g_progress.counters[i]) < TARGET)
+                return false;
+        }
+        return true;
+    }, 10'000'000'000);
+    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    for (u32 i = 0; i < n; i++)
+        threads[i]->join();
+    KEXPECT(all);
+}
+
+namespace {
+
+struct PinCheck {
+    static constexpr u32 PER_CPU = 2;
+    static constexpr u32 ROUNDS = 1500;
+    u32 violations;
+    u32 rounds_done;
+};
+
+PinCheck g_pin;
+
+} // namespace
+
+KTEST(sched, pinning_holds)
+{
+    u32 cpus = sched::cpu_count();
+    g_pin = {};
+    // Two pinned threads per CPU (they yield to and preempt each other) plus
+    // unpinned busy threads that make the load uneven, so that balancing
+    // runs and would move a thread if it ignored the pin.
+    Thread* pinned[MAX_CPUS * PinCheck::PER_CPU];
+    u32 n = 0;
+    for (u32 cpu = 0; cpu < cpus; cpu++) {
+        for (u32 k = 0; k < PinCheck::PER_CPU; k++) {
+            pinned[n++] = spawn(ktest_context, "pinned", [cpu] {
+                for (u32 round = 0; round < PinCheck::ROUNDS; round++) {
+                    if (current_cpu_index() != cpu)
+                        __atomic_add_fetch(&g_pin.violations, 1, __ATOMIC_RELAXED);
+                    // Alternate short busy stretches (preemption points) and yields.
+                    if (round % 3 == 0) {
+                        for (u32 spin = 0; spin < 2000; spin++)
+                            x86::pause();
+                    } else {
+                        sched::yield();
+                    }
+                    if (current_cpu_index() != cpu)
+                        __atomic_add_fetch(&g_pin.violations, 1, __ATOMIC_RELAXED);
+                }
+                __atomic_add_fetch(&g_pin.rounds_done, PinCheck::ROUNDS, __ATOMIC_RELAXED);
+            }, cpu);
+            KASSERT(pinned[n - 1]);
+            KEXPECT_EQ(pinned[n - 1]->pinned_cpu(), cpu);
+        }
+    }
+    g_progress.reset();
+    Thread* noise[4];
+    for (u32 i = 0; i < 4; i++) {
+        noise[i] = spawn(ktest_context, "noise", [] {
+            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED))
+                sched::yield();
+        }, 0);
+        KASSERT(noise[i]);
+    }
+    for (u32 i = 0; i < n; i++)
+        pinned[i]->join();
+    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    for (Thread* thread : noise)
+        thread->join();
+    KEXPECT_EQ(load_u32(g_pin.violations), 0u);
+    KEXPECT_EQ(load_u32(g_pin.rounds_done), n * PinCheck::ROUNDS);
+}
+
+namespace {
+
+u32 g_exit_flag;
+
+[[noreturn]] void exit_from_deep_inside(u32 depth)
+{
+    if (depth == 0) {
+        __atomic_store_n(&g_exit_flag, 2u, __ATOMIC_RELEASE);
+        Thread::exit();
+    }
+    exit_from_deep_inside(depth - 1);
+}
+
+} // namespace
+
+KTEST(sched, join_returns_after_exit)
+{
+    u32 live_before = ThreadAllocator::live_count();
+    g_exit_flag = 0;
+    Thread* returns = spawn(ktest_context, "returns", [] {
+        for (u32 i = 0; i < 100; i++)
+            sched::yield();
+        __atomic_store_n(&g_exit_flag, 1u, __ATOMIC_RELEASE);
+    });
+    KASSERT(returns);
+    returns->join();
+    KEXPECT_EQ(load_u32(g_exit_flag), 1u);
+
+    Thread* exits = spawn(ktest_context, "exits", [] { exit_from_deep_inside(10); });
+    KASSERT(exits);
+    exits->join();
+    KEXPECT_EQ(load_u32(g_exit_flag), 2u);
+    KEXPECT_EQ(ThreadAllocator::live_count(), live_before);
+
+    // Detached threads free themselves.
+    static u32 detached_done;
+    detached_done = 0;
+    u32 cpus = sched::cpu_count();
+    for (u32 i = 0; i < 8; i++) {
+        auto thread = Thread::create("detached", [] { __atomic_add_fetch(&detached_done, 1, __ATOMIC_ACQ_REL); },
+                                     ThreadOptions{.pin_cpu = i % cpus, .detached = true});
+        KASSERT(!thread.is_error());
+        thread.value()->start();
+    }
+    KEXPECT(ktest_util::wait_until(
+        [live_before] { return load_u32(detached_done) == 8 && ThreadAllocator::live_count() == live_before; },
+        5'000'000'000));
+
+    // Many short-lived threads: the pool is recycled.
+    for (u32 round = 0; round < 3 * ThreadAllocator::MAX_THREADS / 16; round++) {
+        Thread* batch[16];
+        for (u32 i = 0; i < 16; i++) {
+            batch[i] = spawn(ktest_context, "short", [] {});
+            KASSERT(batch[i]);
+        }
+        for (Thread* thread : batch)
+            thread->join();
+    }
+    KEXPECT_EQ(ThreadAllocator::live_count(), live_before);
+}
+
+namespace {
+
+struct Preemption {
+    bool b_ran;
+    bool a_saw_b;
+};
+
+Preemption g_preempt;
+
+} // namespace
+
+KTEST(sched, busy_thread_does_not_starve_another_on_its_cpu)
+{
+    if (ktest_util::skip_without_clock("sched.busy_thread_does_not_starve_another_on_its_cpu"))
+        return;
+    u32 cpu = sched::cpu_count() - 1;
+    g_preempt = {};
+    u64 preemptions_before = sched::cpu_stats(cpu).preemptions;
+    Thread* a = spawn(ktest_context, "spinner", [] {
+        u64 give_up = clock_ns() + 3'000'000'000;
+        while (clock_ns() < give_up) {
+            if (__atomic_load_n(&g_preempt.b_ran, __ATOMIC_ACQUIRE)) {
+                g_preempt.a_saw_b = true;
+                break;
+            }
+        }
+    }, cpu);
+    KASSERT(a);
+    // Let the spinner take the CPU first.
+    sched::sleep_for(5'000'000);
+    Thread* b = spawn(ktest_context, "starved?", [] { __atomic_store_n(&g_preempt.b_ran, true, __ATOMIC_RELEASE); },
+                      cpu);
+    KASSERT(b);
+    a->join();
+    b->join();
+    KEXPECT(g_preempt.b_ran);
+    KEXPECT(g_preempt.a_saw_b);
+    KEXPECT(sched::cpu_stats(cpu).preemptions > preemptions_before);
+}
+
+KTEST(sched, new_threads_spread_over_cpus)
+{
+    u32 cpus = sched::cpu_count();
+    if (cpus == 1)
+        return;
+    static u32 started;
+    static bool release;
+    started = 0;
+    release = false;
+    Thread* threads[MAX_CPUS];
+    // One sleeping-ish thread per CPU, started back to back: each start must
+    // see the previous ones' load and pick another CPU.
+    for (u32 i = 0; i < cpus; i++) {
+        threads[i] = spawn(ktest_context, "spread", [] {
+            __atomic_add_fetch(&started, 1, __ATOMIC_ACQ_REL);
+            while (!__atomic_load_n(&release, __ATOMIC_ACQUIRE))
+                sched::yield();
+        });
+        KASSERT(threads[i]);
+    }
+    u64 mask = 0;
+    for (u32 i = 0; i < cpus; i++)
+        mask |= 1ul << threads[i]->cpu();
+    __atomic_store_n(&release, true, __ATOMIC_RELEASE);
+    for (u32 i = 0; i < cpus; i++)
+        threads[i]->join();
+    // The test thread itself occupies one CPU, so allow one doubled-up CPU.
+    KEXPECT(static_cast<u32>(__builtin_popcountl(mask)) >= cpus - 1);
+}

@@ -1,0 +1,199 @@
+// ktest suite "timers", scheduler side: sleeping on kernel timers (accuracy,
+// many sleepers at once), timers armed on every CPU firing in deadline order,
+// cancellation from another CPU. The timer queue's own tests are in
+// TimerTests.cpp.
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/sync/Completion.h"
+#include "kernel/time/Clock.h"
+#include "kernel/time/Timer.h"
+#include "tests/ktest/Ktest.h"
+#include "tests/ktest/ThreadTestUtil.h"
+
+using ktest_util::load_u32;
+using ktest_util::load_u64;
+using ktest_util::spawn;
+
+KTEST(timers, sleep_for_is_accurate_to_a_tick)
+{
+    if (ktest_util::skip_without_clock("timers.sleep_for_is_accurate_to_a_tick"))
+        return;
+    const u64 durations_ns[] = {1'000'000, 3'000'000, 10'000'000, 25'000'000};
+    u64 worst_late_ns = 0;
+    for (u64 duration : durations_ns) {
+        for (u32 i = 0; i < 4; i++) {
+            u64 start = clock_ns();
+            sched::sleep_for(duration);
+            u64 elapsed = clock_ns() - start;
+            KEXPECT(elapsed >= duration);
+            u64 late = elapsed > duration ? elapsed - duration : 0;
+            KEXPECT(late <= SCHED_TICK_NS);
+            worst_late_ns = max(worst_late_ns, late);
+        }
+    }
+    u64 start = clock_ns();
+    sched::sleep_until(start - 1); // in the past: returns at once
+    KEXPECT(clock_ns() - start < SCHED_TICK_NS);
+    log_raw("ktest:   worst sleep overshoot %lu us (tick %lu us)\n", worst_late_ns / 1000, SCHED_TICK_NS / 1000);
+}
+
+namespace {
+
+struct Sleepers {
+    static constexpr u32 PER_CPU = 4;
+    u32 late; // sleeps that overshot by more than a tick
+    u32 early;
+    u64 worst_late_ns;
+};
+
+Sleepers g_sleepers;
+
+} // namespace
+
+KTEST(timers, many_sleepers_on_all_cpus)
+{
+    if (ktest_util::skip_without_clock("timers.many_sleepers_on_all_cpus"))
+        return;
+    u32 cpus = sched::cpu_count();
+    g_sleepers = {};
+    Thread* threads[MAX_CPUS * Sleepers::PER_CPU];
+    u32 n = 0;
+    for (u32 cpu = 0; cpu < cpus; cpu++) {
+        for (u32 k = 0; k < Sleepers::PER_CPU; k++) {
+            u64 duration = (1 + (n * 7) % 13) * 1'000'000;
+            threads[n++] = spawn(ktest_context, "sleeper", [duration] {
+                for (u32 round = 0; round < 5; round++) {
+                    u64 start = clock_ns();
+                    sched::sleep_for(duration);
+                    u64 elapsed = clock_ns() - start;
+                    if (elapsed < duration)
+                        __atomic_add_fetch(&g_sleepers.early, 1, __ATOMIC_RELAXED);
+                    else if (elapsed - duration > SCHED_TICK_NS)
+                        __atomic_add_fetch(&g_sleepers.late, 1, __ATOMIC_RELAXED);
+                    u64 late = elapsed > duration ? elapsed - duration : 0;
+                    u64 worst = load_u64(g_sleepers.worst_late_ns);
+                    while (late > worst &&
+                           !__atomic_compare_exchange_n(&g_sleepers.worst_late_ns, &worst, late, false,
+                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { }
+                }
+            }, cpu);
+            KASSERT(threads[n - 1]);
+        }
+    }
+    for (u32 i = 0; i < n; i++)
+        threads[i]->join();
+    KEXPECT_EQ(load_u32(g_sleepers.early), 0u);
+    // Sleepers sharing a CPU can delay each other by the time it takes to
+    // switch; allow a few stragglers under TCG, never many.
+    KEXPECT(load_u32(g_sleepers.late) * 10 <= n * 5);
+    log_raw("ktest:   %u sleepers x 5 rounds: %u over a tick late, worst %lu us\n", n, load_u32(g_sleepers.late),
+            load_u64(g_sleepers.worst_late_ns) / 1000);
+}
+
+namespace {
+
+struct OrderedTimers {
+    static constexpr u32 PER_CPU = 32;
+    Timer timers[MAX_CPUS][PER_CPU];
+    u64 deadlines[MAX_CPUS][PER_CPU];
+    u32 fired_order[MAX_CPUS][PER_CPU]; // index of the timer that fired n-th
+    u32 fired[MAX_CPUS];
+    u32 wrong_cpu;
+};
+
+OrderedTimers g_ordered;
+
+void ordered_fire(Timer& timer)
+{
+    u32 cpu = static_cast<u32>(reinterpret_cast<uptr>(timer.context) >> 16);
+    u32 index = static_cast<u32>(reinterpret_cast<uptr>(timer.context) & 0xffff);
+    if (current_cpu_index() != cpu)
+        __atomic_add_fetch(&g_ordered.wrong_cpu, 1, __ATOMIC_RELAXED);
+    u32 slot = __atomic_fetch_add(&g_ordered.fired[cpu], 1, __ATOMIC_ACQ_REL);
+    if (slot < OrderedTimers::PER_CPU)
+        g_ordered.fired_order[cpu][slot] = index;
+}
+
+} // namespace
+
+KTEST(timers, concurrent_timers_on_all_cpus_fire_in_deadline_order)
+{
+    if (ktest_util::skip_without_clock("timers.concurrent_timers_on_all_cpus_fire_in_deadline_order"))
+        return;
+    u32 cpus = sched::cpu_count();
+    g_ordered.wrong_cpu = 0;
+    Thread* threads[MAX_CPUS];
+    // Every CPU arms its timers at the same time, deadlines shuffled (a
+    // stride permutation) and 150 us apart, then sleeps past the last one.
+    for (u32 cpu = 0; cpu < cpus; cpu++) {
+        g_ordered.fired[cpu] = 0;
+        threads[cpu] = spawn(ktest_context, "arm-timers", [cpu] {
+            u64 base = clock_ns() + 2'000'000;
+            for (u32 i = 0; i < OrderedTimers::PER_CPU; i++) {
+                u32 rank = (i * 13 + cpu) % OrderedTimers::PER_CPU;
+                g_ordered.deadlines[cpu][i] = base + rank * 150'000;
+                Timer& timer = g_ordered.timers[cpu][i];
+                timer.context = reinterpret_cast<void*>(static_cast<uptr>(cpu) << 16 | i);
+                timer_arm(timer, g_ordered.deadlines[cpu][i], ordered_fire);
+            }
+            sched::sleep_until(base + OrderedTimers::PER_CPU * 150'000 + 2'000'000);
+        }, cpu);
+        KASSERT(threads[cpu]);
+    }
+    for (u32 cpu = 0; cpu < cpus; cpu++)
+        threads[cpu]->join();
+    KEXPECT_EQ(load_u32(g_ordered.wrong_cpu), 0u);
+    for (u32 cpu = 0; cpu < cpus; cpu++) {
+        KEXPECT_EQ(load_u32(g_ordered.fired[cpu]), OrderedTimers::PER_CPU);
+        for (u32 n = 1; n < OrderedTimers::PER_CPU; n++) {
+            u32 before = g_ordered.fired_order[cpu][n - 1];
+            u32 after = g_ordered.fired_order[cpu][n];
+            KEXPECT(g_ordered.deadlines[cpu][before] < g_ordered.deadlines[cpu][after]);
+        }
+    }
+}
+
+namespace {
+
+struct RemoteCancel {
+    static constexpr u32 ROUNDS = 50;
+    Timer timer;
+    u32 callbacks;
+    u32 cancelled;
+    Completion armed;
+    Completion cancelled_done;
+};
+
+RemoteCancel g_cancel;
+
+} // namespace
+
+KTEST(timers, cancel_from_another_cpu_prevents_the_callback)
+{
+    if (ktest_util::skip_without_clock("timers.cancel_from_another_cpu_prevents_the_callback"))
+        return;
+    u32 cpus = sched::cpu_count();
+    g_cancel.callbacks = g_cancel.cancelled = 0;
+    Thread* armer = spawn(ktest_context, "armer", [] {
+        for (u32 round = 0; round < RemoteCancel::ROUNDS; round++) {
+            timer_arm(g_cancel.timer, clock_ns() + 3'000'000,
+                      [](Timer&) { __atomic_add_fetch(&g_cancel.callbacks, 1, __ATOMIC_RELAXED); });
+            g_cancel.armed.complete();
+            g_cancel.cancelled_done.wait();
+        }
+    }, cpus > 1 ? 1 : 0);
+    Thread* canceller = spawn(ktest_context, "canceller", [] {
+        for (u32 round = 0; round < RemoteCancel::ROUNDS; round++) {
+            g_cancel.armed.wait();
+            if (timer_cancel(g_cancel.timer))
+                __atomic_add_fetch(&g_cancel.cancelled, 1, __ATOMIC_RELAXED);
+            g_cancel.cancelled_done.complete();
+        }
+    }, 0);
+    KASSERT(armer && canceller);
+    armer->join();
+    canceller->join();
+    sched::sleep_for(5'000'000); // past the last deadline
+    KEXPECT_EQ(load_u32(g_cancel.cancelled), RemoteCancel::ROUNDS);
+    KEXPECT_EQ(load_u32(g_cancel.callbacks), 0u);
+}

@@ -1,0 +1,360 @@
+// ktest suite "waitqueue": wait queues, wait_event and completions, across
+// CPUs and from interrupt context.
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/sync/Completion.h"
+#include "kernel/sync/Guarded.h"
+#include "kernel/sync/WaitQueue.h"
+#include "kernel/time/Clock.h"
+#include "kernel/time/Timer.h"
+#include "tests/ktest/Ktest.h"
+#include "tests/ktest/ThreadTestUtil.h"
+
+using ktest_util::load_u32;
+using ktest_util::load_u64;
+using ktest_util::spawn;
+
+namespace {
+
+constexpr u64 PRODUCER_CONSUMER_ITEMS = 1'000'000;
+constexpr u32 RING_CAPACITY = 64;
+
+struct Ring {
+    u64 items[RING_CAPACITY];
+    u32 head = 0;
+    u32 count = 0;
+};
+
+// A bounded buffer between producers and consumers, each side sleeping on
+// its own wait queue: every push wakes a consumer, every pop a producer.
+struct ProducerConsumer {
+    Guarded<Ring> ring{LockRank::Generic, "ktest ring"};
+    u32 count = 0; // mirror of ring.count for the wait conditions
+    WaitQueue not_empty;
+    WaitQueue not_full;
+    u32 producers_left = 0;
+    u64 produced = 0;
+    u64 consumed = 0;
+    u64 consumed_sum = 0;
+    u64 wake_calls = 0;
+    u64 threads_woken = 0;
+
+    void produce(u64 first, u64 n)
+    {
+        u64 woken = 0;
+        for (u64 i = 0; i < n;) {
+            wait_event_exclusive(not_full, [&] { return load_u32(count) < RING_CAPACITY; });
+            bool pushed = ring.with([&](Ring& r) {
+                if (r.count == RING_CAPACITY)
+                    return false;
+                r.items[(r.head + r.count) % RING_CAPACITY] = first + i;
+                __atomic_store_n(&count, ++r.count, __ATOMIC_RELEASE);
+                return true;
+            });
+            if (!pushed)
+                continue;
+            i++;
+            woken += not_empty.wake_one();
+        }
+        __atomic_add_fetch(&produced, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&wake_calls, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
+        if (__atomic_sub_fetch(&producers_left, 1, __ATOMIC_ACQ_REL) == 0)
+            not_empty.wake_all();
+    }
+
+    void consume()
+    {
+        u64 n = 0, sum = 0, woken = 0;
+        for (;;) {
+            wait_event_exclusive(not_empty,
+                                 [&] { return load_u32(count) > 0 || load_u32(producers_left) == 0; });
+            u64 value = 0;
+            bool popped = ring.with([&](Ring& r) {
+                if (r.count == 0)
+                    return false;
+                value = r.items[r.head];
+                r.head = (r.head + 1) % RING_CAPACITY;
+                __atomic_store_n(&count, --r.count, __ATOMIC_RELEASE);
+                return true;
+            });
+            if (!popped) {
+                if (load_u32(producers_left) == 0 && load_u32(count) == 0)
+                    break;
+                continue;
+            }
+            n++;
+            sum += value;
+            woken += not_full.wake_one();
+        }
+        __atomic_add_fetch(&consumed, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&consumed_sum, sum, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&wake_calls, n, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
+        // Let the other consumers see the end too.
+        not_empty.wake_all();
+    }
+};
+
+} // namespace
+
+KTEST(waitqueue, producer_consumer_no_lost_wakeups)
+{
+    static ProducerConsumer pc;
+    u32 cpus = sched::cpu_count();
+    u32 producers = cpus >= 2 ? cpus / 2 : 1;
+    u32 consumers = cpus >= 2 ? cpus - producers : 1;
+    pc.producers_left = producers;
+    Thread* threads[2 * MAX_CPUS];
+    u32 n = 0;
+    u64 per_producer = PRODUCER_CONSUMER_ITEMS / producers;
+    u64 total = per_producer * producers;
+    // Producers and consumers on different CPUs: every wake-up crosses CPUs.
+    for (u32 c = 0; c < consumers; c++)
+        threads[n++] = spawn(ktest_context, "consumer", [] { pc.consume(); }, (producers + c) % cpus);
+    for (u32 p = 0; p < producers; p++) {
+        u64 first = p * per_producer;
+        threads[n++] = spawn(ktest_context, "producer", [first, per_producer] { pc.produce(first, per_producer); },
+                             p % cpus);
+    }
+    for (u32 i = 0; i < n; i++) {
+        if (threads[i])
+            threads[i]->join();
+    }
+    KEXPECT_EQ(load_u64(pc.produced), total);
+    KEXPECT_EQ(load_u64(pc.consumed), total);
+    KEXPECT_EQ(load_u64(pc.consumed_sum), total * (total - 1) / 2);
+    KEXPECT(load_u64(pc.wake_calls) >= 2 * total);
+    log_raw("ktest:   %u producers, %u consumers on %u CPUs: %lu items, %lu wake calls, %lu threads woken\n",
+            producers, consumers, cpus, load_u64(pc.consumed), load_u64(pc.wake_calls), load_u64(pc.threads_woken));
+}
+
+namespace {
+
+struct ExclusiveWaiters {
+    static constexpr u32 WAITERS = 8;
+    WaitQueue queue;
+    u32 tokens = 0;
+    u32 passed = 0;
+    u32 checks = 0; // condition evaluations: a woken waiter evaluates once more
+
+    bool take_token()
+    {
+        __atomic_add_fetch(&checks, 1, __ATOMIC_RELAXED);
+        u32 t = load_u32(tokens);
+        while (t > 0) {
+            if (__atomic_compare_exchange_n(&tokens, &t, t - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                return true;
+        }
+        return false;
+    }
+};
+
+} // namespace
+
+KTEST(waitqueue, exclusive_wake_wakes_exactly_one)
+{
+    static ExclusiveWaiters w;
+    u32 cpus = sched::cpu_count();
+    Thread* threads[ExclusiveWaiters::WAITERS];
+    for (u32 i = 0; i < ExclusiveWaiters::WAITERS; i++) {
+        threads[i] = spawn(ktest_context, "excl-waiter", [] {
+            wait_event_exclusive(w.queue, [] { return w.take_token(); });
+            __atomic_add_fetch(&w.passed, 1, __ATOMIC_ACQ_REL);
+        }, i % cpus);
+        KASSERT(threads[i]);
+    }
+    KASSERT(ktest_util::wait_until([] { return w.queue.waiter_count() == ExclusiveWaiters::WAITERS; },
+                                   5'000'000'000));
+    // Every waiter has evaluated its condition twice (before queueing, after).
+    u32 checks_before = load_u32(w.checks);
+    KEXPECT_EQ(checks_before, 2 * ExclusiveWaiters::WAITERS);
+
+    __atomic_store_n(&w.tokens, 1u, __ATOMIC_RELEASE);
+    KEXPECT_EQ(w.queue.wake_one(), 1u);
+    KEXPECT(ktest_util::wait_until([] { return load_u32(w.passed) == 1; }, 5'000'000'000));
+    // Give any wrongly woken waiter time to run and show itself.
+    for (u32 i = 0; i < 200; i++)
+        sched::yield();
+    if (ktest_util::have_clock())
+        sched::sleep_for(20'000'000);
+    KEXPECT_EQ(load_u32(w.passed), 1u);
+    KEXPECT_EQ(load_u32(w.checks), checks_before + 1);
+    KEXPECT_EQ(w.queue.waiter_count(), static_cast<usize>(ExclusiveWaiters::WAITERS - 1));
+
+    // Release the rest.
+    __atomic_store_n(&w.tokens, ExclusiveWaiters::WAITERS - 1, __ATOMIC_RELEASE);
+    KEXPECT_EQ(w.queue.wake_all(), ExclusiveWaiters::WAITERS - 1);
+    for (Thread* thread : threads)
+        thread->join();
+    KEXPECT_EQ(load_u32(w.passed), ExclusiveWaiters::WAITERS);
+}
+
+namespace {
+
+struct MixedWaiters {
+    static constexpr u32 SHARED = 3;
+    static constexpr u32 EXCLUSIVE = 3;
+    WaitQueue queue;
+    bool open = false;
+    u32 tokens = 0;
+    u32 shared_passed = 0;
+    u32 exclusive_passed = 0;
+};
+
+} // namespace
+
+KTEST(waitqueue, wake_one_wakes_all_nonexclusive_then_one_exclusive)
+{
+    static MixedWaiters m;
+    u32 cpus = sched::cpu_count();
+    Thread* threads[MixedWaiters::SHARED + MixedWaiters::EXCLUSIVE];
+    u32 n = 0;
+    for (u32 i = 0; i < MixedWaiters::EXCLUSIVE; i++) {
+        u32 cpu = n % cpus;
+        threads[n++] = spawn(ktest_context, "excl", [] {
+            wait_event_exclusive(m.queue, [] {
+                u32 t = load_u32(m.tokens);
+                return t > 0 && __atomic_compare_exchange_n(&m.tokens, &t, t - 1, false, __ATOMIC_ACQ_REL,
+                                                            __ATOMIC_ACQUIRE);
+            });
+            __atomic_add_fetch(&m.exclusive_passed, 1, __ATOMIC_ACQ_REL);
+        }, cpu);
+    }
+    for (u32 i = 0; i < MixedWaiters::SHARED; i++) {
+        u32 cpu = n % cpus;
+        threads[n++] = spawn(ktest_context, "shared", [] {
+            wait_event(m.queue, [] { return __atomic_load_n(&m.open, __ATOMIC_ACQUIRE); });
+            __atomic_add_fetch(&m.shared_passed, 1, __ATOMIC_ACQ_REL);
+        }, cpu);
+    }
+    KASSERT(ktest_util::wait_until([] { return m.queue.waiter_count() == ARRAY_SIZE(threads); }, 5'000'000'000));
+    __atomic_store_n(&m.open, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&m.tokens, 1u, __ATOMIC_RELEASE);
+    KEXPECT_EQ(m.queue.wake_one(), MixedWaiters::SHARED + 1);
+    KEXPECT(ktest_util::wait_until([] {
+        return load_u32(m.shared_passed) == MixedWaiters::SHARED && load_u32(m.exclusive_passed) == 1;
+    }, 5'000'000'000));
+    KEXPECT_EQ(m.queue.waiter_count(), static_cast<usize>(MixedWaiters::EXCLUSIVE - 1));
+    __atomic_store_n(&m.tokens, MixedWaiters::EXCLUSIVE - 1, __ATOMIC_RELEASE);
+    m.queue.wake_all();
+    for (Thread* thread : threads)
+        thread->join();
+    KEXPECT_EQ(load_u32(m.exclusive_passed), MixedWaiters::EXCLUSIVE);
+}
+
+namespace {
+
+// A waiter on one CPU, woken by a kernel timer callback (interrupt context)
+// armed by a thread on another CPU, many times over.
+struct InterruptWake {
+    static constexpr u32 ROUNDS = 200;
+    WaitQueue queue;
+    Timer timer;
+    u32 fired = 0;   // rounds whose callback ran
+    u32 noticed = 0; // rounds the waiter saw
+    Completion armed;
+    Completion round_done;
+
+    static void fire(Timer& timer)
+    {
+        auto* self = static_cast<InterruptWake*>(timer.context);
+        __atomic_add_fetch(&self->fired, 1, __ATOMIC_ACQ_REL);
+        self->queue.wake_all();
+    }
+};
+
+} // namespace
+
+KTEST(waitqueue, wake_from_timer_interrupt_on_another_cpu)
+{
+    if (ktest_util::skip_without_clock("waitqueue.wake_from_timer_interrupt_on_another_cpu"))
+        return;
+    static InterruptWake iw;
+    u32 cpus = sched::cpu_count();
+    u32 waiter_cpu = 0;
+    u32 armer_cpu = cpus > 1 ? 1 : 0;
+    iw.timer.context = &iw;
+    Thread* waiter = spawn(ktest_context, "irq-waiter", [] {
+        for (u32 round = 1; round <= InterruptWake::ROUNDS; round++) {
+            iw.armed.complete();
+            wait_event(iw.queue, [round] { return load_u32(iw.fired) >= round; });
+            __atomic_store_n(&iw.noticed, round, __ATOMIC_RELEASE);
+            iw.round_done.complete();
+        }
+    }, waiter_cpu);
+    Thread* armer = spawn(ktest_context, "irq-armer", [] {
+        for (u32 round = 1; round <= InterruptWake::ROUNDS; round++) {
+            iw.armed.wait();
+            // Vary the deadline so the interrupt lands before, during and
+            // after the waiter's prepare/test/schedule sequence.
+            timer_arm(iw.timer, clock_ns() + (round % 7) * 20'000, &InterruptWake::fire);
+            iw.round_done.wait();
+        }
+    }, armer_cpu);
+    KASSERT(waiter && armer);
+    bool finished = ktest_util::wait_until([] { return load_u32(iw.noticed) == InterruptWake::ROUNDS; },
+                                           15'000'000'000);
+    KEXPECT(finished);
+    if (!finished) {
+        log_raw("ktest:   stuck after %u rounds (%u fired)\n", load_u32(iw.noticed), load_u32(iw.fired));
+        return; // the threads are stuck: leave them rather than hang in join
+    }
+    waiter->join();
+    armer->join();
+    KEXPECT_EQ(load_u32(iw.fired), InterruptWake::ROUNDS);
+}
+
+KTEST(waitqueue, wait_event_timeout_expires)
+{
+    if (ktest_util::skip_without_clock("waitqueue.wait_event_timeout_expires"))
+        return;
+    WaitQueue queue;
+    u64 start = clock_ns();
+    bool satisfied = wait_event_timeout(queue, [] { return false; }, 5'000'000);
+    u64 elapsed = clock_ns() - start;
+    KEXPECT(!satisfied);
+    KEXPECT(elapsed >= 5'000'000);
+    KEXPECT_EQ(queue.waiter_count(), 0ul);
+}
+
+namespace {
+
+struct CompletionTest {
+    static constexpr u32 WAITERS = 6;
+    Completion one_by_one;
+    Completion all;
+    u32 passed_one = 0;
+    u32 passed_all = 0;
+};
+
+} // namespace
+
+KTEST(waitqueue, completion_complete_and_complete_all)
+{
+    static CompletionTest c;
+    u32 cpus = sched::cpu_count();
+    Thread* threads[CompletionTest::WAITERS];
+    for (u32 i = 0; i < CompletionTest::WAITERS; i++) {
+        threads[i] = spawn(ktest_context, "completion", [] {
+            c.one_by_one.wait();
+            __atomic_add_fetch(&c.passed_one, 1, __ATOMIC_ACQ_REL);
+            c.all.wait();
+            __atomic_add_fetch(&c.passed_all, 1, __ATOMIC_ACQ_REL);
+        }, i % cpus);
+        KASSERT(threads[i]);
+    }
+    // complete() lets exactly one waiter through per call.
+    for (u32 i = 1; i <= CompletionTest::WAITERS; i++) {
+        c.one_by_one.complete();
+        KEXPECT(ktest_util::wait_until([i] { return load_u32(c.passed_one) >= i; }, 5'000'000'000));
+        KEXPECT_EQ(load_u32(c.passed_one), i);
+    }
+    KEXPECT_EQ(load_u32(c.passed_all), 0u);
+    c.all.complete_all();
+    for (Thread* thread : threads)
+        thread->join();
+    KEXPECT_EQ(load_u32(c.passed_all), CompletionTest::WAITERS);
+    KEXPECT(c.all.try_wait()); // complete_all stays done
+    KEXPECT(!c.one_by_one.try_wait());
+}
