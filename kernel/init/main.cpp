@@ -8,6 +8,7 @@
 #include "drivers/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -42,6 +43,8 @@ void init_main()
         u32 failed = ktest::run(selection.chars(), selection.length());
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    if (info.command_line.get("bench") == StringView("blk"))
+        block::run_benchmark(info.command_line);
     power_off();
 }
 
