@@ -7,7 +7,10 @@
 #include "arch/x86_64/smp/Smp.h"
 #include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
+#include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "kernel/block/Bench.h"
+#include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
@@ -41,6 +44,8 @@ void init_main()
         u32 failed = ktest::run(selection.chars(), selection.length());
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    if (info.command_line.get("bench") == StringView("blk"))
+        block::run_benchmark(info.command_line);
     power_off();
 }
 
@@ -68,7 +73,9 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
-    smp::init();
+    smp::init();              // before drivers: they size per-CPU queues by the CPUs online
+    pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
+    block::print_devices();
 
     // This context becomes CPU 0's idle thread; the rest runs in init_main.
     sched::start(init_main);
