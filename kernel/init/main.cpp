@@ -20,6 +20,7 @@
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
@@ -38,6 +39,8 @@ void load_symbols(const BootInfo& info)
 // The init thread: runs once every CPU is in the scheduler, and may sleep.
 void init_main()
 {
+    // clock_ns() counts from the first instruction of kernel_main's caller.
+    log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
