@@ -469,6 +469,10 @@ Result<void> Controller::reset()
         TRY(create_queue_pair(*m_raw_queue, false));
     if (m_shadow_enabled)
         TRY(setup_shadow_doorbells());
+    for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++)
+        m_io_queues[i]->resume();
+    if (m_raw_queue)
+        m_raw_queue->resume();
     __atomic_store_n(&m_resetting, false, __ATOMIC_RELEASE);
     m_tag_set->kick_all();
     return {};
@@ -487,6 +491,15 @@ void Controller::shutdown()
         x86::pause();
     }
     log_info("nvme", "%s: shutdown complete", m_name);
+}
+
+block::DriverQueueCounters Controller::queue_counters(block::HwQueue* hw)
+{
+    IoQueue* queue = hw ? static_cast<IoQueue*>(hw->driver_data) : m_raw_queue;
+    if (!queue)
+        return {};
+    const Queue::Counters& ring = queue->ring().counters();
+    return {__atomic_load_n(&queue->interrupts, __ATOMIC_RELAXED), ring.sq_doorbell_writes, ring.cq_doorbell_writes};
 }
 
 // --- the raw queue loop (benchmark) ---------------------------------------------------

@@ -11,6 +11,7 @@
 #include "drivers/serial/Uart16550.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
@@ -42,6 +43,7 @@ void init_main()
     // clock_ns() counts from the first instruction of kernel_main's caller.
     log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
+    block::start_worker(); // request timeouts
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
