@@ -293,6 +293,7 @@ KTEST(blk_verify, random_reads_from_every_cpu)
             KEXPECT_EQ(workers[cpu].mismatches, 0ul);
             KEXPECT_EQ(workers[cpu].errors, 0ul);
             KEXPECT(workers[cpu].ios > 0);
+            log_info("ktest", "%s: cpu %u thread verified %lu reads", device.name(), cpu, workers[cpu].ios);
             ios += workers[cpu].ios;
             bytes += workers[cpu].bytes;
         }
