@@ -499,7 +499,8 @@ block::DriverQueueCounters Controller::queue_counters(block::HwQueue* hw)
     if (!queue)
         return {};
     const Queue::Counters& ring = queue->ring().counters();
-    return {__atomic_load_n(&queue->interrupts, __ATOMIC_RELAXED), ring.sq_doorbell_writes, ring.cq_doorbell_writes};
+    return {true, __atomic_load_n(&queue->interrupts, __ATOMIC_RELAXED), ring.sq_doorbell_writes,
+            ring.cq_doorbell_writes};
 }
 
 // --- the raw queue loop (benchmark) ---------------------------------------------------
@@ -584,12 +585,14 @@ bool Controller::raw_benchmark(block::BlockDevice& device, const block::BenchPar
     queue->commit();
     while (in_flight) {
         reaped->count = 0;
+        const u64 reap_start = clock_ns();
         queue->reap_raw(collect_raw, reaped);
         if (!reaped->count) {
             x86::pause();
             continue;
         }
         const u64 now = clock_ns();
+        out.reap_ns += now - reap_start;
         for (u32 i = 0; i < reaped->count; i++) {
             const u16 id = reaped->ids[i];
             out.latency.record(now - slots[id].submit_ns);
@@ -602,6 +605,7 @@ bool Controller::raw_benchmark(block::BlockDevice& device, const block::BenchPar
             in_flight--;
         }
         queue->commit(); // one doorbell for the whole batch of resubmissions
+        out.submit_ns += clock_ns() - now;
     }
     out.elapsed_ns = clock_ns() - start;
     for (u32 i = 0; i < ready; i++) {

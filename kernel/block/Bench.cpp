@@ -8,6 +8,7 @@
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/lib/Format.h"
+#include "kernel/lib/String.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/WaitQueue.h"
@@ -169,6 +170,7 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
     };
     while (in_flight) {
         bool progress;
+        const u64 round_start = clock_ns();
         if (p.batch) {
             Plug plug;
             progress = reap_round();
@@ -176,9 +178,15 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
             progress = reap_round();
         }
         if (progress)
+            out.submit_ns += clock_ns() - round_start;
+        if (progress)
             continue;
         if (polled) {
-            if (!poll(device, cpu))
+            const u64 poll_start = clock_ns();
+            const u32 reaped = poll(device, cpu);
+            if (reaped)
+                out.reap_ns += clock_ns() - poll_start;
+            else
                 sched::yield();
         } else if (p.spin) {
             sched::yield();
@@ -234,9 +242,15 @@ void print_result(const char* device, const char* level, const BenchParams& p, c
     const u64 batches = after.blk.batches - before.blk.batches;
     format_hundredths(per_batch, sizeof(per_batch),
                       batches ? (after.blk.dispatched - before.blk.dispatched) * 100 / batches : 0);
+    if (!after.driver.counted) {
+        const char* na = "n/a";
+        memcpy(irq, na, 4);
+        memcpy(sqdb, na, 4);
+        memcpy(cqdb, na, 4);
+    }
     log_raw("bench: %s %-8s per I/O: %s interrupts, %s SQ doorbell writes, %s CQ doorbell writes;"
-            " %s requests per dispatch\n",
-            device, level, irq, sqdb, cqdb, has_hw ? per_batch : "-");
+            " %s requests per dispatch; submit %lu ns, reap+complete %lu ns\n",
+            device, level, irq, sqdb, cqdb, has_hw ? per_batch : "-", r.submit_ns / ios, r.reap_ns / ios);
 }
 
 // Item `index` of the comma-separated `list` (empty past the end).

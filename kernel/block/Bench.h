@@ -55,6 +55,11 @@ struct BenchResult {
     u64 bytes = 0;
     u64 elapsed_ns = 0;
     u64 errors = 0;
+    // Time the submitting thread spent submitting (submit_bio + the plug
+    // flush, or building commands and ringing the doorbell) and, when it
+    // polls, reaping and completing. Zero where not measured.
+    u64 submit_ns = 0;
+    u64 reap_ns = 0;
     LatencyHistogram latency;
 };
 

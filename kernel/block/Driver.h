@@ -40,6 +40,7 @@ enum class QueueStatus : u8 {
 // figures (what the block layer cannot see: interrupts taken, doorbell MMIO
 // writes). Monotonic counts; zero where a driver does not count.
 struct DriverQueueCounters {
+    bool counted = false; // false: the driver does not count (figures are n/a)
     u64 interrupts = 0;
     u64 submission_doorbells = 0; // MMIO writes (not shadow-doorbell updates)
     u64 completion_doorbells = 0;
