@@ -8,6 +8,7 @@
 #include "drivers/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "fs/pagecache/PageCache.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -37,6 +38,7 @@ void load_symbols(const BootInfo& info)
 void init_main()
 {
     BootInfo& info = boot_info();
+    pagecache::init(); // kreclaimd: needs the scheduler running
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
