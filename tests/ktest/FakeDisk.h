@@ -145,6 +145,7 @@ private:
             u64 next_due = ~0ul;
             for (u32 i = 0; i < m_pending_count; i++) {
                 if (m_pending[i].due_ns <= now) {
+                    m_max_lateness_ns = max(m_max_lateness_ns, now - m_pending[i].due_ns);
                     done[n++] = m_pending[i].request;
                 } else {
                     next_due = min(next_due, m_pending[i].due_ns);
@@ -286,6 +287,10 @@ private:
     u64 m_corrupt = 0;
     u32 m_largest = 0;
     u64 m_fail_sector = ~0ul;
+
+public:
+    // How late the timer "interrupt" ran at worst (diagnostics).
+    u64 m_max_lateness_ns = 0;
 };
 
 } // namespace fakedisk
