@@ -9,6 +9,7 @@
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/sync/WaitQueue.h"
 #include "tests/ktest/Ktest.h"
 
 using namespace block;
@@ -25,6 +26,7 @@ public:
             return QueueStatus::Busy;
         m_pending[m_pending_count++] = &request;
         m_requests_seen++;
+        queued.wake_all();
         m_bytes_seen += request.size_bytes;
         if (request.size_bytes > m_largest_request)
             m_largest_request = request.size_bytes;
@@ -87,6 +89,7 @@ public:
     u64 m_doorbells = 0;
     u64 m_flushes = 0;
     u64 fail_sector = ~0ul;
+    WaitQueue queued; // woken for every request the driver takes
 };
 
 constexpr u64 DISK_SECTORS = 2048; // 1 MiB
@@ -319,8 +322,10 @@ KTEST(block, thread_plug_nests_and_is_flushed_when_the_thread_sleeps)
         }
         KEXPECT_EQ(f.driver.m_requests_seen, requests_before);
         KEXPECT(!outer.is_empty());
-        // Sleeping sends what the thread holds back (sched::schedule()).
-        sched::sleep_for(1'000'000);
+        // Sleeping sends what the thread holds back (sched::schedule()): the
+        // only way this wait can end before its timeout.
+        KEXPECT(wait_event_timeout(f.driver.queued, [&] { return f.driver.m_requests_seen > requests_before; },
+                                   2'000'000'000ul));
         KEXPECT(outer.is_empty());
         KEXPECT_EQ(f.driver.m_requests_seen, requests_before + 1);
         // Yielding (still runnable) does not.
