@@ -31,7 +31,7 @@ u64 g_override_hard = 0;
 
 WaitQueue g_throttle_wait;
 u32 g_throttled_writers = 0;
-u64 g_throttle_hard = ~0ul; // the limit the sleeping writers wait for
+u64 g_throttle_hard = ~0ul; // the count the sleeping writers wait for
 
 u64 dirty_and_writeback() { return counter::get(counter::DIRTY) + counter::get(counter::WRITEBACK); }
 
@@ -217,14 +217,19 @@ void balance_dirty_pages(AddressSpace& space)
     if (now <= limits.hard_pages)
         return;
 
+    // Sleep until the count is halfway back to the background threshold:
+    // the hysteresis lets a throttled writer dirty a batch of pages per
+    // wake-up instead of one page per completion.
     counter::add(counter::THROTTLED, 1);
     __atomic_fetch_add(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
-    while (dirty_and_writeback() > limits.hard_pages) {
-        __atomic_store_n(&g_throttle_hard, limits.hard_pages, __ATOMIC_RELAXED);
+    for (;;) {
+        const u64 resume = (limits.background_pages + limits.hard_pages) / 2;
+        if (dirty_and_writeback() <= resume)
+            break;
+        __atomic_store_n(&g_throttle_hard, resume, __ATOMIC_RELAXED);
         if (own)
             own->kick();
-        wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= limits.hard_pages; },
-                           THROTTLE_RECHECK_NS);
+        wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= resume; }, THROTTLE_RECHECK_NS);
         limits = dirty_limits();
     }
     __atomic_fetch_sub(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
