@@ -26,6 +26,7 @@ struct Registry {
 Registry g_registry;
 Mutex g_registry_lock{LockRank::MutexGeneric, "writeback registry"};
 
+u64 g_dirty_expire_ns = DIRTY_EXPIRE_NS;
 u64 g_override_background = 0;
 u64 g_override_hard = 0;
 
@@ -65,6 +66,9 @@ DirtyLimits dirty_limits()
     limits.background_pages = max(dirtyable * DIRTY_BACKGROUND_PERCENT / 100, DIRTY_MIN_HARD_PAGES / 2);
     return limits;
 }
+
+u64 dirty_expire_ns() { return __atomic_load_n(&g_dirty_expire_ns, __ATOMIC_RELAXED); }
+void set_dirty_expire_ns(u64 expire_ns) { __atomic_store_n(&g_dirty_expire_ns, expire_ns, __ATOMIC_RELAXED); }
 
 void set_dirty_limits_override(u64 background_pages, u64 hard_pages)
 {
@@ -300,7 +304,7 @@ AddressSpace* Writeback::pick(bool expired_only, u64 now_ns)
     for (AddressSpace& space : m_spaces) {
         if (space.m_writeback_busy)
             continue;
-        if (expired_only && now_ns - space.m_dirtied_ns < DIRTY_EXPIRE_NS)
+        if (expired_only && now_ns - space.m_dirtied_ns < dirty_expire_ns())
             return nullptr; // oldest first: the rest are younger
         __atomic_store_n(&space.m_writeback_busy, true, __ATOMIC_RELEASE);
         m_spaces.remove(space);
