@@ -113,6 +113,7 @@ Request* HwQueue::alloc_request_or_park(Bio& bio)
         // either release_tag() sees this count, or we see the tag it freed
         // in unpark_locked() below - never neither.
         __atomic_store_n(&m_parked_count, m_parked_count + 1, __ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); // the tag loads below stay after the store
         m_tag_waits++;
         unparked = unpark_locked();
     }
