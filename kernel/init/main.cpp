@@ -8,6 +8,7 @@
 #include "drivers/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "fs/vfs/Vfs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -37,11 +38,14 @@ void load_symbols(const BootInfo& info)
 void init_main()
 {
     BootInfo& info = boot_info();
+    vfs::init(); // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
+        vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    vfs::shutdown();
     power_off();
 }
 

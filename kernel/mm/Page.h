@@ -36,6 +36,7 @@ enum PageFlag : u32 {
     PAGE_REFERENCED = 1 << 10, // accessed since last LRU scan
     PAGE_KMALLOC = 1 << 11,   // head of a large kmalloc block (size = 2^order pages)
     PAGE_PAGE_TABLE = 1 << 12, // a page-table page (arch/x86_64/mm)
+    PAGE_READAHEAD = 1 << 13, // page cache: reaching it starts the next readahead window
 };
 
 struct Page {
