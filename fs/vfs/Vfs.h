@@ -158,7 +158,7 @@ struct File {
     u64 position = 0;
     u64 dir_cursor = 0;
     pagecache::ReadaheadState readahead;
-    Mutex position_lock{LockRank::MutexGeneric, "file position"};
+    Mutex position_lock{LockRank::MutexFilesystem, "file position"}; // outside the inode lock
 };
 
 // --- the namespace ---------------------------------------------------------
