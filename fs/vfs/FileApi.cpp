@@ -244,6 +244,13 @@ Result<void> fstat(File& file, Stat& out)
     return {};
 }
 
+Result<void> drop_cache(File& file)
+{
+    if (file.inode->size == 0)
+        return {};
+    return pagecache::invalidate_range(file.inode->mapping, 0, file.inode->size - 1);
+}
+
 Result<void> stat(StringView path, Stat& out)
 {
     MutexGuard guard(namespace_lock());

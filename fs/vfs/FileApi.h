@@ -19,6 +19,9 @@ Result<void> fsync(File& file);
 Result<void> fdatasync(File& file);
 Result<void> ftruncate(File& file, u64 size);
 Result<void> fstat(File& file, Stat& out);
+// posix_fadvise(POSIX_FADV_DONTNEED) of the whole file: write back and drop
+// its cached pages.
+Result<void> drop_cache(File& file);
 
 Result<void> stat(StringView path, Stat& out);
 Result<void> lstat(StringView path, Stat& out);
