@@ -38,6 +38,8 @@ public:
     void commit(block::HwQueue& hw) override;
     u32 poll(block::HwQueue& hw) override;
     block::TimeoutAction timeout(block::Request& request) override;
+    bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
+                       block::BenchResult& result) override;
 
     // Power-off: CC.SHN and wait for CSTS.SHST (§7.6.2).
     void shutdown();

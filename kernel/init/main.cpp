@@ -4,11 +4,13 @@
 #include "arch/x86_64/boot/Multiboot2.h"
 #include "arch/x86_64/apic/Apic.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/smp/Smp.h"
 #include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
 #include "fs/vfs/Vfs.h"
+#include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
@@ -19,6 +21,7 @@
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
@@ -37,6 +40,8 @@ void load_symbols(const BootInfo& info)
 // The init thread: runs once every CPU is in the scheduler, and may sleep.
 void init_main()
 {
+    // clock_ns() counts from the first instruction of kernel_main's caller.
+    log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
     vfs::init(); // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
@@ -45,6 +50,8 @@ void init_main()
         vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    if (info.command_line.get("bench") == StringView("blk"))
+        block::run_benchmark(info.command_line);
     vfs::shutdown();
     power_off();
 }
@@ -73,6 +80,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    smp::init();              // before drivers: they size per-CPU queues by the CPUs online
     pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
     block::print_devices();
 
