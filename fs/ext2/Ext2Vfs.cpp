@@ -1,17 +1,26 @@
 // ext2 in the kernel: the VFS glue around fs/ext2/FileSystem.
 //
 // - Metadata (superblock, descriptors, bitmaps, inode tables, directories,
-//   indirect blocks, slow symlinks) goes through the block device's own page
-//   cache: KernelBlockCache pins pages of /dev/<disk>'s mapping.
-// - File data goes through each file's page cache; map_page() asks the ext2
-//   code where a page's blocks are, allocating them when a write needs them.
-//   A block that becomes file data has its sectors forgotten in the device's
-//   cache, so a stale metadata copy is never written over the data.
+//   indirect blocks, slow symlinks) lives in the block device's own page
+//   cache (fs/pagecache/BlockDeviceSpace.h): KernelBlockCache pins its pages.
+//   Dirty metadata is tracked per filesystem block, not per page, and written
+//   block by block at sync: with blocks smaller than a page, one page may hold
+//   metadata next to a block that was just reused for file data, and writing
+//   the whole page would put a stale copy over that data (Linux avoids the same
+//   hazard with buffer heads). A block that becomes file data is forgotten.
+// - File data goes through each file's own page cache; map_blocks() asks the
+//   ext2 code where blocks are, and prepare_write() allocates them before a
+//   buffered write so that ENOSPC reaches write().
 // - One mutex per filesystem serialises every call into the ext2 code.
 #include "fs/ext2/Ext2Vfs.h"
 
 #include "fs/ext2/FileSystem.h"
-#include "fs/pagecache/PageState.h"
+#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/PageCache.h"
+#include "fs/pagecache/PageWait.h"
+#include "fs/pagecache/Writeback.h"
+#include "kernel/block/BlkMq.h"
+#include "kernel/sync/Completion.h"
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/String.h"
@@ -35,7 +44,7 @@ const RadixTreeAllocator g_inode_table_allocator = {
 
 class KernelBlockCache final : public BlockCache {
 public:
-    explicit KernelBlockCache(vfs::Inode& device_inode) : m_device_inode(device_inode) { }
+    explicit KernelBlockCache(AddressSpace& device_space) : m_space(device_space), m_dirty(g_inode_table_allocator) { }
 
     u32 block_size() const override { return m_block_size; }
     Result<void> set_block_size(u32 size) override
@@ -45,16 +54,15 @@ public:
         m_block_size = size;
         return {};
     }
-    u64 device_size_bytes() const override { return m_device_inode.size; }
+    u64 device_size_bytes() const override { return m_space.size_bytes(); }
 
     Result<BlockRef> read(u64 block) override
     {
         const u64 byte = block * m_block_size;
-        if (byte + m_block_size > m_device_inode.size)
+        if (byte + m_block_size > m_space.size_bytes())
             return Error::from_errno(EIO);
-        const u64 file_pages = (m_device_inode.size + PAGE_SIZE - 1) / PAGE_SIZE;
-        Page* page = TRY(pagecache::read_page(space(), byte / PAGE_SIZE, nullptr, 1, file_pages));
-        u8* data = static_cast<u8*>(mm::page_address(page)) + byte % PAGE_SIZE;
+        Page* page = TRY(pagecache::read_cache_page(m_space, byte >> PAGE_SHIFT));
+        u8* data = static_cast<u8*>(mm::page_address(page)) + (byte & (PAGE_SIZE - 1));
         return BlockRef(this, block, data, page);
     }
 
@@ -66,34 +74,115 @@ public:
         return ref;
     }
 
+    // Write every dirty block (one bio each, plugged so neighbours merge),
+    // wait for all of them, then flush the device.
     Result<void> sync() override
     {
-        TRY(pagecache::write_back(space(), true));
-        return pagecache::flush_device(space());
+        int error = 0;
+        u64 at = 0;
+        for (;;) {
+            constexpr usize BATCH = 64;
+            struct Write {
+                block::Bio bio;
+                block::BioVec vec;
+                Page* page;
+            };
+            auto* writes = static_cast<Write*>(kzalloc(sizeof(Write) * BATCH));
+            if (!writes)
+                return Error::from_errno(ENOMEM);
+            usize count = 0;
+            u64 block;
+            while (count < BATCH) {
+                auto* page = static_cast<Page*>(m_dirty.find_next(at, block));
+                if (!page)
+                    break;
+                m_dirty.erase(block);
+                Write& w = writes[count++];
+                w.page = page; // the pin taken by mark_dirty
+                const u64 byte = block * m_block_size;
+                w.vec = {page, static_cast<u32>(byte & (PAGE_SIZE - 1)), m_block_size};
+                block::bio_init(w.bio, block::BioOp::Write, byte >> block::SECTOR_SHIFT, &w.vec, 1);
+                w.bio.device = m_space.device();
+                w.bio.end_io = [](block::Bio& bio) {
+                    auto* batch = static_cast<BatchWait*>(bio.private_data);
+                    if (bio.status)
+                        __atomic_store_n(&batch->error, bio.status, __ATOMIC_RELAXED);
+                    if (__atomic_sub_fetch(&batch->pending, 1, __ATOMIC_ACQ_REL) == 0)
+                        batch->done.complete();
+                };
+                at = block + 1;
+            }
+            if (count == 0) {
+                kfree(writes);
+                break;
+            }
+            BatchWait wait;
+            wait.pending = static_cast<u32>(count);
+            {
+                block::Plug plug;
+                for (usize i = 0; i < count; i++) {
+                    writes[i].bio.private_data = &wait;
+                    block::submit_bio(writes[i].bio, &plug);
+                }
+            }
+            wait.done.wait();
+            if (wait.error)
+                error = wait.error;
+            for (usize i = 0; i < count; i++)
+                pagecache::put_page(*writes[i].page);
+            kfree(writes);
+        }
+        TRY(pagecache::flush_device(*m_space.device()));
+        if (error)
+            return Error::from_errno(EIO);
+        return {};
     }
 
     void mark_dirty(BlockRef& ref) override
     {
-        const u64 byte = ref.block() * m_block_size;
-        pagecache::mark_dirty(space(), static_cast<Page*>(ref.cookie()), byte % PAGE_SIZE, m_block_size);
+        if (m_dirty.lookup(ref.block()))
+            return;
+        auto* page = static_cast<Page*>(ref.cookie());
+        pagecache::get_page(*page); // pinned until written: reclaim must not drop it
+        if (m_dirty.insert(ref.block(), page).is_error()) {
+            // No memory for the index: write this block's page the generic way.
+            pagecache::put_page(*page);
+            m_space.set_page_dirty(*page);
+        }
     }
-    void release(BlockRef& ref) override { pagecache::put_page(static_cast<Page*>(ref.cookie())); }
+    void release(BlockRef& ref) override { pagecache::put_page(*static_cast<Page*>(ref.cookie())); }
 
-    // `block` now holds file data: never write a cached metadata copy over it.
-    void forget(u64 block) { pagecache::forget_dirty(space(), block * m_block_size, m_block_size); }
-
-    AddressSpace& space() { return m_device_inode.mapping; }
+    // `block` now holds file data: its cached metadata copy must never be written.
+    void forget(u64 block)
+    {
+        if (auto* page = static_cast<Page*>(m_dirty.erase(block)))
+            pagecache::put_page(*page);
+    }
 
 private:
-    vfs::Inode& m_device_inode;
+    struct BatchWait {
+        u32 pending = 0;
+        int error = 0;
+        Completion done;
+    };
+
+    AddressSpace& m_space;
     u32 m_block_size = MIN_BLOCK_SIZE;
+    RadixTree m_dirty; // block number -> its pinned page, under the filesystem mutex
 };
 
 class Ext2Inode;
 
+class FileBlocks final : public AddressSpaceOperations {
+public:
+    Result<BlockMapping> map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create) override;
+    Result<void> prepare_write(AddressSpace& space, u64 pos, u64 length) override;
+};
+FileBlocks g_file_blocks;
+
 struct Ext2Mount final : vfs::SuperBlock {
-    Ext2Mount(block::BlockDevice& device_, vfs::Inode& device_inode)
-        : device(device_), cache(device_inode), fs(cache, clock_seconds), inodes(g_inode_table_allocator)
+    Ext2Mount(block::BlockDevice& device_, AddressSpace& device_space)
+        : device(device_), cache(device_space), fs(cache, clock_seconds), inodes(g_inode_table_allocator)
     {
     }
 
@@ -114,18 +203,17 @@ u8 dirent_type(u8 file_type)
     return file_type < ARRAY_SIZE(TYPES) ? TYPES[file_type] : DT_UNKNOWN;
 }
 
-Result<void> map_file_page(AddressSpace& space, u64 index, bool allocate, u32 allocate_from, u32 allocate_to,
-                           PageMap& map);
-const AddressSpaceOperations g_file_space_operations = {map_file_page};
-
 class Ext2Inode final : public vfs::Inode {
 public:
     Ext2Inode(Ext2Mount& mount, const ext2::Inode& disk_inode)
-        : Inode(mount, disk_inode.number, disk_inode.disk.i_mode, &mount.device, &g_file_space_operations),
-          m_mount(mount), disk(disk_inode)
+        : Inode(mount, disk_inode.number, disk_inode.disk.i_mode), m_mount(mount), disk(disk_inode),
+          m_space(g_file_blocks, &mount.device, mount.fs.block_size(), this)
     {
         sync_from_disk();
+        if (is_regular())
+            mapping = &m_space;
     }
+    ~Ext2Inode() override { m_space.release(); }
 
     void sync_from_disk()
     {
@@ -133,6 +221,7 @@ public:
         links = disk.disk.i_links_count;
         size = disk.size();
         mtime = disk.disk.i_mtime;
+        m_space.set_size_bytes(size);
     }
     // Reread after an ext2 call that changed this inode behind our copy.
     void refresh()
@@ -249,16 +338,13 @@ public:
             return Error::from_errno(EISDIR);
         if (!is_regular())
             return Error::from_errno(EINVAL);
-        if (new_size < size) {
-            // The page holding the new end keeps its head and has its tail
-            // zeroed and written, so a later extension reads zeros there.
-            if (new_size % PAGE_SIZE) {
-                const u64 file_pages = (size + PAGE_SIZE - 1) / PAGE_SIZE;
-                Page* page = TRY(pagecache::read_page(mapping, new_size / PAGE_SIZE, nullptr, 1, file_pages));
-                pagecache::put_page(page);
-            }
-            pagecache::truncate(mapping, new_size);
+        if (new_size < size && (new_size & (PAGE_SIZE - 1))) {
+            // The page holding the new end is cached, so truncate_pages zeroes
+            // its tail and writes it: a later extension must read zeros there.
+            Page* page = TRY(pagecache::read_cache_page(m_space, new_size >> PAGE_SHIFT));
+            pagecache::put_page(*page);
         }
+        pagecache::truncate_pages(m_space, new_size);
         MutexGuard guard(m_mount.lock);
         TRY(m_mount.fs.truncate(disk, new_size, false));
         sync_from_disk();
@@ -267,7 +353,7 @@ public:
 
     Result<void> fsync(bool) override
     {
-        TRY(pagecache::write_back(mapping, true));
+        TRY(pagecache::write_and_wait_range(m_space, 0, ~0ul));
         // ext2 keeps no per-file list of metadata blocks: write them all.
         MutexGuard guard(m_mount.lock);
         return m_mount.fs.sync();
@@ -275,7 +361,7 @@ public:
 
     void evict() override
     {
-        pagecache::truncate(mapping, 0);
+        pagecache::truncate_pages(m_space, 0);
         MutexGuard guard(m_mount.lock);
         if (disk.disk.i_links_count == 0) {
             auto released = m_mount.fs.release(disk);
@@ -298,6 +384,7 @@ public:
 
     Ext2Mount& m_mount;
     ext2::Inode disk;
+    AddressSpace m_space;
 };
 
 Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
@@ -319,24 +406,47 @@ Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
     return inode;
 }
 
-Result<void> map_file_page(AddressSpace& space, u64 index, bool allocate, u32 allocate_from, u32 allocate_to,
-                           PageMap& map)
+Result<BlockMapping> FileBlocks::map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create)
 {
-    auto& inode = *static_cast<Ext2Inode*>(space.host);
+    auto& inode = *static_cast<Ext2Inode*>(space.host());
+    Ext2Mount& mount = inode.m_mount;
+    MutexGuard guard(mount.lock);
+    bool fresh = false;
+    const u32 first = TRY(mount.fs.map_block(inode.disk, block, create, &fresh));
+    if (fresh)
+        mount.cache.forget(first);
+    // How many following blocks continue the run (contiguous, or all holes);
+    // looked up without allocating.
+    constexpr u64 MAX_RUN = 256;
+    u64 run = 1;
+    const u64 limit = min(max(max_blocks, 1ul), MAX_RUN);
+    while (run < limit) {
+        auto next = mount.fs.map_block(inode.disk, block + run, false);
+        if (next.is_error())
+            break;
+        if (first == 0 ? next.value() != 0 : next.value() != first + run)
+            break;
+        run++;
+    }
+    if (first == 0)
+        return BlockMapping {BlockMapping::HOLE, run};
+    const u64 sectors_per_block = mount.fs.block_size() / block::SECTOR_SIZE;
+    return BlockMapping {static_cast<u64>(first) * sectors_per_block, run};
+}
+
+Result<void> FileBlocks::prepare_write(AddressSpace& space, u64 pos, u64 length)
+{
+    if (length == 0)
+        return {};
+    auto& inode = *static_cast<Ext2Inode*>(space.host());
     Ext2Mount& mount = inode.m_mount;
     MutexGuard guard(mount.lock);
     const u32 block_size = mount.fs.block_size();
-    map.block_size = block_size;
-    map.count = PAGE_SIZE / block_size;
-    for (u32 i = 0; i < map.count; i++) {
-        const u64 file_block = index * map.count + i;
-        const u32 start = i * block_size;
-        const bool wanted = allocate && start < allocate_to && start + block_size > allocate_from;
+    for (u64 block = pos / block_size; block <= (pos + length - 1) / block_size; block++) {
         bool fresh = false;
-        const u32 block = TRY(mount.fs.map_block(inode.disk, file_block, wanted, &fresh));
+        const u32 mapped = TRY(mount.fs.map_block(inode.disk, block, true, &fresh));
         if (fresh)
-            mount.cache.forget(block);
-        map.blocks[i] = block ? block : PageMap::HOLE;
+            mount.cache.forget(mapped);
     }
     return {};
 }
@@ -356,7 +466,7 @@ Result<void> Ext2Mount::sync()
         }
         if (!inode)
             break;
-        auto written = pagecache::write_back(inode->mapping, true);
+        auto written = pagecache::write_and_wait_range(inode->m_space, 0, ~0ul);
         if (written.is_error() && !status.is_error())
             status = written.error();
         at = number + 1;
@@ -384,7 +494,8 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     if (!device)
         return Error::from_errno(ENODEV);
     vfs::Inode* device_inode = TRY(vfs::block_device_inode(*device));
-    auto* mount = new Ext2Mount(*device, *device_inode);
+    AddressSpace* device_space = TRY(pagecache::block_device_space(*device));
+    auto* mount = new Ext2Mount(*device, *device_space);
     if (!mount)
         return Error::from_errno(ENOMEM);
     u32 mount_flags = flags;

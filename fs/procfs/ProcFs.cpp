@@ -4,6 +4,7 @@
 //   mounts     "source target type rw 0 0"
 #include "fs/procfs/ProcFs.h"
 
+#include "fs/pagecache/Counters.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/Format.h"
@@ -70,7 +71,7 @@ class GeneratedInode final : public vfs::Inode {
 public:
     using Generator = void (*)(Text&);
     GeneratedInode(vfs::SuperBlock& superblock_, u64 number_, Generator generator)
-        : Inode(superblock_, number_, S_IFREG | 0444, nullptr, nullptr), m_generator(generator)
+        : Inode(superblock_, number_, S_IFREG | 0444), m_generator(generator)
     {
     }
     Result<usize> read(vfs::File&, u64 offset, void* buffer, usize length) override

@@ -12,15 +12,33 @@ u64 g_next_inode = 1;
 struct RamSuperBlock final : vfs::SuperBlock {
 };
 
+// File data that lives only in the page cache: never written back nor
+// reclaimed; missing pages read as zeros.
+class MemoryOnly final : public AddressSpaceOperations {
+public:
+    Result<BlockMapping> map_blocks(AddressSpace&, u64, u64 max_blocks, bool) override
+    {
+        return BlockMapping {BlockMapping::HOLE, max_blocks ? max_blocks : 1};
+    }
+    bool has_backing_store() const override { return false; }
+};
+MemoryOnly g_memory_only;
+
 } // namespace
 
 RamInode::RamInode(vfs::SuperBlock& superblock_, u64 number_, u32 mode_)
-    : Inode(superblock_, number_, mode_, nullptr, nullptr)
+    : Inode(superblock_, number_, mode_), m_space(g_memory_only, nullptr, PAGE_SIZE, this)
 {
     links = is_directory() ? 2 : 1;
+    if (is_regular())
+        mapping = &m_space;
 }
 
-RamInode::~RamInode() { kfree(m_target); }
+RamInode::~RamInode()
+{
+    m_space.release();
+    kfree(m_target);
+}
 
 RamInode::Entry* RamInode::find(StringView name)
 {
@@ -219,7 +237,7 @@ Result<usize> RamInode::readlink(char* buffer, usize capacity)
 void RamInode::evict()
 {
     // Its pages go; the object stays (a dentry lookup can no longer reach it).
-    pagecache::truncate(mapping, 0);
+    pagecache::truncate_pages(m_space, 0);
 }
 
 Result<vfs::SuperBlock*> make_superblock(const char* type_name)

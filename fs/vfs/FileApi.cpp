@@ -1,6 +1,8 @@
 // open(2) and friends over the VFS, with Linux's flag semantics.
 #include "fs/vfs/FileApi.h"
 
+#include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/Writeback.h"
 #include "fs/vfs/PathWalk.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -104,7 +106,7 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
     Inode* inode = found.dentry->inode;
     if (inode->is_directory() && may_write(flags))
         return Error::from_errno(EISDIR);
-    if ((flags & O_DIRECT) && inode->direct_io_alignment() == 0 && !inode->is_directory())
+    if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);
     if ((flags & O_TRUNC) && may_write(flags) && inode->is_regular() && inode->size > 0) {
         MutexGuard inode_guard(inode->lock);
@@ -142,8 +144,7 @@ static Result<usize> do_read(File& file, void* buffer, usize length, u64 offset)
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
     if (file.flags & O_DIRECT) {
-        const u32 alignment = inode.direct_io_alignment();
-        if ((offset | length | reinterpret_cast<uptr>(buffer)) & (alignment - 1))
+        if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
             return Error::from_errno(EINVAL);
         return inode.direct_io(false, offset, buffer, length);
     }
@@ -160,11 +161,8 @@ static Result<usize> do_write(File& file, const void* buffer, usize length, u64*
     // The inode lock makes O_APPEND atomic: the end is read and written under it.
     MutexGuard guard(inode.lock);
     u64 offset = append ? inode.size : *offset_inout;
-    if (file.flags & O_DIRECT) {
-        const u32 alignment = inode.direct_io_alignment();
-        if ((offset | length | reinterpret_cast<uptr>(buffer)) & (alignment - 1))
-            return Error::from_errno(EINVAL);
-    }
+    if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
+        return Error::from_errno(EINVAL);
     auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, const_cast<void*>(buffer), length)
                                            : inode.write(file, offset, buffer, length);
     if (!written.is_error())
@@ -246,9 +244,13 @@ Result<void> fstat(File& file, Stat& out)
 
 Result<void> drop_cache(File& file)
 {
-    if (file.inode->size == 0)
+    Inode& inode = *file.inode;
+    if (!inode.mapping || inode.size == 0)
         return {};
-    return pagecache::invalidate_range(file.inode->mapping, 0, file.inode->size - 1);
+    if (inode.mapping->has_backing_store())
+        TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
+    pagecache::invalidate_range(*inode.mapping, 0, inode.size - 1);
+    return {};
 }
 
 Result<void> stat(StringView path, Stat& out)

@@ -18,7 +18,6 @@ namespace vfs {
 
 void init()
 {
-    pagecache::init();
     ramfs::register_filesystem();
     devfs::register_filesystem();
     procfs::register_filesystem();

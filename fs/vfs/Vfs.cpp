@@ -2,7 +2,8 @@
 // (page cache) inode operations.
 #include "fs/vfs/Vfs.h"
 
-#include "fs/pagecache/PageState.h"
+#include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/Writeback.h"
 #include "fs/vfs/PathWalk.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/String.h"
@@ -104,11 +105,8 @@ u8 dirent_type_of_mode(u32 mode)
 
 // --- Inode defaults ------------------------------------------------------------
 
-Inode::Inode(SuperBlock& superblock_, u64 number_, u32 mode_, block::BlockDevice* data_device,
-             const AddressSpaceOperations* data_operations)
-    : superblock(superblock_), number(number_), mode(mode_), mapping(data_device, data_operations)
+Inode::Inode(SuperBlock& superblock_, u64 number_, u32 mode_) : superblock(superblock_), number(number_), mode(mode_)
 {
-    mapping.host = this;
 }
 
 Result<Inode*> Inode::lookup(StringView) { return Error::from_errno(ENOTDIR); }
@@ -125,17 +123,20 @@ Result<usize> Inode::read(File& file, u64 offset, void* buffer, usize length)
 {
     if (is_directory())
         return Error::from_errno(EISDIR);
-    return pagecache::read(mapping, size, file.readahead, offset, buffer, length);
+    if (!mapping)
+        return Error::from_errno(EINVAL);
+    return pagecache::buffered_read(*mapping, &file.readahead, offset, buffer, length);
 }
 
 Result<usize> Inode::write(File&, u64 offset, const void* buffer, usize length)
 {
     if (is_directory())
         return Error::from_errno(EISDIR);
-    u64 new_size = size;
-    auto written = pagecache::write(mapping, new_size, offset, buffer, length);
-    if (new_size != size) {
-        size = new_size;
+    if (!mapping)
+        return Error::from_errno(EINVAL);
+    auto written = pagecache::buffered_write(*mapping, offset, buffer, length);
+    if (mapping->size_bytes() != size) {
+        size = mapping->size_bytes();
         TRY(size_changed());
     }
     return written;
@@ -145,19 +146,38 @@ Result<void> Inode::truncate(u64 new_size)
 {
     if (is_directory())
         return Error::from_errno(EISDIR);
-    if (new_size < size)
-        pagecache::truncate(mapping, new_size);
+    if (mapping)
+        pagecache::truncate_pages(*mapping, new_size);
     size = new_size;
     return size_changed();
 }
 
 Result<void> Inode::fsync(bool)
 {
-    TRY(pagecache::write_back(mapping, true));
-    return pagecache::flush_device(mapping);
+    if (!mapping || !mapping->has_backing_store())
+        return {};
+    return pagecache::fsync_range(*mapping, 0, ~0ul);
 }
 
-Result<usize> Inode::direct_io(bool, u64, void*, usize) { return Error::from_errno(EINVAL); }
+bool Inode::supports_direct_io() const
+{
+    return mapping && mapping->has_backing_store() && mapping->device();
+}
+
+Result<usize> Inode::direct_io(bool write, u64 offset, void* buffer, usize length)
+{
+    if (!supports_direct_io())
+        return Error::from_errno(EINVAL);
+    if (write) {
+        auto written = pagecache::direct_write(*mapping, offset, buffer, length);
+        if (mapping->size_bytes() != size) {
+            size = mapping->size_bytes();
+            TRY(size_changed());
+        }
+        return written;
+    }
+    return pagecache::direct_read(*mapping, offset, buffer, length);
+}
 
 void Inode::fill_stat(Stat& out)
 {

@@ -14,7 +14,7 @@
 // their inode's mutex (and the page cache's locks).
 #pragma once
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/Readahead.h"
 #include "fs/vfs/PathWalk.h"
 #include "kernel/lib/IntrusiveList.h"
@@ -60,8 +60,8 @@ u8 dirent_type_of_mode(u32 mode);
 
 class Inode {
 public:
-    Inode(SuperBlock& superblock, u64 number, u32 mode, block::BlockDevice* data_device,
-          const AddressSpaceOperations* data_operations);
+    // Subclasses with file data point `mapping` at their page cache.
+    Inode(SuperBlock& superblock, u64 number, u32 mode);
     virtual ~Inode() = default;
     Inode(const Inode&) = delete;
     Inode& operator=(const Inode&) = delete;
@@ -89,9 +89,10 @@ public:
     virtual Result<usize> write(File& file, u64 offset, const void* buffer, usize length);
     virtual Result<void> truncate(u64 size);
     virtual Result<void> fsync(bool data_only);
-    // O_DIRECT transfers (EINVAL unless supported).
+    // O_DIRECT transfers (through the page cache's direct I/O, which keeps
+    // the cache coherent). Supported when the inode has a device-backed mapping.
     virtual Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length);
-    virtual u32 direct_io_alignment() const { return 0; }
+    bool supports_direct_io() const;
     // The filesystem's view of the size changed through a write.
     virtual Result<void> size_changed() { return {}; }
     // The last link went and nobody has the file open: free it on disk.
@@ -105,7 +106,7 @@ public:
     u64 size = 0;
     u64 rdev = 0;
     u64 mtime = 0;
-    AddressSpace mapping;
+    AddressSpace* mapping = nullptr; // its page cache (null: no file data)
     Mutex lock{LockRank::MutexFilesystem, "inode"};
     u32 open_count = 0; // files open on it (under the namespace mutex)
 };
@@ -192,7 +193,7 @@ Result<Path> resolve(StringView path, u32 walk_flags, const Path* start = nullpt
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
 void remove_dentry(Dentry& dentry);
 
-// The page-cache inode of a block device (shared by devfs and filesystems on it).
+// The inode of a block device (devfs), over the device's page cache.
 Result<Inode*> block_device_inode(block::BlockDevice& device);
 
 // Boot: mount ramfs at /, unpack the initramfs, mount devfs and procfs, and

@@ -9,6 +9,7 @@
 #include "drivers/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "fs/pagecache/PageCache.h"
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
@@ -43,7 +44,8 @@ void init_main()
     // clock_ns() counts from the first instruction of kernel_main's caller.
     log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
-    vfs::init(); // root ramfs + initramfs, /dev, /proc, root2= ext2
+    pagecache::init(); // kreclaimd: needs the scheduler running
+    vfs::init();       // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
