@@ -126,6 +126,15 @@ public:
     // Page Dirty (must be up to date, normally locked): tag, count, queue the
     // space for writeback. Returns true if it was clean.
     bool set_page_dirty(Page& page);
+    // Only the blocks of the page overlapping [offset, offset + length) are
+    // dirty: writeback writes just those (a block device page holding several
+    // filesystem metadata blocks). The page need not be locked.
+    bool set_page_dirty_range(Page& page, u32 offset, u32 length);
+    // The device blocks of [byte_offset, byte_offset + length) no longer
+    // belong to this space's cached copy (a freed metadata block reused for
+    // file data): their dirty bits are dropped so a stale copy is never
+    // written over the new owner's data. Whole blocks only.
+    void forget_dirty(u64 byte_offset, u64 length);
     // Locked dirty page -> Writeback (clears DIRTY and TOWRITE, tags
     // WRITEBACK). False if it was not dirty.
     bool clear_dirty_for_io(Page& page);
@@ -159,6 +168,9 @@ private:
 };
 
 namespace pagecache {
+
+// Operations of a memory-only space (ramfs, procfs): no backing store.
+AddressSpaceOperations& memory_only_operations();
 
 // A small ordered set of pages handed to read_pages / write_pages.
 class PageBatch {

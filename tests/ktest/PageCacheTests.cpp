@@ -551,3 +551,76 @@ KTEST(pagecache_pressure, file_four_times_ram_round_trip)
     KEXPECT(c.reclaimed > size / PAGE_SIZE / 2);
     truncate_pages(*space, 0);
 }
+
+KTEST(pagecache, block_granular_dirty_and_forget)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    KEXPECT_EQ(space->block_size(), 512u);
+    constexpr u64 AT = 62 * MiB;
+    u8 original[PAGE_SIZE];
+    fill(original, AT, PAGE_SIZE, 12);
+    disk->poke(AT, original, PAGE_SIZE);
+    auto cached = read_cache_page(*space, AT >> PAGE_SHIFT);
+    KASSERT(!cached.is_error());
+    Page& page = *cached.value();
+    u8* data = static_cast<u8*>(mm::page_address(&page));
+    // A "metadata block" (sector 2 of the page) changes in the cache...
+    memset(data + 1024, 0xb2, 512);
+    space->set_page_dirty_range(page, 1024, 512);
+    // ...while sector 5 gets new contents on the device from elsewhere (a
+    // file's data); the stale cached copy of sector 5 must not overwrite it.
+    u8 foreign[512];
+    memset(foreign, 0xf5, sizeof(foreign));
+    disk->poke(AT + 5 * 512, foreign, sizeof(foreign));
+    // Sector 6 is dirtied and then forgotten (its block was freed and reused).
+    memset(data + 6 * 512, 0x66, 512);
+    space->set_page_dirty_range(page, 6 * 512, 512);
+    space->forget_dirty(AT + 6 * 512, 512);
+    KASSERT(!write_and_wait_range(*space, AT, AT + PAGE_SIZE - 1).is_error());
+    u8 after[PAGE_SIZE];
+    disk->peek(AT, after, PAGE_SIZE);
+    u64 bad = 0;
+    for (u32 i = 0; i < PAGE_SIZE; i++) {
+        const u32 sector = i / 512;
+        const u8 expected = sector == 2 ? 0xb2 : sector == 5 ? 0xf5 : original[i];
+        bad += after[i] != expected;
+    }
+    KEXPECT_EQ(bad, 0ul);
+    // Forgetting the last dirty block makes the page clean.
+    memset(data + 7 * 512, 0x77, 512);
+    space->set_page_dirty_range(page, 7 * 512, 512);
+    KEXPECT(page_test(page, PAGE_DIRTY));
+    space->forget_dirty(AT + 7 * 512, 512);
+    KEXPECT(!page_test(page, PAGE_DIRTY));
+    put_page(page);
+    truncate_pages(*space, 0);
+}
+
+KTEST(pagecache, memory_only_space_keeps_pages_and_reads_zeros)
+{
+    AddressSpace space(memory_only_operations(), nullptr, PAGE_SIZE);
+    struct Release {
+        AddressSpace& space;
+        ~Release() { space.release(); }
+    } release {space};
+    const Counters before = counters();
+    const char text[] = "kept in memory";
+    KASSERT(!buffered_write(space, 10000, text, sizeof(text)).is_error());
+    KEXPECT_EQ(space.size_bytes(), 10000 + sizeof(text));
+    char back[32] = {};
+    KASSERT(!buffered_read(space, nullptr, 10000, back, sizeof(text)).is_error());
+    KEXPECT_EQ(memcmp(back, text, sizeof(text)), 0);
+    u8 zeros[64];
+    memset(zeros, 1, sizeof(zeros));
+    KASSERT(!buffered_read(space, nullptr, 100, zeros, sizeof(zeros)).is_error());
+    u64 nonzero = 0;
+    for (u8 b : zeros)
+        nonzero += b != 0;
+    KEXPECT_EQ(nonzero, 0ul);
+    // Never dirty-accounted, never reclaimed.
+    KEXPECT_EQ(counters().dirty, before.dirty);
+    drop_clean_pages();
+    KEXPECT_EQ(space.nr_pages(), 2ul); // page 2 (written) and page 0 (read)
+}
