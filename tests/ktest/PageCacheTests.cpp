@@ -714,3 +714,49 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
     KEXPECT_EQ(counters().writeback, 0ul);
     truncate_pages(*shared.space, 0);
 }
+
+KTEST(pagecache, asynchronous_direct_io_completes_through_the_callback)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 50 * MiB, LENGTH = 3 * PAGE_SIZE;
+    struct Done {
+        Completion completion;
+        i64 result = 0;
+        u32 calls = 0;
+    };
+    static Done done;
+    done.result = 0;
+    done.calls = 0;
+    auto callback = [](void* context, i64 result) {
+        auto* d = static_cast<Done*>(context);
+        d->result = result;
+        __atomic_fetch_add(&d->calls, 1, __ATOMIC_RELAXED);
+        d->completion.complete();
+    };
+    KBuffer buffer(LENGTH), cached(LENGTH);
+    // The range is cached first; the direct write must not leave it stale.
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, cached.bytes, LENGTH).is_error());
+    fill(buffer.bytes, OFFSET, LENGTH, 13);
+    KASSERT(!submit_direct_io(*space, block::BioOp::Write, OFFSET, buffer.bytes, LENGTH, callback, &done).is_error());
+    done.completion.wait();
+    KEXPECT_EQ(done.result, static_cast<i64>(LENGTH));
+    KEXPECT_EQ(done.calls, 1u);
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, cached.bytes, LENGTH).is_error());
+    KEXPECT_EQ(mismatches(cached.bytes, OFFSET, LENGTH, 13), 0ul);
+    // Read it back asynchronously; a failing device reports -EIO.
+    memset(buffer.bytes, 0, LENGTH);
+    KASSERT(!submit_direct_io(*space, block::BioOp::Read, OFFSET, buffer.bytes, LENGTH, callback, &done).is_error());
+    done.completion.wait();
+    KEXPECT_EQ(done.result, static_cast<i64>(LENGTH));
+    KEXPECT_EQ(mismatches(buffer.bytes, OFFSET, LENGTH, 13), 0ul);
+    disk->set_fail_sector((OFFSET >> block::SECTOR_SHIFT) + 9);
+    KASSERT(!submit_direct_io(*space, block::BioOp::Read, OFFSET, buffer.bytes, LENGTH, callback, &done).is_error());
+    done.completion.wait();
+    disk->set_fail_sector(~0ul);
+    KEXPECT_EQ(done.result, -static_cast<i64>(EIO));
+    // Misaligned: refused up front, the callback never runs.
+    KEXPECT(submit_direct_io(*space, block::BioOp::Read, OFFSET + 1, buffer.bytes, LENGTH, callback, &done).is_error());
+    KEXPECT_EQ(done.calls, 3u);
+}
