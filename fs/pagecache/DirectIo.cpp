@@ -223,14 +223,17 @@ struct SyncWait {
     i64 result = 0;
 };
 
+void sync_done(void* context, i64 result)
+{
+    auto* wait = static_cast<SyncWait*>(context);
+    wait->result = result;
+    wait->done.complete();
+}
+
 Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffer, usize length)
 {
     SyncWait wait;
-    TRY(submit_direct_io(space, op, pos, buffer, length, [](void* context, i64 result) {
-        auto* w = static_cast<SyncWait*>(context);
-        w->result = result;
-        w->done.complete();
-    }, &wait));
+    TRY(submit_direct_io(space, op, pos, buffer, length, sync_done, &wait));
     wait.done.wait();
     if (wait.result < 0)
         return Error::from_errno(static_cast<int>(-wait.result));
