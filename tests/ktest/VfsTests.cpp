@@ -183,3 +183,21 @@ KTEST(vfs, dev_and_proc)
     KEXPECT(StringView(buffer).starts_with("MemTotal:"));
     KEXPECT(!vfs::close(meminfo.value()).is_error());
 }
+
+KTEST(vfs, create_through_a_dangling_symlink)
+{
+    KEXPECT(!vfs::mkdir("/vfs-c").is_error());
+    KEXPECT(!vfs::symlink("made-by-open", "/vfs-c/dangling").is_error());
+    // O_CREAT|O_EXCL does not follow the final link: it exists.
+    KEXPECT_EQ(error_of(vfs::open("/vfs-c/dangling", O_WRONLY | O_CREAT | O_EXCL)), EEXIST);
+    // Plain O_CREAT follows it and creates the target, as Linux does.
+    auto file = vfs::open("/vfs-c/dangling", O_WRONLY | O_CREAT);
+    KASSERT(!file.is_error());
+    KEXPECT(!vfs::close(file.value()).is_error());
+    vfs::Stat st;
+    KEXPECT(!vfs::stat("/vfs-c/made-by-open", st).is_error());
+    KEXPECT(!vfs::stat("/vfs-c/dangling", st).is_error()); // no longer dangling
+    KEXPECT(!vfs::unlink("/vfs-c/dangling").is_error());
+    KEXPECT(!vfs::unlink("/vfs-c/made-by-open").is_error());
+    KEXPECT(!vfs::rmdir("/vfs-c").is_error());
+}
