@@ -38,6 +38,13 @@ void copy_trimmed(char* out, const char* in, usize length)
 } // namespace
 
 usize Controller::count() { return g_controller_count; }
+
+bool Controller::drop_completion_for_test()
+{
+    if (!m_drop_cqe_at)
+        return false;
+    return __atomic_add_fetch(&m_cqes_reaped, 1, __ATOMIC_RELAXED) == m_drop_cqe_at;
+}
 Controller* Controller::at(usize index) { return index < g_controller_count ? g_controllers[index] : nullptr; }
 
 // --- register-level bring-up (§7.6.1) -------------------------------------------------
@@ -368,6 +375,7 @@ Result<Controller*> Controller::create(pci::Device& pci_device)
     if (!c)
         return Error::from_errno(ENOMEM);
     c->m_index = static_cast<u32>(g_controller_count);
+    c->m_drop_cqe_at = boot_info().command_line.get_u64("nvme.drop_cqe", 0);
     format_string(c->m_name, sizeof(c->m_name), "nvme%u", c->m_index);
 
     pci_device.enable_memory_and_bus_master();

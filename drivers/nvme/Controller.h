@@ -60,10 +60,28 @@ public:
     u32 namespace_count() const { return m_namespace_count; }
     u64 resets() const { return m_resets; }
     u64 aborts() const { return m_aborts; }
+    // Requests requeued by resets, over every I/O queue; queues that had some.
+    u64 requeued(u32* queues_with_requeues = nullptr) const
+    {
+        u64 total = 0;
+        u32 queues = 0;
+        for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++) {
+            total += m_io_queues[i]->requeued;
+            queues += m_io_queues[i]->requeued != 0;
+        }
+        if (queues_with_requeues)
+            *queues_with_requeues = queues;
+        return total;
+    }
 
     // Synchronous admin command (polled; serialised). Returns the CQE or
     // an errno (ETIMEDOUT, or the status mapped).
     Result<CompletionEntry> admin(SubmissionEntry command, u64 timeout_ns = 5'000'000'000ul);
+
+    // Fault injection (nvme.drop_cqe=N on the command line): the Nth I/O
+    // completion this controller reaps is ignored, as if it had been lost,
+    // so that request can only end through the timeout path. True for that one.
+    bool drop_completion_for_test();
 
     static usize count();
     static Controller* at(usize index);
@@ -125,6 +143,8 @@ private:
     block::TagSet* m_tag_set = nullptr;
 
     bool m_resetting = false;
+    u64 m_drop_cqe_at = 0; // 0: off
+    u64 m_cqes_reaped = 0;
     u64 m_resets = 0;
     u64 m_aborts = 0;
 };

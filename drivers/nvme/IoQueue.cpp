@@ -81,6 +81,8 @@ Result<void> IoQueue::build_command(block::Request& request, SubmissionEntry& en
     auto& data = request.driver_data_as<RequestData>();
     data.qid = qid();
     data.aborted = false;
+    data.in_ring = false;
+    data.requeue_pending = false;
     data.prps = PrpDescriptor {};
     entry = SubmissionEntry {};
     entry.command_id = static_cast<u16>(request.tag);
@@ -147,7 +149,10 @@ block::QueueStatus IoQueue::issue(block::Request& request, bool last)
     }
     {
         SpinLockGuard guard(m_sq_lock);
-        if (!m_ring.is_full()) {
+        // Stopped: a controller reset is collecting what is in the ring;
+        // blk-mq keeps this one and issues it after the reset (kick_all).
+        if (!__atomic_load_n(&m_stopped, __ATOMIC_ACQUIRE) && !m_ring.is_full()) {
+            request.driver_data_as<RequestData>().in_ring = true;
             m_ring.submit(entry);
             if (last)
                 m_ring.commit();
@@ -199,6 +204,12 @@ u32 IoQueue::reap_locked_batches()
                     if (error)
                         log_warn("nvme", "queue %u cid %u sector %lu: %s -> errno %d", qid(), cqe.command_id,
                                  request.sector, status_name(status), error);
+                    if (m_controller.drop_completion_for_test()) {
+                        log_warn("nvme", "queue %u cid %u: completion dropped (nvme.drop_cqe fault injection)", qid(),
+                                 cqe.command_id);
+                        return;
+                    }
+                    request.driver_data_as<RequestData>().in_ring = false;
                     done[count] = &request;
                     errors[count] = error;
                     count++;
@@ -240,15 +251,31 @@ void IoQueue::requeue_all_and_reset()
     // What the controller finished before it was disabled is done: end it.
     reap_locked_batches();
     if (m_hw) {
+        // Under the submission lock, after m_stopped: every request issue()
+        // put in the ring is marked here, and no more can be added. (One that
+        // blk-mq marked Issued but had not handed over yet gets Busy and
+        // stays with blk-mq.) Requeue outside the lock: completing one may
+        // submit again.
+        {
+            SpinLockGuard guard(m_sq_lock);
+            for (u32 tag = 0; tag < m_hw->depth(); tag++) {
+                auto& data = m_hw->request(tag).driver_data_as<RequestData>();
+                data.requeue_pending = data.in_ring;
+                data.in_ring = false;
+            }
+        }
         for (u32 tag = 0; tag < m_hw->depth(); tag++) {
             block::Request& request = m_hw->request(tag);
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued)
+            auto& data = request.driver_data_as<RequestData>();
+            if (!data.requeue_pending)
                 continue;
-            free_prps(request.driver_data_as<RequestData>());
+            data.requeue_pending = false;
+            free_prps(data);
             if (request.retries >= MAX_RESET_RETRIES) {
                 log_warn("nvme", "queue %u cid %u: given up after %u resets", qid(), tag, request.retries);
                 block::complete_request(request, EIO);
             } else {
+                requeued++;
                 block::requeue_request(request);
             }
         }

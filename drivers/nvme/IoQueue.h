@@ -29,6 +29,10 @@ struct RequestData {
     PrpDescriptor prps;
     u16 qid;
     bool aborted;
+    // In the submission ring, not yet reaped (m_sq_lock to set; the reaper
+    // clears it). A controller reset requeues exactly these.
+    bool in_ring;
+    bool requeue_pending; // marked by requeue_all_and_reset
 };
 
 class IoQueue {
@@ -59,9 +63,10 @@ public:
 
     // During a controller reset, once the controller is disabled: stop
     // reaping (and wait for reapers already running, e.g. the interrupt on
-    // another CPU), complete what the controller had posted, hand every other
-    // issued request back to blk-mq, free its PRP lists, start a fresh ring.
-    // Reaping stays off until resume() (after the queue is created again).
+    // another CPU) and submitting (issue() answers Busy), complete what the
+    // controller had posted, hand every other request in the ring back to
+    // blk-mq, free its PRP lists, start a fresh ring. Both stay off until
+    // resume() (after the queue is created again).
     void requeue_all_and_reset();
     void resume() { __atomic_store_n(&m_stopped, false, __ATOMIC_RELEASE); }
     void enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq);
@@ -71,6 +76,7 @@ public:
     u32 cpu = 0;
     u8 vector = 0;
     u64 interrupts = 0;
+    u64 requeued = 0; // requests handed back to blk-mq by controller resets
 
     DmaPool& prp_pool() { return m_prp_pool; }
     u64 prp_pages_in_use();
@@ -94,8 +100,9 @@ private:
     SpinLock m_cq_lock;
     SpinLock m_pool_lock;
     DmaPool m_prp_pool;
-    // Reset handshake (requeue_all_and_reset): reap() does nothing while
-    // m_stopped, and m_reapers counts reap() calls in progress.
+    // Reset handshake (requeue_all_and_reset): reap() does nothing and
+    // issue() says Busy while m_stopped (read under m_sq_lock there), and
+    // m_reapers counts reap() calls in progress.
     bool m_stopped = false;
     u32 m_reapers = 0;
 };

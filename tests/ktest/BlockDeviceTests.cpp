@@ -458,11 +458,31 @@ KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
         const u64 start = clock_ns();
 
         Random random {seed * 31 + 7};
-        u64 sectors[N];
-        for (u32 i = 0; i < N; i++) {
+        static u64 sectors[N];
+        for (u32 i = 0; i < N; i++)
             sectors[i] = random.below(device.capacity_sectors() / 8) * 8;
-            submit_slot(slots[i], device, BioOp::Read, sectors[i], 4096, 0);
+        // Submitted from a thread on every CPU, so every interrupt queue has
+        // requests in the device when the controller is reset.
+        struct Submitter {
+            BlockDevice* device;
+            u32 cpu, cpus;
+        };
+        static Submitter submitters[MAX_CPUS];
+        const u32 cpus = sched::cpu_count();
+        Thread* threads[MAX_CPUS] = {};
+        for (u32 cpu = 0; cpu < cpus; cpu++) {
+            submitters[cpu] = Submitter {&device, cpu, cpus};
+            auto t = Thread::create("blktimeout", [](void* argument) {
+                auto& s = *static_cast<Submitter*>(argument);
+                for (u32 i = s.cpu; i < N; i += s.cpus)
+                    submit_slot(slots[i], *s.device, BioOp::Read, sectors[i], 4096, 0);
+            }, &submitters[cpu], ThreadOptions {.pin_cpu = cpu});
+            KASSERT(!t.is_error());
+            threads[cpu] = t.release_value();
+            threads[cpu]->start();
         }
+        for (u32 cpu = 0; cpu < cpus; cpu++)
+            threads[cpu]->join();
         // Nobody polls and nobody checks timeouts here: just wait.
         const u64 deadline = clock_ns() + 60'000'000'000ul;
         u32 done = 0;
@@ -496,6 +516,11 @@ KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
                  controller->aborts(), controller->resets() - resets_before);
         KEXPECT(timeouts.timed_out > timeouts_before.timed_out);
         KEXPECT(controller->resets() > resets_before);
+        u32 queues_requeued = 0;
+        const u64 requeued = controller->requeued(&queues_requeued);
+        log_info("ktest", "%s: the reset requeued %lu requests from %u queues (%u CPUs)", device.name(), requeued,
+                 queues_requeued, cpus);
+        KEXPECT(requeued >= 1);
         // The device works normally afterwards.
         for (u32 i = 0; i < N; i++) {
             bio_init(slots[i].bio, BioOp::Read, sectors[i], slots[i].vecs, 1);

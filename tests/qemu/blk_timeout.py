@@ -5,9 +5,12 @@ the device past their deadline. The tag set's timeout timer must find them
 (no thread is waiting on a timeout), the driver aborts and then resets the
 controller and requeues. As soon as the console says the controller is being
 reset, the host lifts the throttle over QMP (block_set_io_throttle), so the
-requeued reads complete: every byte is checked against the image, nothing
+requeued reads complete (QEMU completes what it had fetched while resetting;
+nvme.drop_cqe=2 makes the driver lose one completion, so at least one read is
+still in the ring and goes through requeue): every byte is checked against the image, nothing
 hangs, and tags, pages and heap return to their start (ktest blk_timeout)."""
 import json
+import re
 import pathlib
 import socket
 import sys
@@ -67,7 +70,11 @@ def main():
             if "resetting controller" in line:
                 qmp.lift_throttle()
 
-        r = scenario.boot(a, f"ktest=blk_timeout blk.dev=nvme0n1 blk.seed={seed} nvme.timeout_ms={TIMEOUT_MS}",
+        # nvme.drop_cqe=2: the driver also "loses" the second completion, so at
+        # least one request is still in the ring (not completed by the drain
+        # QEMU does at reset) and must be requeued and issued again.
+        r = scenario.boot(a, f"ktest=blk_timeout blk.dev=nvme0n1 blk.seed={seed} nvme.timeout_ms={TIMEOUT_MS} "
+                             f"nvme.drop_cqe=2",
                           drives=drives, extra=["-qmp", f"unix:{qmp.path},server=on,wait=off"], on_line=on_line,
                           echo=False)
         print("\n".join(l for l in r.output.splitlines() if "ktest" in l or "nvme" in l or "block" in l))
@@ -79,6 +86,8 @@ def main():
         c.check("resetting controller" in r.output and "reset failed" not in r.output,
                 "the controller was reset and came back")
         c.check(qmp.reply is not None and "return" in qmp.reply, "host lifted the throttle over QMP")
+        m = re.search(r"the reset requeued (\d+) requests from (\d+) queues", r.output)
+        c.check(m is not None and int(m.group(1)) >= 1, f"in-flight requests requeued by the reset ({m and m.group(0)})")
     return c.finish()
 
 
