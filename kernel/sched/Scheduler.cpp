@@ -82,6 +82,8 @@ struct SchedulerCore {
         return idle;
     }
 
+    static void set_cpu(RunQueue& rq, u32 cpu) { rq.m_cpu = cpu; }
+
     static void check_stack(Thread& thread)
     {
 #ifdef SLUICE_KERNEL_DEBUG
@@ -170,7 +172,8 @@ struct SchedulerCore {
     static bool mark_resched_if_idle(RunQueue& rq)
     {
         PerCpu& cpu = percpu::cpu(rq.m_cpu);
-        if (cpu.current_thread != rq.m_idle)
+        // A CPU that has not joined yet runs its queue when it does.
+        if (!rq.is_active() || cpu.current_thread != rq.m_idle)
             return false;
         __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELEASE);
         return rq.m_cpu != current_cpu_index();
@@ -389,6 +392,8 @@ namespace sched {
 
 void init()
 {
+    for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+        SchedulerCore::set_cpu(g_run_queues[cpu], cpu);
     SchedulerCore::adopt_current_context(0, boot_stack_bottom, static_cast<usize>(boot_stack_top - boot_stack_bottom));
 }
 

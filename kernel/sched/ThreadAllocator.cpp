@@ -2,38 +2,53 @@
 
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/Utility.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace {
 
-struct alignas(16) Slot {
-    alignas(Thread) u8 thread[sizeof(Thread)];
-    bool used;
-};
+constexpr unsigned STACK_ORDER = 2;
+static_assert((PAGE_SIZE << STACK_ORDER) == Thread::STACK_SIZE);
 
-Slot g_slots[ThreadAllocator::MAX_THREADS];
-alignas(PAGE_SIZE) u8 g_stacks[ThreadAllocator::MAX_THREADS][Thread::STACK_SIZE];
-SpinLock g_lock{LockRank::ThreadPool, "thread pool"};
+SpinLock g_lock{LockRank::ThreadPool, "thread cache"};
+mm::SlabCache* g_cache = nullptr;
 u32 g_live = 0;
+
+mm::SlabCache* cache()
+{
+    mm::SlabCache* cache = __atomic_load_n(&g_cache, __ATOMIC_ACQUIRE);
+    if (cache)
+        return cache;
+    SpinLockGuard guard(g_lock);
+    if (!g_cache)
+        __atomic_store_n(&g_cache, mm::slab_cache_create("thread", sizeof(Thread), alignof(Thread)),
+                         __ATOMIC_RELEASE);
+    return g_cache;
+}
 
 } // namespace
 
 Thread* ThreadAllocator::allocate()
 {
-    SpinLockGuard guard(g_lock);
-    for (u32 i = 0; i < MAX_THREADS; i++) {
-        if (g_slots[i].used)
-            continue;
-        g_slots[i].used = true;
-        g_live++;
-        auto* thread = new (g_slots[i].thread) Thread();
-        thread->m_stack_base = g_stacks[i];
-        thread->m_stack_size = Thread::STACK_SIZE;
-        thread->m_owns_stack = true;
-        return thread;
+    mm::SlabCache* threads = cache();
+    if (!threads)
+        return nullptr;
+    void* memory = mm::slab_alloc(threads);
+    if (!memory)
+        return nullptr;
+    Page* stack = mm::alloc_pages(STACK_ORDER);
+    if (!stack) {
+        mm::slab_free(threads, memory);
+        return nullptr;
     }
-    return nullptr;
+    auto* thread = new (memory) Thread();
+    thread->m_stack_base = static_cast<u8*>(mm::page_address(stack));
+    thread->m_stack_size = Thread::STACK_SIZE;
+    thread->m_owns_stack = true;
+    __atomic_add_fetch(&g_live, 1, __ATOMIC_RELAXED);
+    return thread;
 }
 
 void ThreadAllocator::free(Thread* thread)
@@ -43,13 +58,11 @@ void ThreadAllocator::free(Thread* thread)
     {
         SpinLockGuard wait_for_wakers(thread->m_wake_lock);
     }
-    auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<u8*>(thread) - __builtin_offsetof(Slot, thread));
-    ASSERT(slot >= g_slots && slot < g_slots + MAX_THREADS);
+    ASSERT(thread->m_owns_stack);
+    mm::free_pages(mm::virt_to_page(thread->m_stack_base), STACK_ORDER);
     thread->~Thread();
-    SpinLockGuard guard(g_lock);
-    ASSERT(slot->used);
-    slot->used = false;
-    g_live--;
+    mm::slab_free(g_cache, thread);
+    __atomic_sub_fetch(&g_live, 1, __ATOMIC_RELAXED);
 }
 
 u32 ThreadAllocator::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }

@@ -1,9 +1,10 @@
-// Where Thread objects and their stacks come from.
+// Where Thread objects and their stacks come from: a slab cache ("thread")
+// for the objects and 2^STACK_ORDER-page blocks of the page allocator for the
+// stacks, reached through the direct map.
 //
-// For now a fixed pool in .bss: MAX_THREADS slots, each a Thread and a
-// STACK_SIZE stack (no guard page; the stack canary catches overflows at the
-// next context switch in debug builds). Moving to the page allocator and a
-// slab cache changes only ThreadAllocator.cpp.
+// There is no guard page below a stack (the direct map has none to give);
+// the canary at the lowest word catches an overflow at the next context
+// switch in debug builds.
 #pragma once
 
 #include "kernel/lib/Types.h"
@@ -12,9 +13,8 @@ class Thread;
 
 class ThreadAllocator {
 public:
-    static constexpr u32 MAX_THREADS = 128;
-
-    // A default-constructed Thread with its stack set, or null when full.
+    // A default-constructed Thread with its stack set, or null when memory
+    // runs out.
     static Thread* allocate();
     // Destroy a thread that no CPU and no waker uses any more.
     static void free(Thread* thread);
