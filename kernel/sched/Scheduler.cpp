@@ -376,6 +376,32 @@ struct SchedulerCore {
         Thread::exit();
     }
 
+    static void dump_state()
+    {
+        for (u32 cpu = 0; cpu < percpu::possible_count(); cpu++) {
+            RunQueue& rq = g_run_queues[cpu];
+            PerCpu& percpu = percpu::cpu(cpu);
+            Thread* current = percpu.current_thread;
+            log_raw("sched: cpu %u %s: running %s (%s), nr_running %u, need_resched %u, preempt %u, switches %lu\n",
+                    cpu, rq.is_active() ? "active" : "inactive", current ? current->m_name : "-",
+                    current ? thread_state_name(current->state()) : "-", rq.nr_running(), percpu.need_resched,
+                    percpu.preempt_count, rq.m_switches);
+            u32 shown = 0;
+            for (Thread& thread : rq.m_queue) {
+                if (shown++ == 16)
+                    break;
+                log_raw("sched:   queued %s id %u (%s)\n", thread.m_name, thread.m_id, thread_state_name(thread.state()));
+            }
+        }
+    }
+
+    static void dump_thread(Thread& thread)
+    {
+        log_raw("sched: thread %s id %u: %s, cpu %u, on_rq %u, on_cpu %u, pin %d\n", thread.m_name, thread.m_id,
+                thread_state_name(thread.state()), thread.m_cpu, thread.m_on_rq, thread.m_on_cpu,
+                thread.is_pinned() ? static_cast<int>(thread.m_pin_cpu) : -1);
+    }
+
     static sched::CpuStats stats(u32 cpu)
     {
         RunQueue& rq = g_run_queues[cpu];
@@ -459,6 +485,10 @@ u32 cpu_count() { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE); }
 u32 load(u32 cpu) { return g_run_queues[cpu].nr_running(); }
 
 CpuStats cpu_stats(u32 cpu) { return SchedulerCore::stats(cpu); }
+
+void dump_state() { SchedulerCore::dump_state(); }
+
+void dump_thread(Thread& thread) { SchedulerCore::dump_thread(thread); }
 
 // kernel/sched/SchedHooks.h
 

@@ -63,4 +63,8 @@ struct CpuStats {
 };
 CpuStats cpu_stats(u32 cpu);
 
+// Print every CPU's current thread and run queue (diagnostics, racy).
+void dump_state();
+void dump_thread(Thread& thread);
+
 } // namespace sched

@@ -2,7 +2,6 @@
 
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/Utility.h"
-#include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
@@ -12,42 +11,59 @@ namespace {
 constexpr unsigned STACK_ORDER = 2;
 static_assert((PAGE_SIZE << STACK_ORDER) == Thread::STACK_SIZE);
 
-SpinLock g_lock{LockRank::ThreadPool, "thread cache"};
-mm::SlabCache* g_cache = nullptr;
+struct alignas(16) Slot {
+    alignas(Thread) u8 thread[sizeof(Thread)];
+    Slot* next_free;
+    bool used;
+};
+
+Slot g_slots[ThreadAllocator::MAX_THREADS];
+SpinLock g_lock{LockRank::ThreadPool, "thread table"};
+Slot* g_free = nullptr;
+u32 g_never_used = 0; // slots [g_never_used, MAX_THREADS) were never handed out
 u32 g_live = 0;
 
-mm::SlabCache* cache()
+Slot* take_slot()
 {
-    mm::SlabCache* cache = __atomic_load_n(&g_cache, __ATOMIC_ACQUIRE);
-    if (cache)
-        return cache;
     SpinLockGuard guard(g_lock);
-    if (!g_cache)
-        __atomic_store_n(&g_cache, mm::slab_cache_create("thread", sizeof(Thread), alignof(Thread)),
-                         __ATOMIC_RELEASE);
-    return g_cache;
+    Slot* slot = g_free;
+    if (slot)
+        g_free = slot->next_free;
+    else if (g_never_used < ThreadAllocator::MAX_THREADS)
+        slot = &g_slots[g_never_used++];
+    else
+        return nullptr;
+    slot->used = true;
+    g_live++;
+    return slot;
+}
+
+void return_slot(Slot* slot)
+{
+    SpinLockGuard guard(g_lock);
+    ASSERT(slot->used);
+    slot->used = false;
+    slot->next_free = g_free;
+    g_free = slot;
+    g_live--;
 }
 
 } // namespace
 
 Thread* ThreadAllocator::allocate()
 {
-    mm::SlabCache* threads = cache();
-    if (!threads)
-        return nullptr;
-    void* memory = mm::slab_alloc(threads);
-    if (!memory)
+    Slot* slot = take_slot();
+    if (!slot)
         return nullptr;
     Page* stack = mm::alloc_pages(STACK_ORDER);
     if (!stack) {
-        mm::slab_free(threads, memory);
+        return_slot(slot);
         return nullptr;
     }
-    auto* thread = new (memory) Thread();
+    auto* thread = new (slot->thread) Thread();
     thread->m_stack_base = static_cast<u8*>(mm::page_address(stack));
     thread->m_stack_size = Thread::STACK_SIZE;
     thread->m_owns_stack = true;
-    __atomic_add_fetch(&g_live, 1, __ATOMIC_RELAXED);
     return thread;
 }
 
@@ -58,11 +74,12 @@ void ThreadAllocator::free(Thread* thread)
     {
         SpinLockGuard wait_for_wakers(thread->m_wake_lock);
     }
+    auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<u8*>(thread) - __builtin_offsetof(Slot, thread));
+    ASSERT(slot >= g_slots && slot < g_slots + MAX_THREADS);
     ASSERT(thread->m_owns_stack);
     mm::free_pages(mm::virt_to_page(thread->m_stack_base), STACK_ORDER);
     thread->~Thread();
-    mm::slab_free(g_cache, thread);
-    __atomic_sub_fetch(&g_live, 1, __ATOMIC_RELAXED);
+    return_slot(slot);
 }
 
 u32 ThreadAllocator::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
