@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/mm/PageAllocator.h"
 
 namespace gdt {
 namespace {
@@ -54,9 +55,22 @@ struct alignas(64) CpuTables {
 
 CpuTables g_tables[MAX_CPUS];
 
-// The IST stacks live in the image until the page allocator can provide them
-// (then they can get guard pages too).
-alignas(16) u8 g_ist_stacks[MAX_CPUS][3][IST_STACK_SIZE];
+// The boot CPU's IST stacks live in the image (its GDT is loaded before the
+// page allocator exists); the APs' come from the page allocator.
+constexpr usize IST_COUNT = 3;
+constexpr unsigned IST_STACK_ORDER = 2;
+static_assert((PAGE_SIZE << IST_STACK_ORDER) == IST_STACK_SIZE);
+alignas(16) u8 g_boot_ist_stacks[IST_COUNT][IST_STACK_SIZE];
+
+u64 ist_stack_top(u32 cpu, usize slot)
+{
+    if (cpu == 0)
+        return reinterpret_cast<u64>(g_boot_ist_stacks[slot] + IST_STACK_SIZE);
+    Page* pages = mm::alloc_pages(IST_STACK_ORDER);
+    if (!pages)
+        panic("gdt: no memory for the IST stacks of CPU %u", cpu);
+    return reinterpret_cast<u64>(mm::page_address(pages)) + IST_STACK_SIZE;
+}
 
 void set_tss_descriptor(u64* slot, const Tss& tss)
 {
@@ -84,9 +98,15 @@ void init_this_cpu(u32 cpu)
     t.tss = Tss{};
     // No I/O permission bitmap: a base beyond the limit denies all ports to ring 3.
     t.tss.io_map_base = sizeof(Tss);
-    t.tss.ist[IST_NMI - 1] = reinterpret_cast<u64>(g_ist_stacks[cpu][0] + IST_STACK_SIZE);
-    t.tss.ist[IST_DOUBLE_FAULT - 1] = reinterpret_cast<u64>(g_ist_stacks[cpu][1] + IST_STACK_SIZE);
-    t.tss.ist[IST_MACHINE_CHECK - 1] = reinterpret_cast<u64>(g_ist_stacks[cpu][2] + IST_STACK_SIZE);
+    // Allocated once per CPU: a CPU set up again keeps its stacks.
+    static u64 ist_tops[MAX_CPUS][IST_COUNT];
+    for (usize slot = 0; slot < IST_COUNT; slot++) {
+        if (!ist_tops[cpu][slot])
+            ist_tops[cpu][slot] = ist_stack_top(cpu, slot);
+    }
+    t.tss.ist[IST_NMI - 1] = ist_tops[cpu][0];
+    t.tss.ist[IST_DOUBLE_FAULT - 1] = ist_tops[cpu][1];
+    t.tss.ist[IST_MACHINE_CHECK - 1] = ist_tops[cpu][2];
 
     DescriptorPointer pointer{sizeof(t.gdt) - 1, reinterpret_cast<u64>(t.gdt)};
     // Reload CS with a far return, then the data segments. FS and GS are not

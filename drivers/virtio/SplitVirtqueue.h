@@ -113,6 +113,7 @@ public:
     // notification: with EVENT_IDX when the new entries cross its avail_event,
     // otherwise unless it set VIRTQ_USED_F_NO_NOTIFY.
     bool publish();
+    bool has_unpublished() const { return m_avail_idx != m_published_idx; }
 
     // Take the next used buffer, oldest first; false when there is none. A
     // used id that is not the head of an in-flight chain breaks the queue.

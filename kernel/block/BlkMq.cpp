@@ -6,6 +6,8 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sync/Completion.h"
 #include "kernel/time/Clock.h"
 
 namespace block {
@@ -419,38 +421,39 @@ void submit_bio(Bio& bio, Plug* plug)
 
 namespace {
 
-struct BioWaiter {
-    bool done;
-};
+void complete_waiter(Bio& bio) { static_cast<Completion*>(bio.private_data)->complete(); }
 
-void wake_waiter(Bio& bio) { __atomic_store_n(&static_cast<BioWaiter*>(bio.private_data)->done, true, __ATOMIC_RELEASE); }
+// How often a waiting thread looks for overdue requests (until a periodic
+// timer does it for everyone).
+constexpr u64 TIMEOUT_SCAN_NS = 1'000'000'000ul;
 
 } // namespace
 
 int submit_bio_wait(Bio& bio)
 {
-    BioWaiter waiter {false};
+    Completion done;
     Bio::EndIo saved_end_io = bio.end_io;
     void* saved_private = bio.private_data;
-    bio.end_io = wake_waiter;
-    bio.private_data = &waiter;
-    const u32 cpu = current_cpu_index();
+    bio.end_io = complete_waiter;
+    bio.private_data = &done;
     BlockDevice& device = *bio.device;
     const bool polled = bio.flags & BIO_POLLED;
     submit_bio(bio);
-    // Spin with interrupts on until the completion interrupt (or our own
-    // polling) ends the bio. Becomes a Completion wait once threads exist.
-    u64 next_timeout_check = clock_ns() + 1'000'000'000ul;
-    while (!__atomic_load_n(&waiter.done, __ATOMIC_ACQUIRE)) {
-        if (polled)
-            poll(device, cpu);
-        else
-            x86::pause();
-        const u64 now = clock_ns();
-        if (now >= next_timeout_check) {
-            device.tag_set().check_timeouts(now);
-            next_timeout_check = now + 1'000'000'000ul;
+    if (polled) {
+        // Polled queues have no interrupt: reap until our bio has ended.
+        u64 next_scan = clock_ns() + TIMEOUT_SCAN_NS;
+        while (!done.try_wait()) {
+            if (!poll(device, current_cpu_index()))
+                sched::yield();
+            const u64 now = clock_ns();
+            if (now >= next_scan) {
+                device.tag_set().check_timeouts(now);
+                next_scan = now + TIMEOUT_SCAN_NS;
+            }
         }
+    } else {
+        while (!done.wait_for(TIMEOUT_SCAN_NS))
+            device.tag_set().check_timeouts(clock_ns());
     }
     bio.end_io = saved_end_io;
     bio.private_data = saved_private;

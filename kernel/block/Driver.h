@@ -25,6 +25,9 @@
 namespace block {
 
 class HwQueue;
+class BlockDevice;
+struct BenchParams;
+struct BenchResult;
 
 enum class QueueStatus : u8 {
     Ok,   // the request is the driver's now (complete_request will follow,
@@ -46,6 +49,9 @@ public:
     virtual TimeoutAction timeout(Request&) { return TimeoutAction::ResetTimer; }
     // Once per request slot when the tag set is created (driver data is zeroed).
     virtual void init_request(HwQueue&, Request&) { }
+    // The benchmark's second level: drive one queue pair directly, bypassing
+    // blk-mq (kernel/block/Bench.h). False if the driver has no raw loop.
+    virtual bool raw_benchmark(BlockDevice&, const BenchParams&, BenchResult&) { return false; }
 
 protected:
     ~BlockDriver() = default;

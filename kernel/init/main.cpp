@@ -4,9 +4,14 @@
 #include "arch/x86_64/boot/Multiboot2.h"
 #include "arch/x86_64/apic/Apic.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/smp/Smp.h"
 #include "arch/x86_64/time/TscCalibration.h"
 #include "drivers/acpi/Acpi.h"
+#include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
+#include "fs/pagecache/PageCache.h"
+#include "kernel/block/Bench.h"
+#include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
@@ -16,6 +21,7 @@
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
 #include "tests/ktest/Ktest.h"
 
@@ -34,12 +40,17 @@ void load_symbols(const BootInfo& info)
 // The init thread: runs once every CPU is in the scheduler, and may sleep.
 void init_main()
 {
+    // clock_ns() counts from the first instruction of kernel_main's caller.
+    log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
+    pagecache::init(); // kreclaimd: needs the scheduler running
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    if (info.command_line.get("bench") == StringView("blk"))
+        block::run_benchmark(info.command_line);
     power_off();
 }
 
@@ -67,6 +78,9 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    smp::init();              // before drivers: they size per-CPU queues by the CPUs online
+    pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
+    block::print_devices();
 
     // This context becomes CPU 0's idle thread; the rest runs in init_main.
     sched::start(init_main);

@@ -37,6 +37,7 @@ struct Spec {
     bool zero = false;
     bool plus = false;
     bool space = false;
+    bool alternate = false; // '#': 0x for hex, leading 0 for octal
     int width = 0;
     int precision = -1;
 };
@@ -114,6 +115,8 @@ usize format_string_v(char* buffer, usize size, const char* fmt, va_list args)
                 spec.plus = true;
             else if (*p == ' ')
                 spec.space = true;
+            else if (*p == '#')
+                spec.alternate = true;
             else
                 break;
         }
@@ -172,7 +175,10 @@ usize format_string_v(char* buffer, usize size, const char* fmt, va_list args)
             else if (longs == -2)
                 v = static_cast<u8>(v);
             unsigned base = *p == 'u' ? 10 : *p == 'o' ? 8 : 16;
-            emit_unsigned(sink, spec, v, base, *p == 'X', false);
+            const char* prefix = "";
+            if (spec.alternate && v != 0)
+                prefix = base == 16 ? (*p == 'X' ? "0X" : "0x") : base == 8 ? "0" : "";
+            emit_unsigned(sink, spec, v, base, *p == 'X', false, prefix);
             break;
         }
         case 'p': {

@@ -1,6 +1,6 @@
 // printf-style formatting into a caller's buffer (the kernel has no stdio).
 //
-// Supports %d %i %u %x %X %o %p %s %c %%, flags '-' '0' '+' ' ', a width, a
+// Supports %d %i %u %x %X %o %p %s %c %%, flags '-' '0' '+' ' ' '#', a width, a
 // precision for strings and integers, and the length modifiers hh h l ll z t j.
 // Returns the length the full output would have (like vsnprintf); the buffer
 // always ends in a NUL when size > 0.

@@ -14,7 +14,10 @@
 //              slab pages carry PAGE_SLAB (`private_data` = its SlabCache,
 //              `list`, `slab_freelist`, `slab_inuse`); large kmalloc blocks
 //              carry PAGE_KMALLOC on the head page; the page cache uses
-//              `mapping`, `index`, `list` (LRU) and the PAGE_* state bits.
+//              `mapping`, `index`, `list` (LRU) and the PAGE_* state bits;
+//              its states and their invariants are in fs/pagecache/PageState.h.
+//              Page-cache pages change `flags` and `refcount` with atomic
+//              operations only (I/O completion runs in interrupts).
 #pragma once
 
 #include "kernel/lib/IntrusiveList.h"
@@ -36,6 +39,7 @@ enum PageFlag : u32 {
     PAGE_REFERENCED = 1 << 10, // accessed since last LRU scan
     PAGE_KMALLOC = 1 << 11,   // head of a large kmalloc block (size = 2^order pages)
     PAGE_PAGE_TABLE = 1 << 12, // a page-table page (arch/x86_64/mm)
+    PAGE_READAHEAD = 1 << 13, // page cache: readahead trigger (a hit starts the next window)
 };
 
 struct Page {

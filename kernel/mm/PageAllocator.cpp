@@ -265,6 +265,22 @@ void init_page_allocator(const BootInfo& info)
              g_max_pfn << PAGE_SHIFT, array_phys, array_bytes / KiB);
 }
 
+static PressureCallback g_pressure_callback = nullptr;
+static u64 g_low_watermark_pages = 0;
+
+void set_pressure_callback(PressureCallback callback, u64 low_watermark_pages)
+{
+    __atomic_store_n(&g_low_watermark_pages, low_watermark_pages, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_pressure_callback, callback, __ATOMIC_RELEASE);
+}
+
+static void report_pressure()
+{
+    PressureCallback callback = __atomic_load_n(&g_pressure_callback, __ATOMIC_ACQUIRE);
+    if (callback)
+        callback();
+}
+
 Page* alloc_pages(unsigned order, u32 flags)
 {
     if (order > MAX_ORDER || !g_pages) [[unlikely]]
@@ -276,9 +292,13 @@ Page* alloc_pages(unsigned order, u32 flags)
         SpinLockGuard guard(g_zone_lock);
         page = buddy_allocate(order, flags);
     }
-    if (!page) [[unlikely]]
+    if (!page) [[unlikely]] {
+        report_pressure();
         return nullptr;
-    __atomic_fetch_sub(&g_free_pages, u64(1) << order, __ATOMIC_RELAXED);
+    }
+    const u64 free_after = __atomic_sub_fetch(&g_free_pages, u64(1) << order, __ATOMIC_RELAXED);
+    if (free_after < __atomic_load_n(&g_low_watermark_pages, __ATOMIC_RELAXED)) [[unlikely]]
+        report_pressure();
     page->flags = 0;
     page->refcount = 1;
     page->order = static_cast<u8>(order);

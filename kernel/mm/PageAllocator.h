@@ -59,4 +59,11 @@ void drain_page_magazine();
 // Highest usable page frame number + 1 (the size of the descriptor array).
 u64 max_pfn();
 
+// Memory pressure: `callback` runs after an allocation that failed or left
+// fewer than `low_watermark_pages` free. It runs in the allocating context
+// (any context, interrupts included, no allocator lock held) and must not
+// sleep: the page cache uses it to wake its reclaim thread.
+using PressureCallback = void (*)();
+void set_pressure_callback(PressureCallback callback, u64 low_watermark_pages);
+
 } // namespace mm

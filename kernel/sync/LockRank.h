@@ -31,6 +31,9 @@ enum class LockRank : u16 {
     // Spinlocks, outermost first.
     Driver = 1000,      // driver submission/completion queues (may wake waiters)
     Block = 1100,       // blk-mq software/hardware queue state, tag sets
+    Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
+    PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
+    PageLru = 1250,     // the page cache's active/inactive LRU lists
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
     WaitQueue = 2000,   // WaitQueue::m_lock (wake functions take the locks below)
     Timer = 2100,       // per-CPU kernel timer queues (callbacks wake threads)

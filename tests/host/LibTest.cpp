@@ -18,6 +18,8 @@ TEST(Format, IntegersWidthsAndFlags)
     EXPECT_STREQ(b, "18446744073709551615 ffffffffff 4 -9223372036854775808");
     format_string(b, sizeof(b), "%hhu %hd", 257u, 65535);
     EXPECT_STREQ(b, "1 -1");
+    format_string(b, sizeof(b), "%#x %#X %#o %#x %#010x", 255u, 255u, 8u, 0u, 0xabu);
+    EXPECT_STREQ(b, "0xff 0XFF 010 0 0x000000ab");
     format_string(b, sizeof(b), "%p %p", reinterpret_cast<void*>(0x1000), nullptr);
     EXPECT_STREQ(b, "0x1000 0x0");
 }

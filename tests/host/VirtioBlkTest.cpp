@@ -12,6 +12,7 @@
 #include "drivers/virtio/blk/Command.h"
 #include "drivers/virtio/blk/Protocol.h"
 #include "tests/host/FakeVirtioDevice.h"
+#include "tests/host/FakeVirtioPci.h"
 
 using namespace virtio::blk;
 using virtio::feature_bit;
@@ -363,4 +364,216 @@ TEST(VirtioBlk, LargestRequestUsesAFullIndirectTable)
     EXPECT_EQ(full.error, 0);
     EXPECT_EQ(over.error, 0);
     EXPECT_EQ(f.queue.free_descriptors(), 32u);
+}
+
+// --- RequestQueue: block::Requests through the queue to the fake device ---
+
+#include "drivers/virtio/blk/RequestQueue.h"
+#include "kernel/block/Bio.h"
+#include "kernel/block/Limits.h"
+#include "kernel/block/Request.h"
+#include "kernel/mm/Page.h"
+
+namespace {
+
+// Fake page descriptors: page i of `pages` is the 4 KiB at `data_phys + i * 4096`.
+Page g_pages[64];
+PhysAddr g_data_phys;
+fake::DmaArena* g_arena;
+
+PhysAddr fake_page_phys(const Page* page) { return g_data_phys + PhysAddr(page - g_pages) * 4096; }
+PhysAddr fake_virt_phys(const void* virt) { return g_arena->phys_of(virt); }
+
+struct RequestQueueFixture {
+    fake::QueueFixture f;
+    FakeBlockDevice device;
+    fake::VirtioPciFunction pci;
+    virtio::PciTransport transport;
+    virtio::QueueNotifier notifier;
+    DeviceInfo info;
+    u8* data;
+    u8* request_memory;
+    block::QueueLimits limits;
+
+    RequestQueueFixture(u16 size, bool event_idx, u16 max_indirect, u64 features_extra = 0, u32 size_max = 0)
+        : f(size, event_idx, max_indirect, 1 << 20)
+        , device(f.dma, f.queue, 2048)
+        , pci(0, 1, {})
+        , transport(virtio::PciTransport::probe(pci).release_value())
+    {
+        auto pages = f.dma.allocate(64 * 4096, 4096);
+        g_data_phys = pages.phys;
+        g_arena = &f.dma;
+        data = static_cast<u8*>(pages.virt);
+        request_memory = static_cast<u8*>(f.dma.allocate(16 * 512, 64).virt);
+        for (usize slot = 0; slot < 16; slot++)
+            new (request_memory + slot * 512) block::Request();
+        notifier = { &pci, fake::VirtioPciFunction::NOTIFY, 0 };
+        pci.status = virtio::STATUS_DRIVER_OK;
+        Config c = qemu_like_config();
+        c.size_max = size_max;
+        const u64 negotiated = feature_bit(virtio::FEATURE_VERSION_1) | feature_bit(FEATURE_SEG_MAX)
+            | feature_bit(FEATURE_FLUSH) | features_extra;
+        info = describe_device(negotiated, c, RequestQueue::max_data_segments(f.queue));
+    }
+
+    block::Request& request(usize slot)
+    {
+        static_assert(block::REQUEST_DRIVER_DATA_OFFSET + sizeof(RequestData) <= 512);
+        return *reinterpret_cast<block::Request*>(request_memory + slot * 512);
+    }
+};
+
+} // namespace
+
+TEST(VirtioBlkRequestQueue, MergedBiosBecomeOneChainWithVerifiedData)
+{
+    RequestQueueFixture x(64, true, 32);
+    RequestQueue queue(x.f.queue, x.notifier, x.info, { fake_page_phys, fake_virt_phys });
+    const std::vector<u8> original = x.device.disk;
+
+    // Three bios for sectors 16..39 (12 KiB), each with two vecs in scattered pages.
+    block::BioVec vecs[3][2] = {
+        { { &g_pages[5], 0, 2048 }, { &g_pages[9], 1024, 2048 } },
+        { { &g_pages[2], 0, 4096 }, { &g_pages[7], 512, 512 } },
+        { { &g_pages[3], 3584, 512 }, { &g_pages[11], 0, 3072 } },
+    };
+    block::Bio bios[3];
+    u64 sector = 16;
+    for (int i = 0; i < 3; i++) {
+        block::bio_init(bios[i], block::BioOp::Read, sector, vecs[i], 2);
+        sector += bios[i].sectors();
+    }
+    block::Request& rq = x.request(0);
+    block::request_init_from_bio(rq, bios[0], x.limits);
+    block::request_merge_bio(rq, bios[1], block::MergeKind::Back, x.limits);
+    block::request_merge_bio(rq, bios[2], block::MergeKind::Back, x.limits);
+    ASSERT_EQ(rq.size_bytes, 12288u);
+
+    auto result = queue.submit(rq);
+    ASSERT_EQ(result.outcome, RequestQueue::Outcome::Issued);
+    EXPECT_EQ(x.f.queue.free_descriptors(), 63u);
+    queue.commit();
+    EXPECT_EQ(x.pci.notifications.size(), 1u);
+    EXPECT_EQ(x.device.run(), 1u);
+
+    RequestQueue::Done done[4];
+    ASSERT_EQ(queue.reap_batch(done, 4), 1u);
+    EXPECT_EQ(done[0].request, &rq);
+    EXPECT_EQ(done[0].error, 0);
+    // Every byte landed where its vec says.
+    u64 disk_offset = 16 * 512;
+    for (auto& bio_vecs : vecs) {
+        for (auto& v : bio_vecs) {
+            const u8* memory = x.data + (v.page - g_pages) * 4096 + v.offset;
+            EXPECT_EQ(std::memcmp(memory, &original[disk_offset], v.length), 0)
+                << "disk offset " << disk_offset;
+            disk_offset += v.length;
+        }
+    }
+}
+
+TEST(VirtioBlkRequestQueue, SegmentsAreCutAtSizeMax)
+{
+    RequestQueueFixture x(64, false, 32, feature_bit(FEATURE_SIZE_MAX), 4096);
+    RequestQueue queue(x.f.queue, x.notifier, x.info, { fake_page_phys, fake_virt_phys });
+    EXPECT_EQ(x.info.max_segment_bytes, 4096u);
+    // One 16 KiB vec over four physically contiguous pages, starting mid-page.
+    block::BioVec vec{ &g_pages[20], 2048, 16384 };
+    block::Bio bio;
+    block::bio_init(bio, block::BioOp::Write, 64, &vec, 1);
+    std::memset(x.data + 20 * 4096 + 2048, 0x5a, 16384);
+    block::Request& rq = x.request(0);
+    block::request_init_from_bio(rq, bio, x.limits);
+    ASSERT_EQ(queue.submit(rq).outcome, RequestQueue::Outcome::Issued);
+    queue.commit();
+    ASSERT_EQ(x.device.run(), 1u);
+    RequestQueue::Done done[1];
+    ASSERT_EQ(queue.reap_batch(done, 1), 1u);
+    EXPECT_EQ(done[0].error, 0);
+    for (u32 i = 0; i < 16384; i++)
+        ASSERT_EQ(x.device.disk[64 * 512 + i], 0x5a) << i;
+}
+
+TEST(VirtioBlkRequestQueue, ReadOnlyFlushAndInvalidRequestsNeverReachTheDevice)
+{
+    RequestQueueFixture x(64, true, 32, feature_bit(FEATURE_RO));
+    RequestQueue queue(x.f.queue, x.notifier, x.info, { fake_page_phys, fake_virt_phys });
+    block::BioVec vec{ &g_pages[0], 0, 4096 };
+    block::Bio write;
+    block::bio_init(write, block::BioOp::Write, 0, &vec, 1);
+    block::Request& w = x.request(0);
+    block::request_init_from_bio(w, write, x.limits);
+    auto r = queue.submit(w);
+    EXPECT_EQ(r.outcome, RequestQueue::Outcome::Completed);
+    EXPECT_EQ(r.error, EROFS);
+
+    block::Bio beyond;
+    block::bio_init(beyond, block::BioOp::Read, 2048 - 4, &vec, 1);
+    block::Request& b = x.request(1);
+    block::request_init_from_bio(b, beyond, x.limits);
+    r = queue.submit(b);
+    EXPECT_EQ(r.outcome, RequestQueue::Outcome::Completed);
+    EXPECT_EQ(r.error, EINVAL);
+
+    // FLUSH negotiated: flushes go to the device, with no data descriptors.
+    block::Bio flush;
+    block::bio_init(flush, block::BioOp::Flush, 0, nullptr, 0);
+    block::Request& fl = x.request(2);
+    block::request_init_from_bio(fl, flush, x.limits);
+    ASSERT_EQ(queue.submit(fl).outcome, RequestQueue::Outcome::Issued);
+    queue.commit();
+    EXPECT_EQ(x.device.run(), 1u);
+    EXPECT_EQ(x.device.flushes, 1u);
+    RequestQueue::Done done[2];
+    EXPECT_EQ(queue.reap_batch(done, 2), 1u);
+    EXPECT_EQ(done[0].error, 0);
+
+    // Without FLUSH a flush completes at once: writes are already durable.
+    x.info.volatile_write_cache = false;
+    RequestQueue write_through(x.f.queue, x.notifier, x.info, { fake_page_phys, fake_virt_phys });
+    block::Request& fl2 = x.request(3);
+    block::request_init_from_bio(fl2, flush, x.limits);
+    r = write_through.submit(fl2);
+    EXPECT_EQ(r.outcome, RequestQueue::Outcome::Completed);
+    EXPECT_EQ(r.error, 0);
+    EXPECT_EQ(x.device.run(), 0u);
+}
+
+TEST(VirtioBlkRequestQueue, BusyWhenFullOneNotificationPerBatchAndBoundedReaping)
+{
+    RequestQueueFixture x(8, true, 4);
+    RequestQueue queue(x.f.queue, x.notifier, x.info, { fake_page_phys, fake_virt_phys });
+    block::BioVec vec{ &g_pages[0], 0, 512 };
+    block::Bio bios[10];
+    for (usize i = 0; i < 10; i++) {
+        block::bio_init(bios[i], block::BioOp::Read, i, &vec, 1);
+        block::request_init_from_bio(x.request(i), bios[i], x.limits);
+    }
+    // A batch of 5, then a batch of 3: the device has not looked at the ring
+    // in between, so only the first batch notifies.
+    for (usize i = 0; i < 5; i++)
+        ASSERT_EQ(queue.submit(x.request(i)).outcome, RequestQueue::Outcome::Issued);
+    queue.commit();
+    for (usize i = 5; i < 8; i++)
+        ASSERT_EQ(queue.submit(x.request(i)).outcome, RequestQueue::Outcome::Issued);
+    EXPECT_EQ(queue.submit(x.request(8)).outcome, RequestQueue::Outcome::Busy);
+    queue.commit();
+    queue.commit(); // an empty commit does nothing
+    EXPECT_EQ(queue.counters().batches, 2u);
+    EXPECT_EQ(queue.counters().notifications, 1u);
+    EXPECT_EQ(x.pci.notifications.size(), 1u);
+    EXPECT_EQ(queue.counters().busy, 1u);
+
+    EXPECT_EQ(x.device.run(), 8u);
+    RequestQueue::Done done[3];
+    EXPECT_EQ(queue.reap_batch(done, 3), 3u);
+    EXPECT_EQ(queue.reap_batch(done, 3), 3u);
+    EXPECT_EQ(queue.reap_batch(done, 3), 2u);
+    EXPECT_EQ(queue.counters().completed, 8u);
+    EXPECT_TRUE(x.f.queue.interrupts_enabled());
+    // Now a new submission notifies again (the device re-armed when it drained).
+    ASSERT_EQ(queue.submit(x.request(8)).outcome, RequestQueue::Outcome::Issued);
+    queue.commit();
+    EXPECT_EQ(x.pci.notifications.size(), 2u);
 }

@@ -51,20 +51,43 @@ KTEST(irq, allocate_and_free_vectors)
 KTEST(irq, self_ipi_reaches_handler_and_counts)
 {
     KASSERT(x86::interrupts_enabled());
-    Hits hits{};
-    u32 cpu = current_cpu_index();
-    auto vector = irq::allocate_vector(cpu, count_hit, &hits, "ktest-self");
-    KASSERT(!vector.is_error());
-    u64 before = irq::count(cpu, vector.value());
-    constexpr u32 N = 100;
-    for (u32 i = 0; i < N; i++) {
-        lapic::send_ipi_self(vector.value());
-        KASSERT(wait_for_count(hits, i + 1));
+    // The test thread may migrate, so the vector exists on every CPU; each
+    // self-IPI is sent with interrupts off and taken on the same CPU as soon
+    // as they are back on.
+    static Hits hits[MAX_CPUS];
+    u32 cpus[MAX_CPUS];
+    void* contexts[MAX_CPUS];
+    u8 vectors[MAX_CPUS];
+    u32 count = percpu::online_count();
+    for (u32 i = 0; i < count; i++) {
+        cpus[i] = i;
+        hits[i] = Hits{};
+        contexts[i] = &hits[i];
     }
-    KEXPECT_EQ(hits.count, N);
-    KEXPECT_EQ(hits.cpu, cpu);
-    KEXPECT_EQ(irq::count(cpu, vector.value()) - before, static_cast<u64>(N));
-    irq::free_vector(cpu, vector.value());
+    KASSERT(!irq::allocate_vectors(cpus, count, count_hit, contexts, nullptr, vectors).is_error());
+    u64 before[MAX_CPUS];
+    for (u32 i = 0; i < count; i++)
+        before[i] = irq::count(i, vectors[i]);
+    constexpr u32 N = 100;
+    u32 sent[MAX_CPUS] = {};
+    for (u32 n = 0; n < N; n++) {
+        x86::disable_interrupts();
+        u32 cpu = current_cpu_index();
+        lapic::send_ipi_self(vectors[cpu]);
+        sent[cpu]++;
+        x86::enable_interrupts(); // taken here, on `cpu`, before anything can migrate us
+        KASSERT(wait_for_count(hits[cpu], sent[cpu]));
+    }
+    u32 total = 0;
+    for (u32 i = 0; i < count; i++) {
+        KEXPECT_EQ(hits[i].count, sent[i]);
+        if (sent[i])
+            KEXPECT_EQ(hits[i].cpu, i);
+        KEXPECT_EQ(irq::count(i, vectors[i]) - before[i], static_cast<u64>(sent[i]));
+        total += hits[i].count;
+        irq::free_vector(i, vectors[i]);
+    }
+    KEXPECT_EQ(total, N);
 }
 
 KTEST(irq, msi_message_targets_the_cpu)
@@ -72,7 +95,7 @@ KTEST(irq, msi_message_targets_the_cpu)
     u32 cpu = current_cpu_index();
     irq::MsiMessage message = irq::msi_message(cpu, 0x42);
     KEXPECT_EQ(message.address & 0xfff00000ul, 0xfee00000ul);
-    KEXPECT_EQ((message.address >> 12) & 0xff, static_cast<u64>(this_cpu().apic_id));
+    KEXPECT_EQ((message.address >> 12) & 0xff, static_cast<u64>(percpu::cpu(cpu).apic_id));
     KEXPECT_EQ(message.data, 0x42u);
 }
 

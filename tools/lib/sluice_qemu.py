@@ -52,12 +52,12 @@ def kvm_usable(build_dir):
     if os.access("/dev/kvm", os.R_OK | os.W_OK):
         with tempfile.TemporaryDirectory() as tmp:
             iso = pathlib.Path(tmp) / "probe.iso"
-            build_iso(build_dir, "ktest=none", iso)
             try:
+                build_iso(build_dir, "ktest=none", iso)
                 r = subprocess.run(_qemu_args(iso, smp=1, mem="256M", accel="kvm"),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=15)
                 usable = r.returncode == EXIT_PASSED
-            except subprocess.TimeoutExpired:
+            except (subprocess.TimeoutExpired, subprocess.CalledProcessError):
                 usable = False
     cache.write_text("kvm" if usable else "tcg")
     return usable

@@ -25,7 +25,6 @@ void init_secondary_cpu()
 {
     lapic::init_this_cpu();
     this_cpu().apic_id = lapic::id();
-    ipi::mark_this_cpu_online();
 }
 
 } // namespace apic

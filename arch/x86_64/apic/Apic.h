@@ -6,7 +6,8 @@ namespace apic {
 
 // Boot CPU, after ACPI (the MADT names the IOAPICs).
 void init_boot_cpu();
-// Each application processor, after its GDT/IDT and per-CPU data.
+// Each application processor, after its GDT/IDT and per-CPU data. The CPU
+// takes IPIs once it calls ipi::mark_this_cpu_online().
 void init_secondary_cpu();
 
 } // namespace apic

@@ -82,9 +82,11 @@ u64 PageTable::entry_bits(u32 flags)
 
 bool PageTable::is_range_unmapped(uptr virt, usize size)
 {
-    uptr end = virt + size;
+    if (size == 0)
+        return true;
+    uptr last = virt + size - 1; // inclusive: a range may end at the top of the address space
     uptr position = virt;
-    while (position < end) {
+    while (position <= last) {
         u64* table = table_at(m_pml4);
         int level = LEVELS - 1;
         for (;;) {
@@ -171,21 +173,23 @@ Result<void> PageTable::map(uptr virt, PhysAddr phys, usize size, u32 flags, usi
 template <typename LeafFunction>
 Result<void> PageTable::for_each_leaf(uptr virt, usize size, LeafFunction&& function)
 {
-    uptr end = virt + size;
+    if (size == 0)
+        return {};
+    uptr last = virt + size - 1; // inclusive, as above
     uptr position = virt;
-    while (position < end) {
+    while (position <= last) {
         u64* table = table_at(m_pml4);
         int level = LEVELS - 1;
         for (;;) {
             u64* entry = &table[index_of(position, level)];
             uptr entry_start = align_down(position, uptr(coverage(level)));
-            uptr entry_end = entry_start + coverage(level);
+            uptr entry_end = entry_start + coverage(level); // 0 for the very last entry
             if (!(*entry & pte::PRESENT)) {
                 position = entry_end;
                 break;
             }
             if (level == 0 || is_large_leaf(*entry, level)) {
-                if (level > 0 && (entry_start < virt || entry_end > end)) {
+                if (level > 0 && (entry_start < virt || entry_end - 1 > last)) {
                     if (!split_large_page(entry, level, position))
                         return Error::from_errno(ENOMEM);
                     continue; // look at the same entry again: now a table

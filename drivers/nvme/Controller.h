@@ -1,0 +1,131 @@
+// An NVMe controller: bring-up per NVMe 1.4 §7.6.1 (reset, admin queue,
+// enable), Identify, Set Features (Number of Queues), one interrupt-driven
+// I/O queue pair per CPU with its MSI-X vector on that CPU, optional polled
+// queue pairs, one raw queue pair for the benchmark, shadow doorbells when
+// offered, one block device per active namespace, timeouts (abort, then
+// controller reset with requeue), and shutdown (CC.SHN) at power-off.
+#pragma once
+
+#include "drivers/nvme/IoQueue.h"
+#include "drivers/nvme/Queue.h"
+#include "drivers/nvme/Spec.h"
+#include "drivers/pci/DmaPool.h"
+#include "drivers/pci/Pci.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/block/Driver.h"
+#include "kernel/lib/Result.h"
+
+namespace nvme {
+
+constexpr u32 MAX_IO_QUEUES = 64;
+constexpr u32 MAX_NAMESPACES = 16;
+constexpr u32 MAX_CONTROLLERS = 8;
+constexpr u16 ADMIN_QUEUE_DEPTH = 32;
+
+struct Namespace {
+    u32 nsid = 0;
+    u32 lba_shift = 9;
+    u64 lba_count = 0;
+    block::BlockDevice* device = nullptr;
+};
+
+class Controller final : public block::BlockDriver {
+public:
+    static Result<Controller*> create(pci::Device& pci_device);
+
+    // --- block::BlockDriver ---
+    block::QueueStatus queue_request(block::HwQueue& hw, block::Request& request, bool last) override;
+    void commit(block::HwQueue& hw) override;
+    u32 poll(block::HwQueue& hw) override;
+    block::TimeoutAction timeout(block::Request& request) override;
+    bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
+                       block::BenchResult& result) override;
+
+    // Power-off: CC.SHN and wait for CSTS.SHST (§7.6.2).
+    void shutdown();
+
+    const char* name() const { return m_name; }
+    u32 index() const { return m_index; }
+    volatile u8* registers() { return m_regs; }
+    u32 doorbell_stride_shift() const { return m_cap.doorbell_stride_shift(); }
+    block::TagSet* tag_set() { return m_tag_set; }
+    u32 io_queue_count() const { return m_io_queue_count; }
+    u32 poll_queue_count() const { return m_poll_queue_count; }
+    IoQueue& io_queue(u32 index) { return *m_io_queues[index]; }
+    // The queue pair the benchmark drives directly (nullptr if the controller
+    // had no queue to spare).
+    IoQueue* raw_queue() { return m_raw_queue; }
+    Namespace* namespace_at(u32 index) { return index < m_namespace_count ? &m_namespaces[index] : nullptr; }
+    u32 namespace_count() const { return m_namespace_count; }
+    u64 resets() const { return m_resets; }
+    u64 aborts() const { return m_aborts; }
+
+    // Synchronous admin command (polled; serialised). Returns the CQE or
+    // an errno (ETIMEDOUT, or the status mapped).
+    Result<CompletionEntry> admin(SubmissionEntry command, u64 timeout_ns = 5'000'000'000ul);
+
+    static usize count();
+    static Controller* at(usize index);
+
+private:
+    explicit Controller(pci::Device& device) : m_pci(device) { }
+
+    u32 read32(u32 offset) const { return *reinterpret_cast<volatile u32*>(m_regs + offset); }
+    u64 read64(u32 offset) const { return *reinterpret_cast<volatile u64*>(m_regs + offset); }
+    void write32(u32 offset, u32 value) { *reinterpret_cast<volatile u32*>(m_regs + offset) = value; }
+    void write64(u32 offset, u64 value) { *reinterpret_cast<volatile u64*>(m_regs + offset) = value; }
+    volatile u32* doorbell(u32 offset) { return reinterpret_cast<volatile u32*>(m_regs + offset); }
+
+    Result<void> disable();
+    Result<void> enable();
+    Result<void> wait_ready(bool ready);
+    Result<void> setup_admin_queue();
+    Result<void> identify();
+    Result<u32> negotiate_queue_count(u32 wanted);
+    Result<void> create_io_queues();
+    Result<void> create_queue_pair(IoQueue& queue, bool interrupts);
+    Result<void> setup_shadow_doorbells();
+    Result<void> scan_namespaces();
+    Result<void> create_tag_set();
+    // Disable, re-enable, recreate queues; in-flight requests go back to blk-mq.
+    Result<void> reset();
+    void print_summary();
+
+    pci::Device& m_pci;
+    char m_name[16] = {};
+    u32 m_index = 0;
+    volatile u8* m_regs = nullptr;
+    CapabilityReg m_cap {0};
+    u32 m_version = 0;
+    u32 m_max_transfer_bytes = 0;
+    bool m_volatile_write_cache = false;
+    u16 m_oacs = 0;
+    u32 m_namespace_id_count = 0;
+    char m_model[41] = {};
+    char m_serial[21] = {};
+
+    // Admin queue (polled).
+    DmaBuffer m_admin_sq, m_admin_cq;
+    Queue* m_admin = nullptr;
+    u16 m_admin_next_cid = 0;
+    bool m_admin_busy = false;
+
+    IoQueue* m_io_queues[MAX_IO_QUEUES] = {};
+    u32 m_io_queue_count = 0;   // interrupt-driven, one per CPU
+    u32 m_poll_queue_count = 0; // follow the interrupt queues
+    IoQueue* m_raw_queue = nullptr;
+    u16 m_io_queue_depth = 0;
+
+    DmaBuffer m_shadow_doorbells, m_event_indexes;
+    bool m_shadow_enabled = false;
+
+    Namespace m_namespaces[MAX_NAMESPACES];
+    u32 m_namespace_count = 0;
+    block::TagSet* m_tag_set = nullptr;
+
+    bool m_resetting = false;
+    u64 m_resets = 0;
+    u64 m_aborts = 0;
+};
+
+} // namespace nvme

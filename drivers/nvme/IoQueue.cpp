@@ -1,0 +1,225 @@
+#include "drivers/nvme/IoQueue.h"
+
+#include "drivers/nvme/Controller.h"
+#include "drivers/nvme/Status.h"
+#include "drivers/pci/DmaPages.h"
+#include "kernel/block/BlkMq.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/PageAllocator.h"
+
+namespace nvme {
+
+namespace {
+
+unsigned order_for(usize bytes)
+{
+    unsigned order = 0;
+    while ((PAGE_SIZE << order) < bytes)
+        order++;
+    return order;
+}
+
+// Requests completed per locked reaping round; completed after the lock drops.
+constexpr u32 REAP_BATCH = 64;
+
+} // namespace
+
+IoQueue::IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaBuffer sq, unsigned sq_order,
+                 DmaBuffer cq, unsigned cq_order, volatile u32* sq_doorbell, volatile u32* cq_doorbell)
+    : m_controller(controller), m_polled(polled), m_sq_memory(sq), m_sq_order(sq_order), m_cq_memory(cq),
+      m_cq_order(cq_order),
+      m_ring(qid, depth, static_cast<SubmissionEntry*>(sq.virt), static_cast<CompletionEntry*>(cq.virt), sq_doorbell,
+             cq_doorbell),
+      m_prp_pool("nvme-prp", kernel_dma_pages(), PAGE_SIZE)
+{
+}
+
+Result<IoQueue*> IoQueue::create(Controller& controller, u16 qid, u16 depth, bool polled)
+{
+    const unsigned sq_order = order_for(usize(depth) * sizeof(SubmissionEntry));
+    const unsigned cq_order = order_for(usize(depth) * sizeof(CompletionEntry));
+    DmaBuffer sq = alloc_dma_pages(sq_order);
+    DmaBuffer cq = alloc_dma_pages(cq_order);
+    if (!sq || !cq) {
+        free_dma_pages(sq, sq_order);
+        free_dma_pages(cq, cq_order);
+        return Error::from_errno(ENOMEM);
+    }
+    const u32 stride = controller.doorbell_stride_shift();
+    volatile u8* regs = controller.registers();
+    auto* queue = new IoQueue(controller, qid, depth, polled, sq, sq_order, cq, cq_order,
+                              reinterpret_cast<volatile u32*>(regs + sq_tail_doorbell_offset(qid, stride)),
+                              reinterpret_cast<volatile u32*>(regs + cq_head_doorbell_offset(qid, stride)));
+    if (!queue)
+        return Error::from_errno(ENOMEM);
+    return queue;
+}
+
+void IoQueue::free_prps(RequestData& data)
+{
+    if (data.prps.list_page_count == 0)
+        return;
+    SpinLockGuard guard(m_pool_lock);
+    free_prp_lists(m_prp_pool, data.prps);
+}
+
+u64 IoQueue::prp_pages_in_use()
+{
+    SpinLockGuard guard(m_pool_lock);
+    return m_prp_pool.blocks_in_use();
+}
+
+Result<void> IoQueue::build_command(block::Request& request, SubmissionEntry& entry)
+{
+    auto& ns = *static_cast<Namespace*>(request.device->driver_data());
+    auto& data = request.driver_data_as<RequestData>();
+    data.qid = qid();
+    data.aborted = false;
+    data.prps = PrpDescriptor {};
+    entry = SubmissionEntry {};
+    entry.command_id = static_cast<u16>(request.tag);
+    entry.nsid = ns.nsid;
+    if (request.op == block::BioOp::Flush) {
+        entry.opcode = io::FLUSH;
+        return {};
+    }
+    entry.opcode = request.op == block::BioOp::Write ? io::WRITE : io::READ;
+    // NVM command set §6.9.1: SLBA in CDW10-11, NLB (0's based) in CDW12.
+    const u64 slba = request.sector >> (ns.lba_shift - block::SECTOR_SHIFT);
+    const u32 blocks = request.size_bytes >> ns.lba_shift;
+    entry.cdw10 = static_cast<u32>(slba);
+    entry.cdw11 = static_cast<u32>(slba >> 32);
+    entry.cdw12 = (blocks - 1) | ((request.flags & block::BIO_FUA) ? io::RW_FUA : 0);
+
+    Result<void> result {};
+    {
+        SpinLockGuard guard(m_pool_lock);
+        PrpBuilder builder(m_prp_pool, data.prps);
+        for (block::Bio* bio = request.bio_head; bio && !result.is_error(); bio = bio->next) {
+            block::for_each_segment(*bio, [&](const block::BioSegment& segment) {
+                if (result.is_error())
+                    return;
+                const PhysAddr phys = mm::page_to_phys(segment.page) + segment.offset;
+                auto added = builder.add_segment(phys, segment.length);
+                if (added.is_error())
+                    result = added.error();
+            });
+        }
+        builder.finish();
+        if (result.is_error())
+            free_prp_lists(m_prp_pool, data.prps);
+    }
+    entry.prp1 = data.prps.prp1;
+    entry.prp2 = data.prps.prp2;
+    return result;
+}
+
+block::QueueStatus IoQueue::issue(block::Request& request, bool last)
+{
+    SubmissionEntry entry;
+    auto built = build_command(request, entry);
+    if (built.is_error()) {
+        log_warn("nvme", "queue %u: cannot describe request (errno %d)", qid(), built.error().code());
+        block::complete_request(request, built.error().code());
+        return block::QueueStatus::Ok;
+    }
+    {
+        SpinLockGuard guard(m_sq_lock);
+        if (!m_ring.is_full()) {
+            m_ring.submit(entry);
+            if (last)
+                m_ring.commit();
+            return block::QueueStatus::Ok;
+        }
+    }
+    free_prps(request.driver_data_as<RequestData>());
+    return block::QueueStatus::Busy;
+}
+
+void IoQueue::commit()
+{
+    SpinLockGuard guard(m_sq_lock);
+    m_ring.commit();
+}
+
+u32 IoQueue::reap()
+{
+    u32 total = 0;
+    while (true) {
+        block::Request* done[REAP_BATCH];
+        int errors[REAP_BATCH];
+        u32 count = 0;
+        {
+            SpinLockGuard guard(m_cq_lock);
+            m_ring.process_completions(
+                [&](const CompletionEntry& cqe) {
+                    if (!m_hw || cqe.command_id >= m_hw->depth()) {
+                        log_warn("nvme", "queue %u: completion for unknown command id %u", qid(), cqe.command_id);
+                        return;
+                    }
+                    block::Request& request = m_hw->request(cqe.command_id);
+                    if (request.state != block::RequestState::Issued) {
+                        log_warn("nvme", "queue %u: completion for idle command id %u", qid(), cqe.command_id);
+                        return;
+                    }
+                    const u16 status = cqe.status_field();
+                    const int error = status_to_errno(status);
+                    if (error)
+                        log_warn("nvme", "queue %u cid %u sector %lu: %s -> errno %d", qid(), cqe.command_id,
+                                 request.sector, status_name(status), error);
+                    done[count] = &request;
+                    errors[count] = error;
+                    count++;
+                },
+                REAP_BATCH);
+        }
+        for (u32 i = 0; i < count; i++) {
+            free_prps(done[i]->driver_data_as<RequestData>());
+            block::complete_request(*done[i], errors[i]);
+        }
+        total += count;
+        if (count < REAP_BATCH)
+            return total;
+    }
+}
+
+bool IoQueue::submit_raw(const SubmissionEntry& entry)
+{
+    SpinLockGuard guard(m_sq_lock);
+    if (m_ring.is_full())
+        return false;
+    m_ring.submit(entry);
+    return true;
+}
+
+u32 IoQueue::reap_raw(void (*on_completion)(const CompletionEntry&, void*), void* context)
+{
+    SpinLockGuard guard(m_cq_lock);
+    return m_ring.process_completions([&](const CompletionEntry& cqe) { on_completion(cqe, context); });
+}
+
+void IoQueue::requeue_all_and_reset()
+{
+    if (m_hw) {
+        for (u32 tag = 0; tag < m_hw->depth(); tag++) {
+            block::Request& request = m_hw->request(tag);
+            if (request.state != block::RequestState::Issued)
+                continue;
+            free_prps(request.driver_data_as<RequestData>());
+            block::requeue_request(request);
+        }
+    }
+    SpinLockGuard sq_guard(m_sq_lock);
+    SpinLockGuard cq_guard(m_cq_lock);
+    m_ring.reset();
+}
+
+void IoQueue::enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq)
+{
+    SpinLockGuard sq_guard(m_sq_lock);
+    SpinLockGuard cq_guard(m_cq_lock);
+    m_ring.enable_shadow_doorbells(sq, cq);
+}
+
+} // namespace nvme

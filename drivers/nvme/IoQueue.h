@@ -1,0 +1,94 @@
+// One NVMe I/O queue pair in the kernel: the ring (Queue.h) plus its DMA
+// memory, its locks, its PRP-list pool, and the glue to blk-mq (one
+// HwQueue per IoQueue; command id = tag). InterruptQueue and PollQueue are
+// the two ways completions are noticed; everything else is here.
+//
+// Locks: m_sq_lock around submit/commit, m_cq_lock around reaping, and
+// m_pool_lock around the PRP pool (taken from both sides). Requests are
+// completed after m_cq_lock is dropped, so end_io may submit again.
+#pragma once
+
+#include "drivers/nvme/Prp.h"
+#include "drivers/nvme/Queue.h"
+#include "drivers/pci/DmaPool.h"
+#include "kernel/block/Driver.h"
+#include "kernel/block/Request.h"
+#include "kernel/lib/Result.h"
+#include "kernel/sync/SpinLock.h"
+
+namespace block {
+class HwQueue;
+}
+
+namespace nvme {
+
+class Controller;
+
+// Per-request driver data, inside the block Request (no allocation per I/O).
+struct RequestData {
+    PrpDescriptor prps;
+    u16 qid;
+    bool aborted;
+};
+
+class IoQueue {
+public:
+    static Result<IoQueue*> create(Controller& controller, u16 qid, u16 depth, bool polled);
+
+    u16 qid() const { return m_ring.qid(); }
+    u16 depth() const { return m_ring.depth(); }
+    bool is_polled() const { return m_polled; }
+    PhysAddr sq_phys() const { return m_sq_memory.phys; }
+    PhysAddr cq_phys() const { return m_cq_memory.phys; }
+    Queue& ring() { return m_ring; }
+
+    // blk-mq side.
+    void attach(block::HwQueue& hw) { m_hw = &hw; }
+    block::HwQueue* hw_queue() { return m_hw; }
+    block::QueueStatus issue(block::Request& request, bool last);
+    void commit();
+    // Reap completions, complete their requests; returns how many.
+    u32 reap();
+    // A racy peek at the next CQE's phase (no lock): worth taking the lock?
+    bool has_completion_hint() const { return m_ring.has_completion(); }
+
+    // Raw mode (benchmark): commands straight into the ring, no blk-mq. The
+    // callback sees every CQE; the caller owns command ids.
+    bool submit_raw(const SubmissionEntry& entry);
+    u32 reap_raw(void (*on_completion)(const CompletionEntry&, void*), void* context);
+
+    // After a controller reset: fail nothing, hand every issued request back
+    // to blk-mq, free its PRP lists, and start a fresh ring.
+    void requeue_all_and_reset();
+    void enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq);
+
+    // Interrupt bookkeeping (set by the controller for interrupt queues).
+    u32 msix_entry = 0;
+    u32 cpu = 0;
+    u8 vector = 0;
+    u64 interrupts = 0;
+
+    DmaPool& prp_pool() { return m_prp_pool; }
+    u64 prp_pages_in_use();
+
+private:
+    IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaBuffer sq, unsigned sq_order, DmaBuffer cq,
+            unsigned cq_order, volatile u32* sq_doorbell, volatile u32* cq_doorbell);
+    Result<void> build_command(block::Request& request, SubmissionEntry& entry);
+    void free_prps(RequestData& data);
+
+    Controller& m_controller;
+    bool m_polled;
+    DmaBuffer m_sq_memory;
+    unsigned m_sq_order;
+    DmaBuffer m_cq_memory;
+    unsigned m_cq_order;
+    Queue m_ring;
+    block::HwQueue* m_hw = nullptr;
+    SpinLock m_sq_lock;
+    SpinLock m_cq_lock;
+    SpinLock m_pool_lock;
+    DmaPool m_prp_pool;
+};
+
+} // namespace nvme

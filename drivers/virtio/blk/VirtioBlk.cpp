@@ -1,0 +1,386 @@
+// virtio-blk driver. See VirtioBlk.h.
+#include "drivers/virtio/blk/VirtioBlk.h"
+
+#include "arch/x86_64/PerCpu.h"
+#include "drivers/pci/DmaPages.h"
+#include "drivers/virtio/DeviceStatus.h"
+#include "drivers/virtio/Features.h"
+#include "drivers/virtio/blk/DeviceConfig.h"
+#include "kernel/block/BlkMq.h"
+#include "kernel/init/BootInfo.h"
+#include "kernel/lib/Format.h"
+#include "kernel/lib/String.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/DirectMap.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/mm/PageAllocator.h"
+
+namespace virtio::blk {
+
+namespace {
+
+constexpr const char* TAG = "virtio-blk";
+
+// Ring size: the device's maximum, capped. Each request takes one ring
+// descriptor (indirect), so this is also the queue depth.
+constexpr u16 MAX_QUEUE_SIZE = 256;
+// Indirect table length: 128 descriptors = 126 data segments + header and
+// status; 256 tables of 2 KiB = 512 KiB per queue.
+constexpr u16 INDIRECT_ENTRIES = 128;
+// Requests are capped at 2 MiB; the block layer splits larger bios.
+constexpr u32 MAX_REQUEST_BYTES = 2 * MiB;
+
+constexpr u32 MAX_DISKS = 8;
+Disk* g_disks[MAX_DISKS];
+u32 g_disk_count;
+
+PhysAddr page_phys(const Page* page) { return mm::page_to_phys(page); }
+PhysAddr kernel_virt_phys(const void* virt) { return virt_to_phys(virt); }
+
+unsigned order_for(usize bytes)
+{
+    unsigned order = 0;
+    while ((PAGE_SIZE << order) < bytes)
+        order++;
+    return order;
+}
+
+// "VERSION_1 INDIRECT_DESC ..." for the boot log.
+void format_features(char* out, usize size, u64 features)
+{
+    static constexpr struct {
+        unsigned bit;
+        const char* name;
+    } NAMES[] = {
+        { FEATURE_SIZE_MAX, "SIZE_MAX" },
+        { FEATURE_SEG_MAX, "SEG_MAX" },
+        { FEATURE_GEOMETRY, "GEOMETRY" },
+        { FEATURE_RO, "RO" },
+        { FEATURE_BLK_SIZE, "BLK_SIZE" },
+        { FEATURE_FLUSH, "FLUSH" },
+        { FEATURE_TOPOLOGY, "TOPOLOGY" },
+        { FEATURE_CONFIG_WCE, "CONFIG_WCE" },
+        { FEATURE_MQ, "MQ" },
+        { FEATURE_DISCARD, "DISCARD" },
+        { FEATURE_WRITE_ZEROES, "WRITE_ZEROES" },
+        { FEATURE_SECURE_ERASE, "SECURE_ERASE" },
+        { FEATURE_INDIRECT_DESC, "INDIRECT_DESC" },
+        { FEATURE_EVENT_IDX, "EVENT_IDX" },
+        { FEATURE_VERSION_1, "VERSION_1" },
+        { FEATURE_ACCESS_PLATFORM, "ACCESS_PLATFORM" },
+        { FEATURE_RING_PACKED, "RING_PACKED" },
+        { FEATURE_IN_ORDER, "IN_ORDER" },
+        { FEATURE_NOTIFICATION_DATA, "NOTIFICATION_DATA" },
+        { FEATURE_RING_RESET, "RING_RESET" },
+    };
+    usize used = 0;
+    out[0] = 0;
+    u64 rest = features;
+    for (const auto& n : NAMES) {
+        if (!has_feature(features, n.bit))
+            continue;
+        rest &= ~feature_bit(n.bit);
+        if (used < size)
+            used += format_string(out + used, size - used, "%s%s", used ? " " : "", n.name);
+    }
+    if (rest && used < size)
+        format_string(out + used, size - used, "%sother 0x%lx", used ? " " : "", rest);
+}
+
+} // namespace
+
+u32 disk_count() { return g_disk_count; }
+Disk* disk_at(u32 index) { return index < g_disk_count ? g_disks[index] : nullptr; }
+
+Disk::Disk(::pci::Device& device)
+    : m_pci(device)
+    , m_adapter(device)
+{
+}
+
+Result<Disk*> Disk::create(::pci::Device& device)
+{
+    if (g_disk_count == MAX_DISKS)
+        return Error::from_errno(ENOSPC);
+    auto* disk = new Disk(device);
+    if (!disk)
+        return Error::from_errno(ENOMEM);
+    disk->m_index = g_disk_count;
+    format_string(disk->m_name, sizeof(disk->m_name), "vd%c", 'a' + disk->m_index);
+    format_string(disk->m_set_name, sizeof(disk->m_set_name), "virtio%u", disk->m_index);
+    auto up = disk->bring_up();
+    if (up.is_error()) {
+        log_error(TAG, "%s (%s): initialization failed: errno %d", disk->m_name, disk->m_adapter.name(),
+            up.error().code());
+        if (disk->m_transport)
+            disk->m_transport->fail(); // §3.1.1 step 8
+        return up.error();
+    }
+    g_disks[g_disk_count++] = disk;
+    disk->print_summary();
+    return disk;
+}
+
+Result<void> Disk::bring_up()
+{
+    m_adapter.enable_bus_master();
+    m_transport = new PciTransport(TRY(PciTransport::probe(m_adapter)));
+    if (!m_transport)
+        return Error::from_errno(ENOMEM);
+    PciTransport& t = *m_transport;
+
+    // §3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.
+    TRY(t.reset());
+    t.add_status(STATUS_ACKNOWLEDGE);
+    t.add_status(STATUS_DRIVER);
+    m_device_features = t.device_features();
+    m_features = TRY(t.negotiate(driver_features()));
+
+    Config config;
+    if (!read_config(t, m_features, config))
+        return Error::from_errno(EIO);
+
+    // Queue geometry: one per CPU, no more than the device offers (MQ), the
+    // transport exposes, or MSI-X entries allow (entry 0 is for config).
+    const u16 offered = has_feature(m_features, FEATURE_MQ) && config.num_queues ? config.num_queues : 1;
+    m_device_queues = min(offered, t.num_queues());
+    const u16 msix = m_adapter.msix_table_size();
+    if (msix < 2)
+        return Error::from_errno(ENODEV); // MSI-X with a vector per queue is required
+    const u32 cpus = max<u32>(1, percpu::possible_count());
+    const u16 wanted = u16(min<u32>(min<u32>(m_device_queues, cpus), min<u32>(msix - 1, MAX_QUEUES)));
+    const u16 max_size = t.queue_max_size(0);
+    if (!max_size)
+        return Error::from_errno(ENODEV);
+    // A power of two no larger than the device's maximum (§2.7).
+    u16 size = MAX_QUEUE_SIZE;
+    while (size > max_size)
+        size = u16(size >> 1);
+    m_queue_size = size;
+    m_indirect_entries = has_feature(m_features, FEATURE_INDIRECT_DESC) ? min(INDIRECT_ENTRIES, size) : 0;
+    const u32 chain = m_indirect_entries ? m_indirect_entries : size;
+    m_info = describe_device(m_features, config, chain - 2);
+    if (m_info.capacity_sectors == 0)
+        log_warn(TAG, "%s: capacity 0", m_name);
+
+    TRY(create_queues(wanted, size));
+    TRY(create_block_device());
+    // §3.1.1 step 8: the device may be used from here on.
+    t.driver_ok();
+    if (t.status() & STATUS_DEVICE_NEEDS_RESET)
+        return Error::from_errno(EIO);
+    return block::register_device(*m_block_device);
+}
+
+Result<void> Disk::create_queues(u16 wanted, u16 size)
+{
+    PciTransport& t = *m_transport;
+    const u32 cpus = max<u32>(1, percpu::possible_count());
+    SplitVirtqueue::Options options;
+    options.size = size;
+    options.event_idx = has_feature(m_features, FEATURE_EVENT_IDX);
+    options.max_indirect_entries = m_indirect_entries;
+
+    // MSI-X entry 0: configuration changes on CPU 0; entry i + 1: queue i on CPU i.
+    MsixBinding bindings[MAX_QUEUES + 1];
+    format_string(m_config_irq_name, sizeof(m_config_irq_name), "%s-config", m_set_name);
+    bindings[0] = { 0, config_interrupt, this, m_config_irq_name };
+    for (u16 i = 0; i < wanted; i++) {
+        Queue& q = m_queues[i];
+        q.index = i;
+        q.msix_entry = u16(i + 1);
+        q.cpu = i % cpus;
+        format_string(q.irq_name, sizeof(q.irq_name), "%s-req.%u", m_set_name, i);
+        bindings[i + 1] = { q.cpu, queue_interrupt, &q, q.irq_name };
+
+        const usize ring_bytes = SplitVirtqueue::ring_bytes(size);
+        const usize pool_bytes = SplitVirtqueue::indirect_pool_bytes(options);
+        DmaBuffer ring = alloc_dma_pages(order_for(ring_bytes));
+        DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for(pool_bytes)) : DmaBuffer{};
+        auto* state = static_cast<SplitVirtqueue::DescriptorState*>(
+            kzalloc(sizeof(SplitVirtqueue::DescriptorState) * size));
+        if (!ring || (pool_bytes && !pool) || !state)
+            return Error::from_errno(ENOMEM);
+        const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for(ring_bytes) };
+        const DmaRegion pool_region{ pool.virt, pool.phys,
+            pool_bytes ? PAGE_SIZE << order_for(pool_bytes) : 0 };
+        TRY(SplitVirtqueue::validate(options, ring_region, pool_region));
+        q.ring = new SplitVirtqueue(options, ring_region, pool_region, state);
+        if (!q.ring)
+            return Error::from_errno(ENOMEM);
+    }
+    TRY(m_adapter.enable_msix(bindings, u16(wanted + 1)));
+    TRY(t.set_config_vector(0));
+    for (u16 i = 0; i < wanted; i++) {
+        Queue& q = m_queues[i];
+        const QueueNotifier notifier = TRY(t.enable_queue(q.index, *q.ring, q.msix_entry));
+        q.requests = new RequestQueue(*q.ring, notifier, m_info, { page_phys, kernel_virt_phys });
+        if (!q.requests)
+            return Error::from_errno(ENOMEM);
+        m_queue_count = i + 1u;
+    }
+    return {};
+}
+
+Result<void> Disk::create_block_device()
+{
+    block::TagSetConfig config;
+    config.name = m_set_name;
+    config.driver = this;
+    config.driver_data = this;
+    config.interrupt_queues = m_queue_count;
+    config.poll_queues = 0;
+    config.queue_depth = min<u32>(block::MAX_TAGS, m_queue_size);
+    config.driver_data_size = sizeof(RequestData);
+    config.timeout_ns = boot_info().command_line.get_u64("virtio_blk.timeout_ms", 30'000) * 1'000'000ul;
+    m_tag_set = TRY(block::TagSet::create(config));
+    for (u32 i = 0; i < m_queue_count; i++)
+        m_tag_set->hw_queue(i).driver_data = &m_queues[i];
+
+    block::DeviceInfo info;
+    format_string(info.name, sizeof(info.name), "%s", m_name);
+    info.major = block::MAJOR_VIRTBLK;
+    info.minor = m_index * 16; // 16 minors per disk, as Linux
+    info.capacity_sectors = m_info.capacity_sectors;
+    info.read_only = m_info.read_only;
+    block::QueueLimits& limits = info.limits;
+    limits.logical_block_size = m_info.logical_block_bytes;
+    limits.physical_block_size = m_info.physical_block_bytes;
+    limits.max_hw_sectors
+        = u32(min<u64>(m_info.max_transfer_bytes, MAX_REQUEST_BYTES) >> block::SECTOR_SHIFT);
+    limits.max_segments = u16(min<u32>(m_info.max_segments, 0xffff));
+    limits.max_segment_size = m_info.max_segment_bytes;
+    limits.virt_boundary_mask = 0; // descriptors take any address and length
+    limits.write_cache = m_info.volatile_write_cache;
+    limits.fua = false; // virtio-blk has no FUA: the block layer uses flushes
+    m_block_device = TRY(block::BlockDevice::create(info, *m_tag_set, this));
+    return {};
+}
+
+void Disk::print_summary()
+{
+    char features[256];
+    format_features(features, sizeof(features), m_features);
+    log_info(TAG, "%s: %s, %lu sectors (%lu MiB), logical %u / physical %u bytes, %s, %s", m_name,
+        m_adapter.name(), m_info.capacity_sectors, (m_info.capacity_sectors << 9) / MiB,
+        m_info.logical_block_bytes, m_info.physical_block_bytes,
+        m_info.read_only ? "read-only" : "read-write",
+        m_info.volatile_write_cache ? "volatile write cache (flush)" : "write-through");
+    log_info(TAG, "%s: features offered 0x%lx, negotiated 0x%lx: %s", m_name, m_device_features, m_features,
+        features);
+    log_info(TAG, "%s: %u request queues (device offers %u), %u entries each, %s, %u segments x %u bytes max",
+        m_name, m_queue_count, m_device_queues, m_queue_size,
+        m_indirect_entries ? "indirect tables" : "direct descriptors", m_info.max_segments,
+        m_info.max_segment_bytes);
+    log_info(TAG, "%s: config changes -> MSI-X entry 0, cpu 0 vector 0x%x", m_name, m_adapter.cpu_vector(0));
+    for (u32 i = 0; i < m_queue_count; i++) {
+        const Queue& q = m_queues[i];
+        log_info(TAG, "%s: queue %u -> MSI-X entry %u, cpu %u vector 0x%x", m_name, q.index, q.msix_entry,
+            q.cpu, m_adapter.cpu_vector(q.msix_entry));
+    }
+    if (m_tag_set)
+        m_tag_set->print_queue_map();
+}
+
+// --- the I/O path ---------------------------------------------------------------------
+
+block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& request, bool last)
+{
+    Queue& q = *static_cast<Queue*>(hw.driver_data);
+    RequestQueue::SubmitResult result;
+    {
+        SpinLockGuard guard(q.lock);
+        result = q.requests->submit(request);
+        if (last && result.outcome != RequestQueue::Outcome::Busy)
+            q.requests->commit();
+    }
+    switch (result.outcome) {
+    case RequestQueue::Outcome::Issued:
+        return block::QueueStatus::Ok;
+    case RequestQueue::Outcome::Busy:
+        return block::QueueStatus::Busy; // blk-mq calls commit() for what was queued before
+    case RequestQueue::Outcome::Completed:
+        block::complete_request(request, result.error);
+        return block::QueueStatus::Ok;
+    }
+    return block::QueueStatus::Ok;
+}
+
+void Disk::commit(block::HwQueue& hw)
+{
+    Queue& q = *static_cast<Queue*>(hw.driver_data);
+    SpinLockGuard guard(q.lock);
+    q.requests->commit();
+}
+
+block::TimeoutAction Disk::timeout(block::Request& request)
+{
+    // Virtio has no per-request abort (§5.2): the device owns the buffers
+    // until it returns them, so wait on. A stuck device needs a reset of the
+    // whole device (not implemented).
+    log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) still outstanding", m_name, request.tag,
+        request.sector, request.size_bytes);
+    return block::TimeoutAction::ResetTimer;
+}
+
+void Disk::queue_interrupt(void* context)
+{
+    Queue& q = *static_cast<Queue*>(context);
+    q.interrupts++;
+    // Reap a bounded batch under the lock, complete it without the lock
+    // (completing may dispatch new requests onto this very queue).
+    constexpr usize BATCH = 32;
+    RequestQueue::Done done[BATCH];
+    usize n;
+    do {
+        {
+            SpinLockGuard guard(q.lock);
+            n = q.requests->reap_batch(done, BATCH);
+        }
+        for (usize i = 0; i < n; i++)
+            block::complete_request(*done[i].request, done[i].error);
+    } while (n == BATCH);
+}
+
+void Disk::config_interrupt(void* context)
+{
+    auto* disk = static_cast<Disk*>(context);
+    disk->m_config_interrupts++;
+    // §4.1.4.3 / §5.2.4: e.g. a capacity change. Resizing a live disk is not
+    // supported; say so.
+    log_warn(TAG, "%s: device configuration changed (generation %u)", disk->m_name,
+        disk->m_transport->config_generation());
+}
+
+// --- the PCI driver -------------------------------------------------------------------
+
+namespace {
+
+// §4.1.2: modern (0x1040 + 2) and transitional (0x1001) block devices; the
+// transitional ones are driven through their modern interface.
+const ::pci::DeviceId g_ids[] = {
+    { pci::VENDOR_ID, u16(pci::MODERN_DEVICE_ID_BASE + pci::DEVICE_TYPE_BLOCK), 0, 0 },
+    { pci::VENDOR_ID, pci::TRANSITIONAL_DEVICE_ID_BLOCK, 0, 0 },
+};
+
+class VirtioBlkPciDriver final : public ::pci::Driver {
+public:
+    VirtioBlkPciDriver()
+        : ::pci::Driver("virtio-blk", g_ids, ARRAY_SIZE(g_ids))
+    {
+    }
+
+    Result<void> probe(::pci::Device& device) override
+    {
+        Disk* disk = TRY(Disk::create(device));
+        device.driver_data = disk;
+        return {};
+    }
+};
+
+VirtioBlkPciDriver g_virtio_blk_driver;
+PCI_DRIVER(g_virtio_blk_driver);
+
+} // namespace
+
+} // namespace virtio::blk

@@ -1,0 +1,310 @@
+#include "fs/pagecache/AddressSpace.h"
+
+#include "fs/pagecache/Counters.h"
+#include "fs/pagecache/PageWait.h"
+#include "fs/pagecache/Reclaim.h"
+#include "fs/pagecache/Writeback.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/mm/PageAllocator.h"
+
+namespace pagecache {
+namespace {
+
+const RadixTreeAllocator g_tree_allocator = {
+    .allocate = [](usize size) { return kmalloc(size); },
+    .free = [](void* pointer) { kfree(pointer); },
+};
+
+u32 log2_exact(u32 value)
+{
+    ASSERT(value && (value & (value - 1)) == 0);
+    return static_cast<u32>(__builtin_ctz(value));
+}
+
+} // namespace
+
+u64 counter::g_cells[counter::COUNT];
+
+void counter::reset_events()
+{
+    static constexpr Id EVENTS[] = {PAGES_READ, READ_BIOS, PAGES_WRITTEN, WRITE_BIOS, RECLAIMED, THROTTLED, MAX_DIRTY_SEEN};
+    for (Id id : EVENTS)
+        __atomic_store_n(&g_cells[id], 0ul, __ATOMIC_RELAXED);
+}
+
+void put_page(Page& page)
+{
+    const i32 left = __atomic_sub_fetch(&page.refcount, 1, __ATOMIC_ACQ_REL);
+    if (left > 0)
+        return;
+    ASSERT(left == 0);
+    ASSERT(!page.mapping);
+    ASSERT(!page_test(page, PAGE_LRU | PAGE_DIRTY | PAGE_WRITEBACK | PAGE_LOCKED));
+    mm::free_page(&page);
+}
+
+const char* page_state_name(PageState state)
+{
+    switch (state) {
+    case PageState::Missing: return "missing";
+    case PageState::Reading: return "reading";
+    case PageState::UpToDate: return "uptodate";
+    case PageState::Dirty: return "dirty";
+    case PageState::Writeback: return "writeback";
+    case PageState::Error: return "error";
+    }
+    return "?";
+}
+
+} // namespace pagecache
+
+using namespace pagecache;
+
+AddressSpace::AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host)
+    : m_ops(&ops)
+    , m_device(device)
+    , m_writeback(nullptr)
+    , m_host(host)
+    , m_block_shift(log2_exact(block_size_bytes))
+    , m_tree(LockRank::PageCache, "page cache tree", g_tree_allocator)
+{
+    ASSERT(block_size_bytes >= 512 && block_size_bytes <= PAGE_SIZE);
+    if (device && ops.has_backing_store()) {
+        // The device's context exists once it has been created; creating it
+        // allocates a thread, which cannot fail silently here: log and run
+        // without background writeback (fsync and reclaim still write).
+        auto writeback = Writeback::for_device(*device);
+        if (writeback.is_error())
+            log_error("pagecache", "%s: no writeback thread (errno %d)", device->name(), writeback.error().code());
+        else
+            m_writeback = writeback.value();
+    }
+}
+
+AddressSpace::~AddressSpace()
+{
+    ASSERT(nr_pages() == 0);
+    ASSERT(!m_dirty_node.is_linked());
+}
+
+Page* AddressSpace::find_get_page(u64 index)
+{
+    return m_tree.with([&](RadixTree& tree) -> Page* {
+        Page* page = static_cast<Page*>(tree.lookup(index));
+        if (page)
+            get_page(*page);
+        return page;
+    });
+}
+
+Result<void> AddressSpace::add_page(Page& page, u64 index)
+{
+    ASSERT(page_test(page, PAGE_LOCKED));
+    page.mapping = this;
+    page.index = index;
+    get_page(page); // the tree's reference
+    Result<void> inserted = m_tree.with([&](RadixTree& tree) { return tree.insert(index, &page); });
+    if (inserted.is_error()) {
+        page.mapping = nullptr;
+        __atomic_fetch_sub(&page.refcount, 1, __ATOMIC_RELAXED);
+        return inserted;
+    }
+    counter::add(counter::CACHED, 1);
+    // Memory-only files (ramfs) are unevictable: never on an LRU list.
+    if (has_backing_store())
+        lru_add(page);
+    return {};
+}
+
+void AddressSpace::remove_page(Page& page, bool discard_dirty)
+{
+    ASSERT(page_test(page, PAGE_LOCKED));
+    ASSERT(page.mapping == this);
+    ASSERT(!page_test(page, PAGE_WRITEBACK));
+    if (page_test(page, PAGE_DIRTY)) {
+        ASSERT(discard_dirty);
+        if (page_test_and_clear(page, PAGE_DIRTY)) {
+            counter::add(counter::DIRTY, -1);
+            if (m_writeback)
+                m_writeback->account_dirty(-1);
+        }
+    }
+    m_tree.with([&](RadixTree& tree) {
+        void* removed = tree.erase(page.index);
+        ASSERT(removed == &page);
+        page.mapping = nullptr;
+    });
+    // After `mapping` is null: reclaim, if it has the page isolated, will
+    // then not put it back on a list (Reclaim.cpp put_back).
+    lru_remove(page);
+    counter::add(counter::CACHED, -1);
+    put_page(page);
+}
+
+bool AddressSpace::remove_page_if_unused(Page& page, i32 extra_refs)
+{
+    ASSERT(page_test(page, PAGE_LOCKED));
+    const bool removed = m_tree.with([&](RadixTree& tree) {
+        // Lookups take their reference under this lock, so the count cannot
+        // grow behind our back once we have checked it here.
+        if (page.mapping != this || page_refcount(page) != 1 + extra_refs)
+            return false;
+        if (page_test(page, PAGE_DIRTY | PAGE_WRITEBACK))
+            return false;
+        tree.erase(page.index);
+        page.mapping = nullptr;
+        return true;
+    });
+    if (!removed)
+        return false;
+    lru_remove(page); // no-op when reclaim has it isolated
+    counter::add(counter::CACHED, -1);
+    __atomic_fetch_sub(&page.refcount, 1, __ATOMIC_ACQ_REL); // the tree's; the caller's keep it alive
+    return true;
+}
+
+usize AddressSpace::gang_lookup(u64 start, u64 last, RadixTree::Tag tag, Page** pages, usize max)
+{
+    return m_tree.with([&](RadixTree& tree) {
+        void* items[PageBatch::CAPACITY];
+        u64 indices[PageBatch::CAPACITY];
+        max = min(max, PageBatch::CAPACITY);
+        const usize found = tag == RadixTree::TAG_COUNT ? tree.gang_lookup(start, items, indices, max)
+                                                        : tree.gang_lookup_tagged(start, tag, items, indices, max);
+        usize n = 0;
+        for (usize i = 0; i < found && indices[i] <= last; i++) {
+            Page* page = static_cast<Page*>(items[i]);
+            get_page(*page);
+            pages[n++] = page;
+        }
+        return n;
+    });
+}
+
+void AddressSpace::tag_for_sync(u64 start, u64 last)
+{
+    u64 index = start;
+    for (;;) {
+        const bool more = m_tree.with([&](RadixTree& tree) {
+            void* items[PageBatch::CAPACITY];
+            u64 indices[PageBatch::CAPACITY];
+            const usize found = tree.gang_lookup_tagged(index, RadixTree::TAG_DIRTY, items, indices, PageBatch::CAPACITY);
+            for (usize i = 0; i < found; i++) {
+                if (indices[i] > last)
+                    return false;
+                tree.set_tag(indices[i], RadixTree::TAG_TOWRITE);
+            }
+            if (found < PageBatch::CAPACITY || indices[found - 1] == ~0ul)
+                return false;
+            index = indices[found - 1] + 1;
+            return true;
+        });
+        if (!more)
+            return;
+    }
+}
+
+bool AddressSpace::any_tagged(RadixTree::Tag tag)
+{
+    return m_tree.with([&](RadixTree& tree) { return tree.any_tagged(tag); });
+}
+
+u64 AddressSpace::nr_pages()
+{
+    return m_tree.with([](RadixTree& tree) { return static_cast<u64>(tree.size()); });
+}
+
+bool AddressSpace::set_page_dirty(Page& page)
+{
+    ASSERT(page_test(page, PAGE_UPTODATE));
+    // Memory-only pages have nowhere to go: nothing to track.
+    if (!has_backing_store())
+        return false;
+    if (page_test_and_set(page, PAGE_DIRTY))
+        return false;
+    const bool tagged = m_tree.with([&](RadixTree& tree) {
+        return page.mapping == this && tree.set_tag(page.index, RadixTree::TAG_DIRTY);
+    });
+    if (!tagged) {
+        // Truncated under us: it is no longer a file page.
+        page_clear(page, PAGE_DIRTY);
+        return false;
+    }
+    counter::add(counter::DIRTY, 1);
+    if (m_writeback) {
+        m_writeback->account_dirty(1);
+        m_writeback->note_dirty(*this);
+    }
+    return true;
+}
+
+bool AddressSpace::clear_dirty_for_io(Page& page)
+{
+    ASSERT(page_test(page, PAGE_LOCKED));
+    ASSERT(!page_test(page, PAGE_WRITEBACK));
+    if (!page_test(page, PAGE_DIRTY))
+        return false;
+    // WRITEBACK before DIRTY goes: the page is never seen clean and idle
+    // while its data is not on the device yet.
+    page_set(page, PAGE_WRITEBACK);
+    page_clear(page, PAGE_DIRTY);
+    m_tree.with([&](RadixTree& tree) {
+        tree.clear_tag(page.index, RadixTree::TAG_DIRTY);
+        tree.clear_tag(page.index, RadixTree::TAG_TOWRITE);
+        tree.set_tag(page.index, RadixTree::TAG_WRITEBACK);
+    });
+    counter::add(counter::DIRTY, -1);
+    counter::add(counter::WRITEBACK, 1);
+    if (m_writeback) {
+        m_writeback->account_dirty(-1);
+        m_writeback->account_writeback(1);
+    }
+    return true;
+}
+
+namespace pagecache {
+
+void end_page_writeback(Page& page, int error)
+{
+    AddressSpace* space = page.mapping;
+    ASSERT(space); // pages under writeback are never removed
+    if (error) {
+        page_set(page, PAGE_ERROR);
+        space->record_error(error);
+        log_warn("pagecache", "write error %d at page %lu", error, page.index);
+    }
+    space->m_tree.with([&](RadixTree& tree) { tree.clear_tag(page.index, RadixTree::TAG_WRITEBACK); });
+    if (space->m_writeback)
+        space->m_writeback->account_writeback(-1);
+    counter::add(counter::WRITEBACK, -1);
+    page_clear(page, PAGE_WRITEBACK);
+    wake_page_waiters(page);
+    writeback_completed();
+}
+
+} // namespace pagecache
+
+void AddressSpace::release()
+{
+    // Drop everything; pages under I/O are waited for.
+    for (;;) {
+        Page* pages[PageBatch::CAPACITY];
+        const usize n = gang_lookup(0, ~0ul, RadixTree::TAG_COUNT, pages, PageBatch::CAPACITY);
+        if (n == 0)
+            break;
+        for (usize i = 0; i < n; i++) {
+            Page& page = *pages[i];
+            lock_page(page);
+            wait_on_page_writeback(page);
+            if (page.mapping == this)
+                remove_page(page, true);
+            unlock_page(page);
+            put_page(page);
+        }
+    }
+    if (m_writeback)
+        m_writeback->detach(*this);
+}

@@ -1,0 +1,91 @@
+// The buffered write path (see PageCache.h for the whole route).
+#include "fs/pagecache/PageCache.h"
+#include "fs/pagecache/PageIo.h"
+#include "fs/pagecache/PageWait.h"
+#include "fs/pagecache/Reclaim.h"
+#include "fs/pagecache/Writeback.h"
+#include "kernel/lib/String.h"
+#include "kernel/mm/PageAllocator.h"
+
+namespace pagecache {
+namespace {
+
+// The page at `index`, locked, referenced and ready for `length` bytes at
+// some offset to be copied in: up to date, or about to be overwritten whole.
+Result<Page*> prepare_page(AddressSpace& space, u64 index, u32 length)
+{
+    for (;;) {
+        Page* page = TRY(grab_cache_page(space, index));
+        if (page_test(*page, PAGE_UPTODATE) || length == PAGE_SIZE)
+            return page;
+        u8* data = static_cast<u8*>(mm::page_address(page));
+        const u64 page_start = index << PAGE_SHIFT;
+        const u64 size = space.size_bytes();
+        if (page_start >= size || !space.has_backing_store()) {
+            // Past the end of the file: nothing to read, the rest is zeros.
+            memset(data, 0, PAGE_SIZE);
+            page_set(*page, PAGE_UPTODATE);
+            return page;
+        }
+        // Read-modify-write: fetch the page, then take it locked again.
+        page_clear(*page, PAGE_ERROR);
+        PageBatch batch;
+        batch.add(*page);
+        space.ops().read_pages(space, batch); // unlocks when done
+        wait_on_page_locked(*page);
+        lock_page(*page);
+        if (page->mapping != &space) {
+            unlock_page(*page);
+            put_page(*page);
+            continue; // truncated meanwhile
+        }
+        if (!page_test(*page, PAGE_UPTODATE)) {
+            unlock_page(*page);
+            put_page(*page);
+            return Error::from_errno(EIO);
+        }
+        // Bytes past the end of the file read as zeros once the file grows.
+        if (size < page_start + PAGE_SIZE)
+            memset(data + (size - page_start), 0, page_start + PAGE_SIZE - size);
+        return page;
+    }
+}
+
+} // namespace
+
+Result<usize> buffered_write(AddressSpace& space, u64 pos, const void* buffer, usize length)
+{
+    if (length == 0)
+        return 0;
+    TRY(space.ops().prepare_write(space, pos, length));
+    const u8* in = static_cast<const u8*>(buffer);
+    usize done = 0;
+    while (done < length) {
+        const u64 at = pos + done;
+        const u64 index = at >> PAGE_SHIFT;
+        const u32 offset = at & (PAGE_SIZE - 1);
+        const u32 chunk = static_cast<u32>(min<u64>(PAGE_SIZE - offset, length - done));
+        auto prepared = prepare_page(space, index, chunk);
+        if (prepared.is_error()) {
+            if (done)
+                break;
+            return prepared.error();
+        }
+        Page& page = *prepared.value();
+        // Not under writeback while we change it? Linux allows it too (no
+        // stable pages): the page is dirty again and will be rewritten.
+        memcpy(static_cast<u8*>(mm::page_address(&page)) + offset, in + done, chunk);
+        page_set(page, PAGE_UPTODATE);
+        space.set_page_dirty(page);
+        if (at + chunk > space.size_bytes())
+            space.set_size_bytes(at + chunk);
+        unlock_page(page);
+        mark_page_accessed(page);
+        put_page(page);
+        done += chunk;
+        balance_dirty_pages(space);
+    }
+    return done;
+}
+
+} // namespace pagecache

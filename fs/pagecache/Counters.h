@@ -1,0 +1,49 @@
+// Page-cache counters: what /proc/meminfo prints (Cached, Dirty, Writeback)
+// and what the tests compare before and after a workload. Global, atomic,
+// in pages unless the name says otherwise.
+#pragma once
+
+#include "kernel/lib/Types.h"
+
+namespace pagecache {
+
+struct Counters {
+    u64 cached;        // pages in any address space
+    u64 dirty;         // PAGE_DIRTY pages
+    u64 writeback;     // PAGE_WRITEBACK pages
+    u64 active;        // on the active LRU list
+    u64 inactive;      // on the inactive LRU list
+    u64 pages_read;    // pages read from devices (readahead and single reads)
+    u64 read_bios;     // read bios submitted
+    u64 pages_written; // pages written back
+    u64 write_bios;    // write bios submitted
+    u64 reclaimed;     // pages dropped by reclaim
+    u64 throttled;     // times a writer slept on the hard dirty threshold
+    u64 max_dirty_seen; // highest dirty + writeback observed by a writer
+};
+
+Counters counters();
+
+namespace counter {
+// Atomic counter cells (fs/pagecache internal).
+enum Id : u32 {
+    CACHED,
+    DIRTY,
+    WRITEBACK,
+    PAGES_READ,
+    READ_BIOS,
+    PAGES_WRITTEN,
+    WRITE_BIOS,
+    RECLAIMED,
+    THROTTLED,
+    MAX_DIRTY_SEEN,
+    COUNT,
+};
+extern u64 g_cells[COUNT];
+inline void add(Id id, i64 delta) { __atomic_fetch_add(&g_cells[id], static_cast<u64>(delta), __ATOMIC_RELAXED); }
+inline u64 get(Id id) { return __atomic_load_n(&g_cells[id], __ATOMIC_RELAXED); }
+// Tests: zero the event counters (not the state counters).
+void reset_events();
+} // namespace counter
+
+} // namespace pagecache

@@ -1,0 +1,391 @@
+#include "fs/pagecache/Writeback.h"
+
+#include "fs/pagecache/Counters.h"
+#include "fs/pagecache/PageWait.h"
+#include "kernel/block/BlkMq.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/debug/Panic.h"
+#include "kernel/lib/Format.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/PageAllocator.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/sync/Mutex.h"
+#include "kernel/time/Clock.h"
+
+namespace pagecache {
+namespace {
+
+constexpr u64 THROTTLE_RECHECK_NS = 50'000'000;
+constexpr u64 NO_PROGRESS_SLEEP_NS = 10'000'000;
+constexpr u64 BACKGROUND_CHUNK_PAGES = 1024; // per space per turn: fairness between files
+
+struct Registry {
+    Writeback* contexts[block::MAX_BLOCK_DEVICES] = {};
+    usize count = 0;
+};
+Registry g_registry;
+Mutex g_registry_lock{LockRank::MutexGeneric, "writeback registry"};
+
+u64 g_override_background = 0;
+u64 g_override_hard = 0;
+
+WaitQueue g_throttle_wait;
+u32 g_throttled_writers = 0;
+u64 g_throttle_hard = ~0ul; // the limit the sleeping writers wait for
+
+u64 dirty_and_writeback() { return counter::get(counter::DIRTY) + counter::get(counter::WRITEBACK); }
+
+void record_max_dirty(u64 value)
+{
+    u64 seen = counter::get(counter::MAX_DIRTY_SEEN);
+    while (value > seen
+           && !__atomic_compare_exchange_n(&counter::g_cells[counter::MAX_DIRTY_SEEN], &seen, value, false,
+                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { }
+}
+
+void flush_batch(AddressSpace& space, PageBatch& batch)
+{
+    if (batch.is_empty())
+        return;
+    space.ops().write_pages(space, batch);
+    batch.clear();
+}
+
+} // namespace
+
+DirtyLimits dirty_limits()
+{
+    const u64 background = __atomic_load_n(&g_override_background, __ATOMIC_RELAXED);
+    const u64 hard = __atomic_load_n(&g_override_hard, __ATOMIC_RELAXED);
+    if (hard)
+        return {background, hard};
+    const u64 dirtyable = mm::page_counters().free + counter::get(counter::CACHED);
+    DirtyLimits limits;
+    limits.hard_pages = max(dirtyable * DIRTY_HARD_PERCENT / 100, DIRTY_MIN_HARD_PAGES);
+    limits.background_pages = max(dirtyable * DIRTY_BACKGROUND_PERCENT / 100, DIRTY_MIN_HARD_PAGES / 2);
+    return limits;
+}
+
+void set_dirty_limits_override(u64 background_pages, u64 hard_pages)
+{
+    __atomic_store_n(&g_override_background, background_pages, __ATOMIC_RELAXED);
+    __atomic_store_n(&g_override_hard, hard_pages, __ATOMIC_RELAXED);
+    g_throttle_wait.wake_all();
+}
+
+// --- writing one space --------------------------------------------------------------
+
+void write_dirty_pages(AddressSpace& space, WritebackControl& control)
+{
+    if (!space.has_backing_store())
+        return;
+    const bool integrity = control.mode == SyncMode::Integrity;
+    const RadixTree::Tag tag = integrity ? RadixTree::TAG_TOWRITE : RadixTree::TAG_DIRTY;
+    if (integrity)
+        space.tag_for_sync(control.first_index, control.last_index);
+
+    PageBatch batch;
+    u64 index = control.first_index;
+    bool done = false;
+    while (!done && control.nr_to_write > 0) {
+        Page* pages[PageBatch::CAPACITY];
+        const usize found = space.gang_lookup(index, control.last_index, tag, pages, PageBatch::CAPACITY);
+        if (found == 0)
+            break;
+        for (usize i = 0; i < found; i++) {
+            Page& page = *pages[i];
+            if (page.index == ~0ul)
+                done = true;
+            else
+                index = page.index + 1;
+            if (control.nr_to_write == 0) {
+                put_page(page);
+                continue;
+            }
+            if (!trylock_page(page)) {
+                // Never sleep on a page lock with unsubmitted writeback in hand.
+                flush_batch(space, batch);
+                lock_page(page);
+            }
+            if (page.mapping != &space || !page_test(page, PAGE_DIRTY)) {
+                unlock_page(page);
+                put_page(page);
+                continue;
+            }
+            if (page_test(page, PAGE_WRITEBACK)) {
+                if (!integrity) {
+                    unlock_page(page);
+                    put_page(page);
+                    continue;
+                }
+                flush_batch(space, batch);
+                wait_on_page_writeback(page);
+            }
+            const bool started = space.clear_dirty_for_io(page);
+            unlock_page(page);
+            if (started) {
+                if (!batch.is_empty() && (batch.is_full() || batch.last()->index + 1 != page.index))
+                    flush_batch(space, batch);
+                batch.add(page); // pinned by its Writeback state from here
+                control.nr_to_write--;
+            }
+            put_page(page);
+        }
+    }
+    flush_batch(space, batch);
+}
+
+void wait_writeback_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+{
+    u64 index = start_byte >> PAGE_SHIFT;
+    const u64 last = end_byte >> PAGE_SHIFT;
+    for (;;) {
+        Page* pages[PageBatch::CAPACITY];
+        const usize found = space.gang_lookup(index, last, RadixTree::TAG_WRITEBACK, pages, PageBatch::CAPACITY);
+        if (found == 0)
+            return;
+        for (usize i = 0; i < found; i++) {
+            wait_on_page_writeback(*pages[i]);
+            index = pages[i]->index + 1;
+            put_page(*pages[i]);
+        }
+        if (index == 0)
+            return; // wrapped past the last index
+    }
+}
+
+Result<void> write_and_wait_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+{
+    if (end_byte < start_byte)
+        return {};
+    WritebackControl control;
+    control.first_index = start_byte >> PAGE_SHIFT;
+    control.last_index = end_byte >> PAGE_SHIFT;
+    control.mode = SyncMode::Integrity;
+    write_dirty_pages(space, control);
+    wait_writeback_range(space, start_byte, end_byte);
+    if (int error = space.check_error())
+        return Error::from_errno(error);
+    return {};
+}
+
+Result<void> flush_device(block::BlockDevice& device)
+{
+    block::Bio bio;
+    block::bio_init(bio, block::BioOp::Flush, 0, nullptr, 0);
+    bio.device = &device;
+    bio.flags = block::BIO_SYNC;
+    if (int error = block::submit_bio_wait(bio))
+        return Error::from_errno(error);
+    return {};
+}
+
+Result<void> fsync_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+{
+    TRY(write_and_wait_range(space, start_byte, end_byte));
+    if (space.device() && space.has_backing_store())
+        TRY(flush_device(*space.device()));
+    return {};
+}
+
+// --- throttling -----------------------------------------------------------------------
+
+void writeback_completed()
+{
+    if (__atomic_load_n(&g_throttled_writers, __ATOMIC_ACQUIRE) == 0)
+        return;
+    if (dirty_and_writeback() <= __atomic_load_n(&g_throttle_hard, __ATOMIC_RELAXED))
+        g_throttle_wait.wake_all();
+}
+
+void balance_dirty_pages(AddressSpace& space)
+{
+    if (!space.has_backing_store())
+        return;
+    DirtyLimits limits = dirty_limits();
+    const u64 now = dirty_and_writeback();
+    record_max_dirty(now);
+    Writeback* own = space.writeback();
+    if (now > limits.background_pages) {
+        if (own && own->dirty_pages() > 0) {
+            own->kick();
+        } else {
+            for (usize i = 0; i < Writeback::count(); i++)
+                Writeback::at(i)->kick();
+        }
+    }
+    if (now <= limits.hard_pages)
+        return;
+
+    counter::add(counter::THROTTLED, 1);
+    __atomic_fetch_add(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
+    while (dirty_and_writeback() > limits.hard_pages) {
+        __atomic_store_n(&g_throttle_hard, limits.hard_pages, __ATOMIC_RELAXED);
+        if (own)
+            own->kick();
+        wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= limits.hard_pages; },
+                           THROTTLE_RECHECK_NS);
+        limits = dirty_limits();
+    }
+    __atomic_fetch_sub(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
+}
+
+// --- the per-device context -----------------------------------------------------------
+
+Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
+{
+    MutexGuard guard(g_registry_lock);
+    for (usize i = 0; i < g_registry.count; i++) {
+        if (&g_registry.contexts[i]->device() == &device)
+            return g_registry.contexts[i];
+    }
+    if (g_registry.count == block::MAX_BLOCK_DEVICES)
+        return Error::from_errno(ENOSPC);
+    auto* context = new Writeback(device);
+    if (!context)
+        return Error::from_errno(ENOMEM);
+    char name[Thread::NAME_CAPACITY];
+    format_string(name, sizeof(name), "wb-%s", device.name());
+    auto thread = Thread::create(name, [context] { context->run(); }, {.detached = true});
+    if (thread.is_error()) {
+        delete context;
+        return thread.error();
+    }
+    context->m_thread = thread.value();
+    // Publish before the thread runs: count() readers see a complete entry.
+    g_registry.contexts[g_registry.count] = context;
+    __atomic_store_n(&g_registry.count, g_registry.count + 1, __ATOMIC_RELEASE);
+    context->m_thread->start();
+    return context;
+}
+
+usize Writeback::count() { return __atomic_load_n(&g_registry.count, __ATOMIC_ACQUIRE); }
+Writeback* Writeback::at(usize index) { return g_registry.contexts[index]; }
+
+void Writeback::note_dirty(AddressSpace& space)
+{
+    SpinLockGuard guard(m_lock);
+    if (space.m_dirty_node.is_linked())
+        return;
+    space.m_dirtied_ns = clock_ns();
+    m_spaces.push_back(space);
+}
+
+void Writeback::detach(AddressSpace& space)
+{
+    {
+        SpinLockGuard guard(m_lock);
+        if (space.m_dirty_node.is_linked())
+            m_spaces.remove(space);
+    }
+    wait_event(m_idle, [&] { return !__atomic_load_n(&space.m_writeback_busy, __ATOMIC_ACQUIRE); });
+}
+
+void Writeback::kick(bool all)
+{
+    if (all)
+        __atomic_store_n(&m_write_all, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&m_kicked, true, __ATOMIC_RELEASE);
+    m_wake.wake_all();
+}
+
+AddressSpace* Writeback::pick(bool expired_only, u64 now_ns)
+{
+    SpinLockGuard guard(m_lock);
+    for (AddressSpace& space : m_spaces) {
+        if (space.m_writeback_busy)
+            continue;
+        if (expired_only && now_ns - space.m_dirtied_ns < DIRTY_EXPIRE_NS)
+            return nullptr; // oldest first: the rest are younger
+        __atomic_store_n(&space.m_writeback_busy, true, __ATOMIC_RELEASE);
+        m_spaces.remove(space);
+        m_spaces.push_back(space); // round robin between files
+        return &space;
+    }
+    return nullptr;
+}
+
+void Writeback::put_back(AddressSpace& space)
+{
+    {
+        SpinLockGuard guard(m_lock);
+        if (space.m_dirty_node.is_linked() && !space.any_tagged(RadixTree::TAG_DIRTY))
+            m_spaces.remove(space);
+        __atomic_store_n(&space.m_writeback_busy, false, __ATOMIC_RELEASE);
+    }
+    m_idle.wake_all();
+}
+
+void Writeback::pass(bool expired_only, u64 budget)
+{
+    const usize spaces = [&] {
+        SpinLockGuard guard(m_lock);
+        return m_spaces.size_slow();
+    }();
+    const u64 now = clock_ns();
+    u64 started = 0;
+    for (usize visited = 0; visited < spaces && started < budget; visited++) {
+        AddressSpace* space = pick(expired_only, now);
+        if (!space)
+            return;
+        WritebackControl control;
+        control.nr_to_write = min(budget - started, BACKGROUND_CHUNK_PAGES);
+        const u64 asked = control.nr_to_write;
+        write_dirty_pages(*space, control);
+        started += asked - control.nr_to_write;
+        put_back(*space);
+    }
+}
+
+void Writeback::write_all(SyncMode mode)
+{
+    const usize spaces = [&] {
+        SpinLockGuard guard(m_lock);
+        return m_spaces.size_slow();
+    }();
+    for (usize visited = 0; visited < spaces; visited++) {
+        AddressSpace* space = pick(false, 0);
+        if (!space)
+            return;
+        if (mode == SyncMode::Integrity) {
+            (void)write_and_wait_range(*space, 0, ~0ul);
+        } else {
+            WritebackControl control;
+            write_dirty_pages(*space, control);
+        }
+        put_back(*space);
+    }
+}
+
+void Writeback::run()
+{
+    for (;;) {
+        wait_event_timeout(m_wake, [&] {
+            return __atomic_load_n(&m_kicked, __ATOMIC_ACQUIRE)
+                || (dirty_pages() > 0 && counter::get(counter::DIRTY) > dirty_limits().background_pages);
+        }, WRITEBACK_PERIOD_NS);
+        __atomic_store_n(&m_kicked, false, __ATOMIC_RELEASE);
+        if (__atomic_exchange_n(&m_write_all, false, __ATOMIC_ACQ_REL))
+            write_all(SyncMode::Background);
+        // Above the background threshold: keep writing while this device
+        // has dirty pages and a pass makes progress.
+        while (dirty_pages() > 0 && counter::get(counter::DIRTY) > dirty_limits().background_pages) {
+            const u64 before = counter::get(counter::PAGES_WRITTEN);
+            pass(false, BACKGROUND_CHUNK_PAGES * 4);
+            if (counter::get(counter::PAGES_WRITTEN) == before) {
+                // Everything left is busy (a sync works on it): do not spin.
+                sched::sleep_for(NO_PROGRESS_SLEEP_NS);
+                break;
+            }
+        }
+        pass(true, ~0ul);
+    }
+}
+
+void sync_all()
+{
+    for (usize i = 0; i < Writeback::count(); i++)
+        Writeback::at(i)->write_all(SyncMode::Integrity);
+}
+
+} // namespace pagecache

@@ -1,0 +1,132 @@
+// Writeback: getting dirty pages to the device, and keeping their number
+// bounded.
+//
+// One Writeback per block device (Linux's bdi_writeback): the list of its
+// address spaces that have dirty pages (oldest first), per-device Dirty and
+// Writeback counts, and a thread "wb-<device>" that writes
+//   - periodically (every WRITEBACK_PERIOD_NS) the spaces dirty for longer
+//     than DIRTY_EXPIRE_NS,
+//   - continuously while the global dirty count is above the background
+//     threshold,
+//   - everything when asked (sync, reclaim).
+// Writers call balance_dirty_pages() after dirtying a page: above the
+// background threshold it kicks the thread; above the hard threshold the
+// writer sleeps until write completions bring dirty + writeback pages back
+// under it (the backpressure a slow device needs).
+//
+// Thresholds, as Linux's vm.dirty_background_ratio / vm.dirty_ratio, are
+// fractions of the "dirtyable" memory (free pages + page-cache pages):
+// 10% and 20%, with small floors so tiny guests still batch their writes.
+#pragma once
+
+#include "fs/pagecache/AddressSpace.h"
+#include "kernel/lib/Result.h"
+#include "kernel/sync/WaitQueue.h"
+
+class Thread;
+
+namespace pagecache {
+
+constexpr u64 WRITEBACK_PERIOD_NS = 500'000'000ul;  // Linux: 5 s; short for small guests
+constexpr u64 DIRTY_EXPIRE_NS = 3'000'000'000ul;    // Linux: 30 s
+constexpr u64 DIRTY_BACKGROUND_PERCENT = 10;
+constexpr u64 DIRTY_HARD_PERCENT = 20;
+constexpr u64 DIRTY_MIN_HARD_PAGES = 64;
+
+struct DirtyLimits {
+    u64 background_pages;
+    u64 hard_pages;
+};
+DirtyLimits dirty_limits();
+// Tests: fixed limits instead of the percentages (0, 0 restores them).
+void set_dirty_limits_override(u64 background_pages, u64 hard_pages);
+
+enum class SyncMode : u8 {
+    Background, // skip pages already under writeback, stop after nr_to_write
+    Integrity,  // every page dirty when the call began (TOWRITE), waiting for
+                // pages under writeback first (fsync)
+};
+
+struct WritebackControl {
+    u64 first_index = 0;
+    u64 last_index = ~0ul;
+    SyncMode mode = SyncMode::Background;
+    u64 nr_to_write = ~0ul; // pages; decremented as pages are started
+};
+
+// Start writing the dirty pages of `space` in the control's range (locks each
+// page, moves it to Writeback, batches runs into write_pages). Returns 0 or
+// the first error of the mapping/submission (I/O errors arrive later).
+void write_dirty_pages(AddressSpace& space, WritebackControl& control);
+
+// Write every dirty page of [start_byte, end_byte] and wait for all writeback
+// in the range; returns the space's recorded write error (EIO) if any.
+Result<void> write_and_wait_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+// Wait for pages under writeback in the range (no new writes).
+void wait_writeback_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+// A Flush to the device: completed writes become durable.
+Result<void> flush_device(block::BlockDevice& device);
+// fsync/fdatasync for the data of a range: write, wait, flush. The
+// filesystem writes its inode in between for fsync (metadata), so the two
+// differ only in what the caller adds.
+Result<void> fsync_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+inline Result<void> fdatasync_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+{
+    return fsync_range(space, start_byte, end_byte);
+}
+
+// After dirtying pages of `space`: kick writeback, throttle above the hard limit.
+void balance_dirty_pages(AddressSpace& space);
+// A write completed (any context): wakes throttled writers once under the limit.
+void writeback_completed();
+
+class Writeback {
+public:
+    // The device's writeback context, created (with its thread) on first use.
+    static Result<Writeback*> for_device(block::BlockDevice& device);
+
+    block::BlockDevice& device() const { return *m_device; }
+    u64 dirty_pages() const { return __atomic_load_n(&m_dirty, __ATOMIC_RELAXED); }
+    u64 writeback_pages() const { return __atomic_load_n(&m_writeback, __ATOMIC_RELAXED); }
+
+    // AddressSpace hooks.
+    void account_dirty(i64 delta) { __atomic_fetch_add(&m_dirty, static_cast<u64>(delta), __ATOMIC_RELAXED); }
+    void account_writeback(i64 delta) { __atomic_fetch_add(&m_writeback, static_cast<u64>(delta), __ATOMIC_RELAXED); }
+    void note_dirty(AddressSpace& space);  // space has a dirty page now
+    void detach(AddressSpace& space);     // waits while the thread works on it
+
+    // Wake the thread: `all` asks it to write everything once.
+    void kick(bool all = false);
+    // Write every dirty space of the device now, from the caller's thread.
+    void write_all(SyncMode mode);
+
+    // All devices' contexts (for sync and reclaim).
+    static usize count();
+    static Writeback* at(usize index);
+
+private:
+    explicit Writeback(block::BlockDevice& device) : m_device(&device) { }
+    void run();
+    // One pass: writes spaces (oldest first); `expired_only`: only those dirty
+    // for longer than DIRTY_EXPIRE_NS; stops when `budget` pages were started.
+    void pass(bool expired_only, u64 budget);
+    AddressSpace* pick(bool expired_only, u64 now_ns);
+    void put_back(AddressSpace& space);
+
+    block::BlockDevice* m_device;
+    Thread* m_thread = nullptr;
+    u64 m_dirty = 0;
+    u64 m_writeback = 0;
+    bool m_kicked = false;
+    bool m_write_all = false;
+    SpinLock m_lock{LockRank::Writeback, "writeback list"};
+    IntrusiveList<AddressSpace, &AddressSpace::m_dirty_node> m_spaces; // under m_lock
+    WaitQueue m_wake;  // the thread sleeps here
+    WaitQueue m_idle;  // detach() waits here for m_writeback_busy to clear
+};
+
+// Write back all devices' dirty pages and wait (sync(2) without the flush).
+void sync_all();
+
+
+} // namespace pagecache

@@ -1,0 +1,550 @@
+// ktest suites "pagecache" (against in-memory block devices that complete
+// from a timer interrupt, tests/ktest/FakeDisk.h) and "pagecache_pressure"
+// (a file four times the size of RAM, on a pattern device).
+#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/Counters.h"
+#include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/PageCache.h"
+#include "fs/pagecache/PageWait.h"
+#include "fs/pagecache/Reclaim.h"
+#include "fs/pagecache/Writeback.h"
+#include "kernel/log/Log.h"
+#include "kernel/sched/Scheduler.h"
+#include "tests/ktest/FakeDisk.h"
+#include "tests/ktest/Ktest.h"
+
+using namespace pagecache;
+using fakedisk::FakeDisk;
+
+namespace {
+
+FakeDisk* g_mem_disk;
+FakeDisk* g_slow_disk;
+
+FakeDisk* mem_disk()
+{
+    if (!g_mem_disk) {
+        fakedisk::Config config;
+        config.name = "pcmem0";
+        g_mem_disk = FakeDisk::create(config);
+    }
+    return g_mem_disk;
+}
+
+FakeDisk* slow_disk()
+{
+    if (!g_slow_disk) {
+        fakedisk::Config config;
+        config.name = "pcslow0";
+        config.capacity_bytes = 32 * MiB;
+        g_slow_disk = FakeDisk::create(config);
+    }
+    return g_slow_disk;
+}
+
+// The device's space, emptied (dirty data dropped) and sized to the device.
+AddressSpace* fresh_space(FakeDisk* disk)
+{
+    if (!disk)
+        return nullptr;
+    auto space = block_device_space(disk->device());
+    if (space.is_error())
+        return nullptr;
+    truncate_pages(*space.value(), 0);
+    space.value()->set_size_bytes(disk->device().capacity_bytes());
+    return space.value();
+}
+
+u8 byte_at(u64 offset, u8 seed) { return static_cast<u8>((offset * 31) ^ (offset >> 9) ^ seed); }
+
+void fill(u8* buffer, u64 offset, u64 length, u8 seed)
+{
+    for (u64 i = 0; i < length; i++)
+        buffer[i] = byte_at(offset + i, seed);
+}
+
+u64 mismatches(const u8* buffer, u64 offset, u64 length, u8 seed)
+{
+    u64 bad = 0;
+    for (u64 i = 0; i < length; i++)
+        bad += buffer[i] != byte_at(offset + i, seed);
+    return bad;
+}
+
+struct KBuffer {
+    u8* bytes;
+    explicit KBuffer(usize size) : bytes(static_cast<u8*>(kmalloc(size))) { }
+    ~KBuffer() { kfree(bytes); }
+    KBuffer(const KBuffer&) = delete;
+    KBuffer& operator=(const KBuffer&) = delete;
+};
+
+// A toy filesystem mapping with 1 KiB blocks allocated downwards from the
+// end of the disk: no two neighbouring file blocks are contiguous on the
+// device, so every page goes through the per-block ("pieces") path.
+class ToyFs final : public AddressSpaceOperations {
+public:
+    static constexpr u32 BLOCK = 1024;
+    static constexpr u64 MAX_BLOCKS = 1024;
+
+    explicit ToyFs(u64 disk_bytes) : m_next_free(disk_bytes / BLOCK - 1)
+    {
+        for (u64& entry : m_map)
+            entry = BlockMapping::HOLE;
+    }
+
+    Result<BlockMapping> map_blocks(AddressSpace&, u64 block, u64, bool create) override
+    {
+        if (block >= MAX_BLOCKS)
+            return Error::from_errno(EFBIG);
+        if (m_map[block] == BlockMapping::HOLE && create)
+            m_map[block] = m_next_free--;
+        BlockMapping mapping;
+        mapping.blocks = 1;
+        mapping.sector = m_map[block] == BlockMapping::HOLE ? BlockMapping::HOLE : m_map[block] * (BLOCK / 512);
+        return mapping;
+    }
+
+    u64 device_offset(u64 block) const { return m_map[block] * BLOCK; }
+    bool mapped(u64 block) const { return m_map[block] != BlockMapping::HOLE; }
+
+private:
+    u64 m_map[MAX_BLOCKS];
+    u64 m_next_free;
+};
+
+} // namespace
+
+KTEST(pagecache, page_state_names_and_invariants)
+{
+    KEXPECT(page_state_of(0) == PageState::Missing);
+    KEXPECT(page_state_of(PAGE_LOCKED) == PageState::Reading);
+    KEXPECT(page_state_of(PAGE_UPTODATE) == PageState::UpToDate);
+    KEXPECT(page_state_of(PAGE_UPTODATE | PAGE_DIRTY | PAGE_LOCKED) == PageState::Dirty);
+    KEXPECT(page_state_of(PAGE_UPTODATE | PAGE_WRITEBACK | PAGE_DIRTY) == PageState::Writeback);
+    KEXPECT(page_state_of(PAGE_ERROR) == PageState::Error);
+    KEXPECT(!is_valid_page_state(PAGE_DIRTY));
+    KEXPECT(!is_valid_page_state(PAGE_WRITEBACK | PAGE_LOCKED));
+    KEXPECT(is_valid_page_state(PAGE_UPTODATE | PAGE_DIRTY | PAGE_WRITEBACK));
+}
+
+KTEST(pagecache, cached_reread_does_no_device_io)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 1 * MiB, LENGTH = 256 * KiB;
+    KBuffer data(LENGTH);
+    fill(data.bytes, OFFSET, LENGTH, 1);
+    disk->poke(OFFSET, data.bytes, LENGTH);
+    memset(data.bytes, 0, LENGTH);
+
+    ReadaheadState ra;
+    const u64 reads_before = disk->reads();
+    auto first = buffered_read(*space, &ra, OFFSET, data.bytes, LENGTH);
+    KASSERT(!first.is_error());
+    KEXPECT_EQ(first.value(), LENGTH);
+    KEXPECT_EQ(mismatches(data.bytes, OFFSET, LENGTH, 1), 0ul);
+    const u64 reads_first = disk->reads() - reads_before;
+    KEXPECT(reads_first > 0);
+
+    memset(data.bytes, 0, LENGTH);
+    ReadaheadState ra2;
+    auto second = buffered_read(*space, &ra2, OFFSET, data.bytes, LENGTH);
+    KASSERT(!second.is_error());
+    KEXPECT_EQ(second.value(), LENGTH);
+    KEXPECT_EQ(mismatches(data.bytes, OFFSET, LENGTH, 1), 0ul);
+    // Readahead may have run past the range on the first pass; the second
+    // pass of the same range finds everything cached.
+    KEXPECT_EQ(disk->reads() - reads_before, reads_first);
+}
+
+KTEST(pagecache, sequential_read_issues_few_large_requests)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 8 * MiB, LENGTH = 4 * MiB;
+    constexpr u64 PAGES = LENGTH / PAGE_SIZE;
+    {
+        KBuffer data(LENGTH);
+        fill(data.bytes, OFFSET, LENGTH, 2);
+        disk->poke(OFFSET, data.bytes, LENGTH);
+    }
+    ReadaheadState ra;
+    const u64 reads_before = disk->reads();
+    const u64 bytes_before = disk->read_bytes();
+    u8 page[PAGE_SIZE / 4];
+    u64 bad = 0;
+    // 1 KiB reads, as a small-buffer reader would do.
+    for (u64 at = OFFSET; at < OFFSET + LENGTH; at += sizeof(page)) {
+        auto n = buffered_read(*space, &ra, at, page, sizeof(page));
+        KASSERT(!n.is_error() && n.value() == sizeof(page));
+        bad += mismatches(page, at, sizeof(page), 2);
+    }
+    KEXPECT_EQ(bad, 0ul);
+    const u64 requests = disk->reads() - reads_before;
+    const u64 bytes = disk->read_bytes() - bytes_before;
+    log_info("ktest", "sequential read: %lu pages in %lu requests (%lu KiB each on average, largest %u KiB)", PAGES,
+             requests, requests ? bytes / requests / KiB : 0, disk->largest_request() / 1024);
+    KEXPECT(requests > 0);
+    KEXPECT(requests <= PAGES / 8);
+    KEXPECT(bytes / requests >= 32 * KiB);
+    // Readahead does not run far past what was read.
+    KEXPECT(bytes <= LENGTH + ReadaheadState::DEFAULT_MAX_BYTES * 2);
+}
+
+KTEST(pagecache, random_read_does_not_inflate_requests)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 BASE = 16 * MiB;
+    constexpr u64 READS = 64;
+    ReadaheadState ra;
+    const u64 bytes_before = disk->read_bytes();
+    u64 state = 12345;
+    u8 buffer[512];
+    for (u64 i = 0; i < READS; i++) {
+        state = state * 6364136223846793005ul + 1442695040888963407ul;
+        // Pages 3 apart at least: never "the next page".
+        const u64 index = ((state >> 33) % 2048) * 3;
+        auto n = buffered_read(*space, &ra, BASE + index * PAGE_SIZE + 100, buffer, sizeof(buffer));
+        KASSERT(!n.is_error());
+    }
+    const u64 bytes = disk->read_bytes() - bytes_before;
+    log_info("ktest", "random read: %lu reads, %lu KiB from the device", READS, bytes / KiB);
+    KEXPECT(bytes <= READS * PAGE_SIZE + READS * PAGE_SIZE / 4);
+}
+
+KTEST(pagecache, write_fsync_then_reread)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 24 * MiB + 1000; // not page aligned
+    constexpr u64 LENGTH = 1 * MiB + 333;
+    KBuffer data(LENGTH);
+    fill(data.bytes, OFFSET, LENGTH, 3);
+    const u64 flushes_before = disk->flushes();
+    // Odd-sized pieces: partial pages at both ends of each.
+    u64 done = 0;
+    while (done < LENGTH) {
+        const u64 piece = min<u64>(LENGTH - done, 10000);
+        auto n = buffered_write(*space, OFFSET + done, data.bytes + done, piece);
+        KASSERT(!n.is_error() && n.value() == piece);
+        done += piece;
+    }
+    KEXPECT(counters().dirty > 0);
+    KASSERT(!fsync_range(*space, OFFSET, OFFSET + LENGTH - 1).is_error());
+    KEXPECT(disk->flushes() > flushes_before);
+    // On the device now.
+    KBuffer check(LENGTH);
+    disk->peek(OFFSET, check.bytes, LENGTH);
+    KEXPECT_EQ(mismatches(check.bytes, OFFSET, LENGTH, 3), 0ul);
+    // Read back through a cold cache.
+    truncate_pages(*space, 0);
+    space->set_size_bytes(disk->device().capacity_bytes());
+    memset(check.bytes, 0, LENGTH);
+    ReadaheadState ra;
+    auto n = buffered_read(*space, &ra, OFFSET, check.bytes, LENGTH);
+    KASSERT(!n.is_error());
+    KEXPECT_EQ(n.value(), LENGTH);
+    KEXPECT_EQ(mismatches(check.bytes, OFFSET, LENGTH, 3), 0ul);
+}
+
+KTEST(pagecache, partial_page_write_reads_the_rest_first)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 PAGE_AT = 30 * MiB;
+    u8 page[PAGE_SIZE];
+    fill(page, PAGE_AT, PAGE_SIZE, 4);
+    disk->poke(PAGE_AT, page, PAGE_SIZE);
+    const char message[] = "read-modify-write";
+    auto n = buffered_write(*space, PAGE_AT + 1000, message, sizeof(message));
+    KASSERT(!n.is_error());
+    KASSERT(!write_and_wait_range(*space, PAGE_AT, PAGE_AT + PAGE_SIZE - 1).is_error());
+    u8 after[PAGE_SIZE];
+    disk->peek(PAGE_AT, after, PAGE_SIZE);
+    KEXPECT_EQ(mismatches(after, PAGE_AT, 1000, 4), 0ul);
+    KEXPECT_EQ(memcmp(after + 1000, message, sizeof(message)), 0);
+    KEXPECT_EQ(mismatches(after + 1000 + sizeof(message), PAGE_AT + 1000 + sizeof(message),
+                          PAGE_SIZE - 1000 - sizeof(message), 4), 0ul);
+}
+
+KTEST(pagecache, writeback_thread_writes_expired_pages)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 40 * MiB, LENGTH = 64 * KiB;
+    KBuffer data(LENGTH);
+    fill(data.bytes, OFFSET, LENGTH, 5);
+    auto n = buffered_write(*space, OFFSET, data.bytes, LENGTH);
+    KASSERT(!n.is_error());
+    Writeback* writeback = space->writeback();
+    KASSERT(writeback);
+    KEXPECT(writeback->dirty_pages() > 0);
+    // Below every threshold: only the periodic pass writes it.
+    const u64 deadline = clock_ns() + DIRTY_EXPIRE_NS + 4 * WRITEBACK_PERIOD_NS;
+    while ((writeback->dirty_pages() || writeback->writeback_pages()) && clock_ns() < deadline)
+        sched::sleep_for(50'000'000);
+    KEXPECT_EQ(writeback->dirty_pages(), 0ul);
+    KBuffer check(LENGTH);
+    disk->peek(OFFSET, check.bytes, LENGTH);
+    KEXPECT_EQ(mismatches(check.bytes, OFFSET, LENGTH, 5), 0ul);
+}
+
+KTEST(pagecache, dirty_pages_stay_under_hard_threshold_with_slow_device)
+{
+    FakeDisk* disk = slow_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    disk->set_bandwidth(20'000); // 20 us per KiB: ~50 MB/s
+    constexpr u64 BACKGROUND = 64, HARD = 128;
+    set_dirty_limits_override(BACKGROUND, HARD);
+    counter::reset_events();
+    constexpr u64 LENGTH = 8 * MiB;
+    KBuffer chunk(64 * KiB);
+    const u64 start = clock_ns();
+    bool ok = true;
+    for (u64 at = 0; at < LENGTH && ok; at += 64 * KiB) {
+        fill(chunk.bytes, at, 64 * KiB, 6);
+        auto n = buffered_write(*space, at, chunk.bytes, 64 * KiB);
+        ok = !n.is_error();
+    }
+    const Counters c = counters();
+    const u64 elapsed_ms = (clock_ns() - start) / 1'000'000;
+    log_info("ktest", "slow device: %lu MiB in %lu ms, max dirty+writeback %lu pages (hard %lu), throttled %lu times, "
+             "worst completion lateness %lu us", LENGTH / MiB, elapsed_ms, c.max_dirty_seen, HARD, c.throttled,
+             disk->m_max_lateness_ns / 1000);
+    KEXPECT(ok);
+    // One page per writer may overshoot between the check and the sleep.
+    KEXPECT(c.max_dirty_seen <= HARD + 2);
+    KEXPECT(c.throttled > 0);
+    KASSERT(!fsync_range(*space, 0, LENGTH - 1).is_error());
+    set_dirty_limits_override(0, 0);
+    disk->set_bandwidth(0);
+    KBuffer check(64 * KiB);
+    u64 bad = 0;
+    for (u64 at = 0; at < LENGTH; at += 64 * KiB) {
+        disk->peek(at, check.bytes, 64 * KiB);
+        bad += mismatches(check.bytes, at, 64 * KiB, 6);
+    }
+    KEXPECT_EQ(bad, 0ul);
+}
+
+KTEST(pagecache, direct_io_rejects_misaligned_requests)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    KBuffer buffer(2 * PAGE_SIZE);
+    KEXPECT_EQ(direct_read(*space, 4096, buffer.bytes + 1, 4096).error().code(), EINVAL);
+    KEXPECT_EQ(direct_read(*space, 4096 + 100, buffer.bytes, 4096).error().code(), EINVAL);
+    KEXPECT_EQ(direct_read(*space, 4096, buffer.bytes, 1000).error().code(), EINVAL);
+    KEXPECT_EQ(direct_write(*space, 4096, buffer.bytes + 8, 512).error().code(), EINVAL);
+    KEXPECT_EQ(direct_write(*space, 77, buffer.bytes, 512).error().code(), EINVAL);
+    // Aligned to the 512-byte logical block (not to a page) is fine.
+    auto ok = direct_read(*space, 512, buffer.bytes + 512, 1024);
+    KEXPECT(!ok.is_error() && ok.value() == 1024);
+}
+
+KTEST(pagecache, direct_and_buffered_views_stay_coherent)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 48 * MiB, LENGTH = 64 * KiB;
+    KBuffer buffered(LENGTH), direct(LENGTH);
+    // A buffered write (still dirty) is what a direct read sees.
+    fill(buffered.bytes, OFFSET, LENGTH, 7);
+    KASSERT(!buffered_write(*space, OFFSET, buffered.bytes, LENGTH).is_error());
+    auto n = direct_read(*space, OFFSET, direct.bytes, LENGTH);
+    KASSERT(!n.is_error() && n.value() == LENGTH);
+    KEXPECT_EQ(mismatches(direct.bytes, OFFSET, LENGTH, 7), 0ul);
+    // A direct write replaces what the cache held: a buffered read sees it.
+    fill(direct.bytes, OFFSET, LENGTH, 8);
+    auto w = direct_write(*space, OFFSET + 4096, direct.bytes + 4096, LENGTH - 8192);
+    KASSERT(!w.is_error() && w.value() == LENGTH - 8192);
+    ReadaheadState ra;
+    auto r = buffered_read(*space, &ra, OFFSET, buffered.bytes, LENGTH);
+    KASSERT(!r.is_error() && r.value() == LENGTH);
+    KEXPECT_EQ(mismatches(buffered.bytes, OFFSET, 4096, 7), 0ul);
+    KEXPECT_EQ(mismatches(buffered.bytes + 4096, OFFSET + 4096, LENGTH - 8192, 8), 0ul);
+    KEXPECT_EQ(mismatches(buffered.bytes + LENGTH - 4096, OFFSET + LENGTH - 4096, 4096, 7), 0ul);
+    // A page somebody holds during the direct write is not dropped but re-read.
+    Page* held = space->find_get_page((OFFSET + 4096) >> PAGE_SHIFT);
+    KASSERT(held);
+    fill(direct.bytes, OFFSET, LENGTH, 9);
+    KASSERT(!direct_write(*space, OFFSET + 4096, direct.bytes + 4096, 4096).is_error());
+    u8 page[PAGE_SIZE];
+    auto again = buffered_read(*space, nullptr, OFFSET + 4096, page, PAGE_SIZE);
+    KASSERT(!again.is_error());
+    KEXPECT_EQ(mismatches(page, OFFSET + 4096, PAGE_SIZE, 9), 0ul);
+    put_page(*held);
+}
+
+KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
+{
+    FakeDisk* disk = mem_disk();
+    KASSERT(disk);
+    static ToyFs toy(disk->device().capacity_bytes());
+    AddressSpace space(toy, &disk->device(), ToyFs::BLOCK);
+    struct Release {
+        AddressSpace& space;
+        ~Release() { space.release(); }
+    } release {space};
+    // A file with data at [0, 10000) and [40000, 50000): a hole between.
+    KBuffer data(64 * KiB);
+    fill(data.bytes, 0, 64 * KiB, 10);
+    KASSERT(!buffered_write(space, 0, data.bytes, 10000).is_error());
+    KASSERT(!buffered_write(space, 40000, data.bytes + 40000, 10000).is_error());
+    KEXPECT_EQ(space.size_bytes(), 50000ul);
+    KASSERT(!fsync_range(space, 0, ~0ul).is_error());
+    // Each written block is on the device where the toy map says.
+    u8 block[ToyFs::BLOCK];
+    u64 bad = 0;
+    // Pages 3..8 (blocks 12..35) were never written: holes. Written pages
+    // are written whole up to the block holding the end of the file (48).
+    for (u64 b = 0; b < 49; b++) {
+        if (b >= 12 && b < 36) {
+            KEXPECT(!toy.mapped(b));
+            continue;
+        }
+        KASSERT(toy.mapped(b));
+        disk->peek(toy.device_offset(b), block, ToyFs::BLOCK);
+        const u64 from = b * ToyFs::BLOCK;
+        const u64 to = min<u64>(from + ToyFs::BLOCK, 50000);
+        for (u64 i = from; i < to; i++) {
+            const bool in_data = i < 10000 || i >= 40000;
+            bad += in_data ? block[i - from] != byte_at(i, 10) : block[i - from] != 0;
+        }
+    }
+    KEXPECT_EQ(bad, 0ul);
+    // Cold read: holes are zeros, data matches.
+    space.release();
+    space.set_size_bytes(50000);
+    KBuffer back(64 * KiB);
+    ReadaheadState ra;
+    auto n = buffered_read(space, &ra, 0, back.bytes, 64 * KiB);
+    KASSERT(!n.is_error());
+    KEXPECT_EQ(n.value(), 50000ul);
+    u64 wrong = 0;
+    for (u64 i = 0; i < 50000; i++)
+        wrong += (i < 10000 || i >= 40000) ? back.bytes[i] != byte_at(i, 10) : back.bytes[i] != 0;
+    KEXPECT_EQ(wrong, 0ul);
+}
+
+KTEST(pagecache, reclaim_drops_clean_pages_but_not_pages_in_use)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 56 * MiB, LENGTH = 512 * KiB;
+    KBuffer data(LENGTH);
+    ReadaheadState ra;
+    KASSERT(!buffered_read(*space, &ra, OFFSET, data.bytes, LENGTH).is_error());
+    Page* held = space->find_get_page(OFFSET >> PAGE_SHIFT);
+    KASSERT(held);
+    const u64 cached_before = space->nr_pages();
+    const u64 dropped = drop_clean_pages();
+    KEXPECT(dropped > 0);
+    KEXPECT(space->nr_pages() < cached_before);
+    Page* still = space->find_get_page(OFFSET >> PAGE_SHIFT);
+    KEXPECT(still == held);
+    if (still)
+        put_page(*still);
+    put_page(*held);
+}
+
+KTEST(pagecache, io_errors_reach_the_reader_and_fsync)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 60 * MiB;
+    disk->set_fail_sector((OFFSET >> block::SECTOR_SHIFT) + 3);
+    u8 buffer[PAGE_SIZE];
+    auto r = buffered_read(*space, nullptr, OFFSET, buffer, PAGE_SIZE);
+    KEXPECT(r.is_error() && r.error().code() == EIO);
+    memset(buffer, 0x5a, sizeof(buffer));
+    auto w = buffered_write(*space, OFFSET + PAGE_SIZE * 4, buffer, PAGE_SIZE);
+    KEXPECT(!w.is_error());
+    disk->set_fail_sector(((OFFSET + PAGE_SIZE * 4) >> block::SECTOR_SHIFT) + 1);
+    auto f = fsync_range(*space, OFFSET, OFFSET + 8 * PAGE_SIZE);
+    KEXPECT(f.is_error() && f.error().code() == EIO);
+    disk->set_fail_sector(~0ul);
+    // The error is reported once.
+    KEXPECT(!fsync_range(*space, OFFSET, OFFSET + 8 * PAGE_SIZE).is_error());
+    truncate_pages(*space, 0);
+}
+
+KTEST(pagecache, truncate_drops_dirty_pages_and_counts)
+{
+    FakeDisk* disk = mem_disk();
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    const Counters before = counters();
+    KBuffer data(128 * KiB);
+    fill(data.bytes, 0, 128 * KiB, 11);
+    KASSERT(!buffered_write(*space, 0, data.bytes, 128 * KiB).is_error());
+    KEXPECT(space->nr_pages() >= 32);
+    truncate_pages(*space, 0);
+    KEXPECT_EQ(space->nr_pages(), 0ul);
+    const Counters after = counters();
+    KEXPECT(after.dirty <= before.dirty);
+    KEXPECT(after.cached <= before.cached);
+}
+
+// A file four times the size of RAM, written and read back through the cache.
+KTEST(pagecache_pressure, file_four_times_ram_round_trip)
+{
+    const u64 ram = mm::page_counters().total * PAGE_SIZE;
+    fakedisk::Config config;
+    config.name = "pcpat0";
+    config.media = fakedisk::Media::Pattern;
+    config.capacity_bytes = (4 * ram + MiB - 1) & ~(MiB - 1);
+    static FakeDisk* disk = FakeDisk::create(config);
+    KASSERT(disk);
+    AddressSpace* space = fresh_space(disk);
+    KASSERT(space);
+    counter::reset_events();
+    constexpr u64 CHUNK = 256 * KiB;
+    constexpr u64 SEED = 0x5eed;
+    KBuffer buffer(CHUNK);
+    KASSERT(buffer.bytes);
+    const u64 size = config.capacity_bytes;
+    const u64 start = clock_ns();
+    u64 lowest_free = ~0ul;
+    for (u64 at = 0; at < size; at += CHUNK) {
+        u64* words = reinterpret_cast<u64*>(buffer.bytes);
+        for (u64 i = 0; i < CHUNK / 8; i++)
+            words[i] = fakedisk::pattern_word(at + i * 8, SEED);
+        auto n = buffered_write(*space, at, buffer.bytes, CHUNK);
+        KASSERT(!n.is_error() && n.value() == CHUNK);
+        lowest_free = min(lowest_free, mm::page_counters().free);
+    }
+    KASSERT(!fsync_range(*space, 0, size - 1).is_error());
+    const u64 written_ms = (clock_ns() - start) / 1'000'000;
+    ReadaheadState ra;
+    u64 bad_words = 0;
+    for (u64 at = 0; at < size; at += CHUNK) {
+        auto n = buffered_read(*space, &ra, at, buffer.bytes, CHUNK);
+        KASSERT(!n.is_error() && n.value() == CHUNK);
+        const u64* words = reinterpret_cast<const u64*>(buffer.bytes);
+        for (u64 i = 0; i < CHUNK / 8; i++)
+            bad_words += words[i] != fakedisk::pattern_word(at + i * 8, SEED);
+        lowest_free = min(lowest_free, mm::page_counters().free);
+    }
+    const Counters c = counters();
+    log_info("ktest", "%lu MiB file (RAM %lu MiB): written in %lu ms, read back in %lu ms; reclaimed %lu pages, "
+             "lowest free %lu pages, %lu write bios, %lu read bios", size / MiB, ram / MiB, written_ms,
+             (clock_ns() - start) / 1'000'000 - written_ms, c.reclaimed, lowest_free, c.write_bios, c.read_bios);
+    KEXPECT_EQ(bad_words, 0ul);
+    KEXPECT_EQ(disk->corrupt_blocks(), 0ul);
+    KEXPECT(c.reclaimed > size / PAGE_SIZE / 2);
+    truncate_pages(*space, 0);
+}
