@@ -128,6 +128,7 @@ struct SchedulerCore {
         next->m_switches++;
         __atomic_store_n(&next->m_on_cpu, true, __ATOMIC_RELAXED);
         rq.m_switching_from = prev;
+        rq.m_wakeup_pending = false;
         cpu.current_thread = next;
         rq.m_slice_start_ns = clock_ns();
         sched_switch_context(&prev->m_saved_sp, next->m_saved_sp);
@@ -165,16 +166,25 @@ struct SchedulerCore {
         }
     }
 
-    // With `rq` locked, after queueing a thread there: does its CPU need a
-    // nudge? Only an idle CPU does (a busy one gets to the thread at the end
-    // of the current time slice, or sooner if that thread blocks). Returns
-    // true if a reschedule IPI must be sent.
-    static bool mark_resched_if_idle(RunQueue& rq)
+    // With `rq` locked, after queueing a thread that was asleep (or is new)
+    // there: does its CPU need a nudge? An idle CPU does at once. A busy
+    // one switches to it early if the woken thread is next in line and the
+    // current thread has already run WAKEUP_PREEMPT_NS (now, or at the next
+    // tick), so a wake-up is served within about a tick instead of a whole
+    // time slice. Returns true if a reschedule IPI must be sent.
+    static bool kick_after_wakeup(RunQueue& rq)
     {
         PerCpu& cpu = percpu::cpu(rq.m_cpu);
         // A CPU that has not joined yet runs its queue when it does.
-        if (!rq.is_active() || cpu.current_thread != rq.m_idle)
+        if (!rq.is_active())
             return false;
+        if (cpu.current_thread != rq.m_idle) {
+            if (rq.m_queue.first() != rq.m_queue.last())
+                return false; // others are waiting already: plain round robin
+            rq.m_wakeup_pending = true;
+            if (clock_ns() - rq.m_slice_start_ns < sched::WAKEUP_PREEMPT_NS)
+                return false; // timer_tick() will do it
+        }
         __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELEASE);
         return rq.m_cpu != current_cpu_index();
     }
@@ -252,7 +262,7 @@ struct SchedulerCore {
             target.lock();
             target.enqueue(thread);
             __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
-            if (mark_resched_if_idle(target))
+            if (kick_after_wakeup(target))
                 kick_cpu = target.m_cpu;
             target.unlock();
             woke = true;
@@ -272,7 +282,7 @@ struct SchedulerCore {
         rq.lock();
         rq.enqueue(thread);
         __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
-        bool kick = mark_resched_if_idle(rq);
+        bool kick = kick_after_wakeup(rq);
         rq.unlock();
         if (kick)
             send_reschedule(cpu);
@@ -348,7 +358,10 @@ struct SchedulerCore {
         }
         if (rq.m_ticks % BALANCE_INTERVAL_TICKS == 0)
             pull(rq, 2);
-        if (rq.has_queued() && clock_ns() - rq.m_slice_start_ns >= sched::TIME_SLICE_NS)
+        if (!rq.has_queued())
+            return;
+        u64 ran_ns = clock_ns() - rq.m_slice_start_ns;
+        if (ran_ns >= sched::TIME_SLICE_NS || (rq.m_wakeup_pending && ran_ns >= sched::WAKEUP_PREEMPT_NS))
             __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
     }
 

@@ -141,6 +141,9 @@ KTEST(timers, concurrent_timers_on_all_cpus_fire_in_deadline_order)
     for (u32 cpu = 0; cpu < cpus; cpu++) {
         g_ordered.fired[cpu] = 0;
         threads[cpu] = spawn(ktest_context, "arm-timers", [cpu] {
+            // Interrupts off while arming: none may fire before all are
+            // queued, however slowly the emulator gets through this loop.
+            bool interrupts_were_enabled = x86::save_and_disable_interrupts();
             u64 base = clock_ns() + 2'000'000;
             for (u32 i = 0; i < OrderedTimers::PER_CPU; i++) {
                 u32 rank = (i * 13 + cpu) % OrderedTimers::PER_CPU;
@@ -149,6 +152,7 @@ KTEST(timers, concurrent_timers_on_all_cpus_fire_in_deadline_order)
                 timer.context = reinterpret_cast<void*>(static_cast<uptr>(cpu) << 16 | i);
                 timer_arm(timer, g_ordered.deadlines[cpu][i], ordered_fire);
             }
+            x86::restore_interrupts(interrupts_were_enabled);
             sched::sleep_until(base + OrderedTimers::PER_CPU * 150'000 + 2'000'000);
         }, cpu);
         KASSERT(threads[cpu]);

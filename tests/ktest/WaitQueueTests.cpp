@@ -99,8 +99,17 @@ KTEST(waitqueue, producer_consumer_no_lost_wakeups)
     u64 consumed = 0, sum = 0, calls = 0, woken = 0;
     for (u32 p = 0; p < pairs; p++) {
         Channel& channel = g_channels[p];
+        // A lost wake-up leaves both sides asleep for good; a slow emulator
+        // only makes them slow. Call it stuck after 30 s without progress.
         for (u32 side = 0; side < 2; side++) {
-            if (!threads[2 * p + side]->join_for(120'000'000'000)) {
+            u64 last_progress = ~0ul;
+            u32 idle_rounds = 0;
+            while (!threads[2 * p + side]->join_for(5'000'000'000)) {
+                u64 progress = load_u64(channel.tail) + load_u64(channel.head);
+                idle_rounds = progress == last_progress ? idle_rounds + 1 : 0;
+                last_progress = progress;
+                if (idle_rounds < 6)
+                    continue;
                 log_raw("ktest:   pair %u stuck: tail %lu head %lu done %u, waiters %zu/%zu\n", p, channel.tail,
                         channel.head, channel.done, channel.not_empty.waiter_count(), channel.not_full.waiter_count());
                 sched::dump_thread(*threads[2 * p]);
@@ -287,8 +296,17 @@ KTEST(waitqueue, wake_from_timer_interrupt_on_another_cpu)
         }
     }, armer_cpu);
     KASSERT(waiter && armer);
-    bool finished = ktest_util::wait_until([] { return load_u32(iw.noticed) == InterruptWake::ROUNDS; },
-                                           15'000'000'000);
+    // Stuck means no round completed for 30 s (a slow emulator is not stuck).
+    bool finished = false;
+    for (u32 last = ~0u, idle_rounds = 0; idle_rounds < 6;) {
+        finished = ktest_util::wait_until([] { return load_u32(iw.noticed) == InterruptWake::ROUNDS; },
+                                          5'000'000'000);
+        if (finished)
+            break;
+        u32 now = load_u32(iw.noticed);
+        idle_rounds = now == last ? idle_rounds + 1 : 0;
+        last = now;
+    }
     KEXPECT(finished);
     if (!finished) {
         log_raw("ktest:   stuck after %u rounds (%u fired)\n", load_u32(iw.noticed), load_u32(iw.fired));
