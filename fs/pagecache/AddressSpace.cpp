@@ -13,9 +13,12 @@
 namespace pagecache {
 namespace {
 
+void* allocate_tree_node(usize size) { return kmalloc(size); }
+void free_tree_node(void* node) { kfree(node); }
+
 const RadixTreeAllocator g_tree_allocator = {
-    .allocate = [](usize size) { return kmalloc(size); },
-    .free = [](void* pointer) { kfree(pointer); },
+    .allocate = allocate_tree_node,
+    .free = free_tree_node,
 };
 
 u32 log2_exact(u32 value)
@@ -105,6 +108,8 @@ Result<void> AddressSpace::add_page(Page& page, u64 index)
     ASSERT(page_test(page, PAGE_LOCKED));
     page.mapping = this;
     page.index = index;
+    page.dirty_blocks = 0;
+    page.writeback_blocks = 0;
     get_page(page); // the tree's reference
     Result<void> inserted = m_tree.with([&](RadixTree& tree) { return tree.insert(index, &page); });
     if (inserted.is_error()) {
@@ -217,12 +222,31 @@ u64 AddressSpace::nr_pages()
     return m_tree.with([](RadixTree& tree) { return static_cast<u64>(tree.size()); });
 }
 
-bool AddressSpace::set_page_dirty(Page& page)
+namespace {
+
+u16 blocks_mask(u32 block_shift, u32 offset, u32 length)
+{
+    if (length == 0)
+        return 0;
+    const u32 first = offset >> block_shift;
+    const u32 last = (offset + length - 1) >> block_shift;
+    return static_cast<u16>(((1u << (last + 1)) - 1) & ~((1u << first) - 1));
+}
+
+} // namespace
+
+bool AddressSpace::set_page_dirty(Page& page) { return set_page_dirty_range(page, 0, PAGE_SIZE); }
+
+bool AddressSpace::set_page_dirty_range(Page& page, u32 offset, u32 length)
 {
     ASSERT(page_test(page, PAGE_UPTODATE));
+    ASSERT(offset + length <= PAGE_SIZE);
     // Memory-only pages have nowhere to go: nothing to track.
     if (!has_backing_store())
         return false;
+    // Blocks before the flag: writeback takes the mask after clearing the
+    // flag, so a block marked here is written by this pass or the next.
+    __atomic_fetch_or(&page.dirty_blocks, blocks_mask(m_block_shift, offset, length), __ATOMIC_ACQ_REL);
     if (page_test_and_set(page, PAGE_DIRTY))
         return false;
     const bool tagged = m_tree.with([&](RadixTree& tree) {
@@ -251,6 +275,7 @@ bool AddressSpace::clear_dirty_for_io(Page& page)
     // while its data is not on the device yet.
     page_set(page, PAGE_WRITEBACK);
     page_clear(page, PAGE_DIRTY);
+    page.writeback_blocks = __atomic_exchange_n(&page.dirty_blocks, u16(0), __ATOMIC_ACQ_REL);
     m_tree.with([&](RadixTree& tree) {
         tree.clear_tag(page.index, RadixTree::TAG_DIRTY);
         tree.clear_tag(page.index, RadixTree::TAG_TOWRITE);
@@ -284,6 +309,59 @@ void end_page_writeback(Page& page, int error)
     wake_page_waiters(page);
     writeback_completed();
 }
+
+} // namespace pagecache
+
+void AddressSpace::forget_dirty(u64 byte_offset, u64 length)
+{
+    const u64 block_size = 1ul << m_block_shift;
+    u64 at = (byte_offset + block_size - 1) & ~(block_size - 1); // whole blocks only
+    const u64 end = (byte_offset + length) & ~(block_size - 1);
+    while (at < end) {
+        const u64 index = at >> PAGE_SHIFT;
+        const u32 offset = at & (PAGE_SIZE - 1);
+        const u32 span = static_cast<u32>(min<u64>(PAGE_SIZE - offset, end - at));
+        if (Page* page = find_get_page(index)) {
+            lock_page(*page);
+            const u16 mask = blocks_mask(m_block_shift, offset, span);
+            const u16 left = __atomic_and_fetch(&page->dirty_blocks, static_cast<u16>(~mask), __ATOMIC_ACQ_REL);
+            // Nothing dirty left: the page is clean (unless being written,
+            // where the completion finds it clean anyway).
+            if (left == 0 && page->mapping == this && page_test_and_clear(*page, PAGE_DIRTY)) {
+                m_tree.with([&](RadixTree& tree) {
+                    tree.clear_tag(page->index, RadixTree::TAG_DIRTY);
+                    tree.clear_tag(page->index, RadixTree::TAG_TOWRITE);
+                });
+                counter::add(counter::DIRTY, -1);
+                if (m_writeback)
+                    m_writeback->account_dirty(-1);
+            }
+            unlock_page(*page);
+            put_page(*page);
+        }
+        at += span;
+    }
+}
+
+namespace pagecache {
+namespace {
+
+class MemoryOnlyOperations final : public AddressSpaceOperations {
+public:
+    Result<BlockMapping> map_blocks(AddressSpace&, u64, u64 max_blocks, bool) override
+    {
+        BlockMapping hole;
+        hole.blocks = max<u64>(max_blocks, 1);
+        return hole;
+    }
+    bool has_backing_store() const override { return false; }
+};
+
+MemoryOnlyOperations g_memory_only_operations;
+
+} // namespace
+
+AddressSpaceOperations& memory_only_operations() { return g_memory_only_operations; }
 
 } // namespace pagecache
 

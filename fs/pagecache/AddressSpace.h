@@ -79,6 +79,7 @@ struct AddressSpace {
 public:
     // `device` may be null when !ops.has_backing_store(). `block_size_bytes`
     // is the unit of map_blocks: 512 .. PAGE_SIZE, a power of two.
+    // May sleep (creates the device's writeback thread on first use).
     AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host = nullptr);
     ~AddressSpace();
     AddressSpace(const AddressSpace&) = delete;
@@ -95,6 +96,13 @@ public:
 
     u64 size_bytes() const { return __atomic_load_n(&m_size_bytes, __ATOMIC_ACQUIRE); }
     void set_size_bytes(u64 size) { __atomic_store_n(&m_size_bytes, size, __ATOMIC_RELEASE); }
+    // Raise the size to `size` if it is smaller (writes past the end; any context).
+    void extend_size_to(u64 size)
+    {
+        u64 now = size_bytes();
+        while (size > now
+               && !__atomic_compare_exchange_n(&m_size_bytes, &now, size, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) { }
+    }
     // Pages [0, page_count) hold file data.
     u64 page_count() const { return (size_bytes() + PAGE_SIZE - 1) >> PAGE_SHIFT; }
 
@@ -126,6 +134,15 @@ public:
     // Page Dirty (must be up to date, normally locked): tag, count, queue the
     // space for writeback. Returns true if it was clean.
     bool set_page_dirty(Page& page);
+    // Only the blocks of the page overlapping [offset, offset + length) are
+    // dirty: writeback writes just those (a block device page holding several
+    // filesystem metadata blocks). The page need not be locked.
+    bool set_page_dirty_range(Page& page, u32 offset, u32 length);
+    // The device blocks of [byte_offset, byte_offset + length) no longer
+    // belong to this space's cached copy (a freed metadata block reused for
+    // file data): their dirty bits are dropped so a stale copy is never
+    // written over the new owner's data. Whole blocks only.
+    void forget_dirty(u64 byte_offset, u64 length);
     // Locked dirty page -> Writeback (clears DIRTY and TOWRITE, tags
     // WRITEBACK). False if it was not dirty.
     bool clear_dirty_for_io(Page& page);
@@ -159,6 +176,9 @@ private:
 };
 
 namespace pagecache {
+
+// Operations of a memory-only space (ramfs, procfs): no backing store.
+AddressSpaceOperations& memory_only_operations();
 
 // A small ordered set of pages handed to read_pages / write_pages.
 class PageBatch {

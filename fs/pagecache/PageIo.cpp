@@ -261,6 +261,28 @@ void generic_write_pages(AddressSpace& space, PageBatch& pages)
         }
         const u64 batch_blocks = (pages.last()->index - page.index + 1) * per_page;
         const u64 blocks_here = min<u64>(per_page, file_blocks - first_block);
+        // Blocks marked dirty one by one (set_page_dirty_range): only those.
+        const u16 all = static_cast<u16>((1u << per_page) - 1);
+        const u16 mask = page.writeback_blocks & all;
+        if (mask != all) {
+            u32 pieces = 0;
+            for (u32 b = 0; b < blocks_here; b++)
+                pieces += (mask >> b) & 1;
+            begin_pieces(page, pieces);
+            for (u32 b = 0; b < blocks_here; b++) {
+                if (!((mask >> b) & 1))
+                    continue;
+                auto piece = cursor.lookup(space, first_block + b, 1, true);
+                if (piece.is_error() || piece.value().is_hole()) {
+                    end_piece(page, piece.is_error() ? piece.error().code() : EIO, true);
+                    continue;
+                }
+                builder.add(page, b << shift, 1u << shift, piece.value().sector);
+            }
+            builder.submit();
+            end_piece(page, 0, true);
+            continue;
+        }
         if (blocks_here == per_page) {
             auto first = cursor.lookup(space, first_block, batch_blocks, true);
             if (first.is_error()) {

@@ -26,12 +26,13 @@ struct Registry {
 Registry g_registry;
 Mutex g_registry_lock{LockRank::MutexGeneric, "writeback registry"};
 
+u64 g_dirty_expire_ns = DIRTY_EXPIRE_NS;
 u64 g_override_background = 0;
 u64 g_override_hard = 0;
 
 WaitQueue g_throttle_wait;
 u32 g_throttled_writers = 0;
-u64 g_throttle_hard = ~0ul; // the limit the sleeping writers wait for
+u64 g_throttle_hard = ~0ul; // the count the sleeping writers wait for
 
 u64 dirty_and_writeback() { return counter::get(counter::DIRTY) + counter::get(counter::WRITEBACK); }
 
@@ -65,6 +66,9 @@ DirtyLimits dirty_limits()
     limits.background_pages = max(dirtyable * DIRTY_BACKGROUND_PERCENT / 100, DIRTY_MIN_HARD_PAGES / 2);
     return limits;
 }
+
+u64 dirty_expire_ns() { return __atomic_load_n(&g_dirty_expire_ns, __ATOMIC_RELAXED); }
+void set_dirty_expire_ns(u64 expire_ns) { __atomic_store_n(&g_dirty_expire_ns, expire_ns, __ATOMIC_RELAXED); }
 
 void set_dirty_limits_override(u64 background_pages, u64 hard_pages)
 {
@@ -217,14 +221,19 @@ void balance_dirty_pages(AddressSpace& space)
     if (now <= limits.hard_pages)
         return;
 
+    // Sleep until the count is halfway back to the background threshold:
+    // the hysteresis lets a throttled writer dirty a batch of pages per
+    // wake-up instead of one page per completion.
     counter::add(counter::THROTTLED, 1);
     __atomic_fetch_add(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
-    while (dirty_and_writeback() > limits.hard_pages) {
-        __atomic_store_n(&g_throttle_hard, limits.hard_pages, __ATOMIC_RELAXED);
+    for (;;) {
+        const u64 resume = (limits.background_pages + limits.hard_pages) / 2;
+        if (dirty_and_writeback() <= resume)
+            break;
+        __atomic_store_n(&g_throttle_hard, resume, __ATOMIC_RELAXED);
         if (own)
             own->kick();
-        wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= limits.hard_pages; },
-                           THROTTLE_RECHECK_NS);
+        wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= resume; }, THROTTLE_RECHECK_NS);
         limits = dirty_limits();
     }
     __atomic_fetch_sub(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
@@ -295,7 +304,7 @@ AddressSpace* Writeback::pick(bool expired_only, u64 now_ns)
     for (AddressSpace& space : m_spaces) {
         if (space.m_writeback_busy)
             continue;
-        if (expired_only && now_ns - space.m_dirtied_ns < DIRTY_EXPIRE_NS)
+        if (expired_only && now_ns - space.m_dirtied_ns < dirty_expire_ns())
             return nullptr; // oldest first: the rest are younger
         __atomic_store_n(&space.m_writeback_busy, true, __ATOMIC_RELEASE);
         m_spaces.remove(space);

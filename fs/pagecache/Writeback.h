@@ -40,6 +40,10 @@ struct DirtyLimits {
 DirtyLimits dirty_limits();
 // Tests: fixed limits instead of the percentages (0, 0 restores them).
 void set_dirty_limits_override(u64 background_pages, u64 hard_pages);
+// How long a page may stay dirty before the periodic pass writes it
+// (DIRTY_EXPIRE_NS unless changed; tests shorten it).
+u64 dirty_expire_ns();
+void set_dirty_expire_ns(u64 expire_ns);
 
 enum class SyncMode : u8 {
     Background, // skip pages already under writeback, stop after nr_to_write

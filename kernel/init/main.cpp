@@ -10,11 +10,14 @@
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/PageCache.h"
+#include "fs/vfs/Vfs.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
+#include "kernel/init/Demo.h"
 #include "kernel/init/Version.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
@@ -43,14 +46,20 @@ void init_main()
     // clock_ns() counts from the first instruction of kernel_main's caller.
     log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
-    pagecache::init(); // kreclaimd: needs the scheduler running
+    block::start_worker(); // kblockd: request timeouts
+    pagecache::init();     // kreclaimd: needs the scheduler running
+    vfs::init();           // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
+        vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
     if (info.command_line.get("bench") == StringView("blk"))
         block::run_benchmark(info.command_line);
+    else
+        demo::run_default();
+    vfs::shutdown();
     power_off();
 }
 
@@ -65,21 +74,25 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
     load_symbols(info);
+    log_raw("\nSluice %s x86_64 (booted by %s)\n", SLUICE_VERSION, info.boot_loader_name);
+    log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
+             info.command_line.raw().chars());
+
     interrupts::init_boot_cpu();
     tsc::calibrate();
     mm::init(info);
-
-    log_raw("\nSluice %s (%s) x86_64\n", SLUICE_VERSION, info.boot_loader_name);
-    log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),
-             info.command_line.raw().chars());
-    log_info("boot", "memory: %lu MiB usable in %zu regions, %zu modules", info.usable_bytes() / MiB,
-             info.region_count, info.module_count);
     acpi::init();
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
     smp::init();              // before drivers: they size per-CPU queues by the CPUs online
-    pci::init();              // enumerate, probe drivers (NVMe, virtio-blk), print the table
+
+    mm::PageCounters pages = mm::page_counters();
+    log_info("boot", "Sluice %s: %u CPUs online, %lu MiB memory (%lu MiB free), %zu boot modules", SLUICE_VERSION,
+             percpu::online_count(), pages.total * PAGE_SIZE / MiB, pages.free * PAGE_SIZE / MiB,
+             info.module_count);
+
+    pci::init(); // enumerate, probe drivers (NVMe, virtio-blk), print the table
     block::print_devices();
 
     // This context becomes CPU 0's idle thread; the rest runs in init_main.

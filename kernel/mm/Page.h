@@ -47,6 +47,10 @@ struct Page {
     i32 refcount;
     u8 order;           // buddy: order of the free block this page heads; allocated: its order
     u16 slab_inuse;     // slab: objects handed out from this slab
+    // Page cache: which blocks of the page are dirty / being written (bit i:
+    // block i of the page; up to 8 blocks of 512 bytes). Uses padding.
+    u16 dirty_blocks;
+    u16 writeback_blocks;
     ListNode list;      // buddy free list, slab list, or LRU list
     AddressSpace* mapping; // page cache: owning address space
     u64 index;          // page cache: page index in the file

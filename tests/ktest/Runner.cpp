@@ -27,8 +27,9 @@ namespace {
 
 // Suites that only run when named: they end the run on purpose (a deliberate
 // panic), or are workloads too long for `ktest=all` under TCG
-// (pagecache_pressure: a file four times RAM; tests/qemu runs it with a small guest).
-const char* const SUITES_NOT_IN_ALL[] = {"panic", "panic_double_fault", "pagecache_pressure"};
+// (pagecache_pressure, pagecache_dev_pressure: a file four times RAM;
+// tests/qemu/pagecache_*.py run them with a small guest).
+const char* const SUITES_NOT_IN_ALL[] = {"panic", "panic_double_fault", "pagecache_pressure", "pagecache_dev_pressure"};
 
 bool excluded_from_all(const char* suite)
 {

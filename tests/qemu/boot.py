@@ -11,11 +11,13 @@ def main():
     a = scenario.arguments(__doc__).parse_args()
     c = scenario.Checks(f"boot smp={a.smp}")
     r = scenario.boot(a, f"smp={a.smp}")
-    c.check(re.search(r"^Sluice \S+ .*x86_64$", r.output, re.M) is not None, "banner printed")
+    c.check(re.search(r"^Sluice \S+ x86_64 ", r.output, re.M) is not None, "banner printed")
     m = re.search(r"smp: (\d+) of (\d+) CPUs online", r.output)
     c.check(m is not None and int(m.group(1)) == a.smp and int(m.group(2)) == a.smp,
             f"all {a.smp} CPUs online ({m.group(0) if m else 'no smp line'})")
-    c.check(re.search(r"memory: \d+ MiB", r.output) is not None, "memory summary printed")
+    m = re.search(r"boot: Sluice \S+: (\d+) CPUs online, (\d+) MiB memory \((\d+) MiB free\)", r.output)
+    c.check(m is not None and int(m.group(1)) == a.smp and int(m.group(2)) > 0,
+            "banner summary: CPUs online and memory")
     c.check("command line: smp=" in r.output, "command line printed")
     m = re.search(r"boot: kernel entry to scheduler running on (\d+) CPUs: (\d+) us", r.output)
     c.check(m is not None and int(m.group(1)) == a.smp, "boot time to all CPUs + scheduler printed")

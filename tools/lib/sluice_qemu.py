@@ -74,6 +74,17 @@ def _qemu_args(iso, smp, mem, accel, drives=(), extra=()):
     return args + list(extra)
 
 
+def null_disks(smp):
+    """NVMe and virtio-blk on QEMU's null backend (reads return zeroes, writes
+    are dropped): the configuration of the Linux baseline (shared/baseline)."""
+    return [
+        ["-drive", "file=null-co://,if=none,id=nvm,format=raw,file.read-zeroes=on,file.size=4G",
+         "-device", "nvme,serial=deadbeef,drive=nvm"],
+        ["-drive", "file=null-co://,if=none,id=vd,format=raw,file.read-zeroes=on,file.size=4G",
+         "-device", f"virtio-blk-pci,drive=vd,num-queues={smp}"],
+    ]
+
+
 def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=(),
         modules=(), echo=True, kill_on=None, on_line=None, accel=None):
     """Boot an ISO for `cmdline`; return a Result. `kill_on` ends QEMU (SIGKILL)

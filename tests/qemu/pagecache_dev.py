@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""The page cache over real devices: NVMe and virtio-blk attached, ktest
+suite pagecache_dev (readahead request counts from diskstats, cached
+re-reads, write + fsync + cold re-read, O_DIRECT alignment and coherence,
+writer throttling). With --pressure: one NVMe namespace four times the
+guest's RAM written and read back through the cache (pagecache_dev_pressure),
+plus the fake-device pressure suite (pagecache_pressure), in a small guest."""
+import os
+import sys
+
+import scenario
+import storage
+
+WRITE_BYTES_PER_SECOND = 16 << 20
+
+
+def main():
+    p = scenario.arguments(__doc__)
+    p.add_argument("--pressure", action="store_true")
+    a = p.parse_args()
+    c = scenario.Checks(f"pagecache_dev{' pressure' if a.pressure else ''} smp={a.smp}")
+    with storage.tempdir() as tmp:
+        if a.pressure:
+            mem_mib = 128
+            nvme = f"{tmp}/nvme.img"
+            with open(nvme, "wb") as f:  # sparse: the guest writes all of it
+                f.truncate(4 * mem_mib << 20)
+            r = scenario.boot(a, "ktest=pagecache_dev_pressure,pagecache_pressure pc.dev=nvme0n1",
+                              drives=storage.drives(nvme, None, a.smp), mem=f"{mem_mib}M", echo=False)
+            c.check(os.path.getsize(nvme) == 4 * mem_mib << 20, "image size unchanged")
+        else:
+            nvme, virtio = storage.make_images(tmp, 0x5151)
+            # Slow writes (QEMU's I/O throttling) so that writers meet the
+            # hard dirty threshold whatever the host's speed.
+            drives = storage.drives(nvme, virtio, a.smp)
+            for d in drives:
+                d[1] += f",throttling.bps-write={WRITE_BYTES_PER_SECOND}"
+            r = scenario.boot(a, "ktest=pagecache_dev", drives=drives, echo=False)
+        for line in r.output.splitlines():
+            if "ktest" in line and ("I ktest" in line or "FAIL" in line or line.startswith("ktest:   ")):
+                print(line)
+        storage.check_ktests(c, r)
+        c.check("nvme0n1:" in r.output, "ran against nvme0n1")
+        if not a.pressure:
+            c.check("vda:" in r.output, "ran against vda")
+    return c.finish()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
