@@ -266,7 +266,16 @@ Result<usize> FileSystem::write(Inode& inode, u64 offset, const void* buffer, us
     return done;
 }
 
-Result<void> FileSystem::truncate(Inode& inode, u64 new_size)
+Result<void> FileSystem::update_size(Inode& inode, u64 size)
+{
+    TRY(check_writable());
+    TRY(note_large_file(size));
+    set_size(inode, size);
+    inode.disk.i_mtime = inode.disk.i_ctime = now();
+    return write_inode(inode);
+}
+
+Result<void> FileSystem::truncate(Inode& inode, u64 new_size, bool zero_tail)
 {
     TRY(check_writable());
     if (inode.is_directory())
@@ -282,7 +291,7 @@ Result<void> FileSystem::truncate(Inode& inode, u64 new_size)
         TRY(truncate_blocks(inode, (new_size + m_block_size - 1) / m_block_size));
         // The rest of the last block must read as zeros if the file grows again.
         const usize tail = new_size % m_block_size;
-        if (tail) {
+        if (tail && zero_tail) {
             const u32 block = TRY(map_block(inode, new_size / m_block_size, false));
             if (block) {
                 BlockRef ref = TRY(m_cache.read(block));

@@ -91,7 +91,13 @@ public:
     Result<usize> read(Inode& inode, u64 offset, void* buffer, usize length);
     Result<usize> write(Inode& inode, u64 offset, const void* buffer, usize length);
     // Shrink (freeing blocks and emptied indirect blocks) or grow (a hole).
-    Result<void> truncate(Inode& inode, u64 new_size);
+    // `zero_tail`: zero the rest of the new last block through the block
+    // cache (the kernel passes false: that block's bytes live in the file's
+    // page cache, which zeroes and writes them itself).
+    Result<void> truncate(Inode& inode, u64 new_size, bool zero_tail = true);
+    // A write through the page cache grew the file to `size`: record it
+    // (and large_file when needed), with the modification time.
+    Result<void> update_size(Inode& inode, u64 size);
 
     // Directories.
     Result<u32> lookup(Inode& directory, StringView name, u8* file_type = nullptr);

@@ -10,6 +10,7 @@
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/PageCache.h"
+#include "fs/vfs/Vfs.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
@@ -45,15 +46,18 @@ void init_main()
     log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
     pagecache::init(); // kreclaimd: needs the scheduler running
+    vfs::init();       // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());
+        vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
     if (info.command_line.get("bench") == StringView("blk"))
         block::run_benchmark(info.command_line);
     else
         demo::run_default();
+    vfs::shutdown();
     power_off();
 }
 

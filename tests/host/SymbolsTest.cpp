@@ -95,7 +95,12 @@ TEST(Symbols, AgreesWithAddr2lineOnTheRealKernel)
         ASSERT_TRUE(symbols::lookup(address, s)) << line;
         // Aliases (two names at one address) may differ; the table's own name
         // at that address must then be one of them.
-        if (name_of(s) != expected && line.substr(19) != expected)
+        // For the static invoker of a lambda (a captureless lambda turned into
+        // a function pointer) DWARF has only "_FUN": accept the kernel's full
+        // name when it ends in that.
+        const std::string kernel_name = name_of(s);
+        const bool lambda_invoker = expected == "_FUN" && kernel_name.find("::_FUN(") != std::string::npos;
+        if (kernel_name != expected && line.substr(19) != expected && !lambda_invoker)
             ADD_FAILURE() << "0x" << std::hex << address << ": kernel says " << name_of(s) << ", addr2line says "
                           << expected;
         checked++;

@@ -1,0 +1,154 @@
+// devfs at /dev: every registered block device (buffered through its own
+// page cache, or O_DIRECT), plus null, zero and console.
+#include "fs/devfs/DevFs.h"
+
+#include "drivers/serial/Uart16550.h"
+#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/ramfs/RamFs.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/lib/String.h"
+#include "kernel/mm/Heap.h"
+
+namespace devfs {
+
+namespace {
+
+u64 make_device_number(u32 major, u32 minor) { return (minor & 0xff) | (major << 8) | (static_cast<u64>(minor & ~0xffu) << 12); }
+
+struct DeviceSuperBlock final : vfs::SuperBlock {
+};
+DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev" pseudo filesystem)
+
+// /dev/<disk>: the device's own page cache (fs/pagecache/BlockDeviceSpace.h),
+// shared with filesystems mounted from it; O_DIRECT through the generic
+// direct I/O of the same space.
+class BlockDeviceInode final : public vfs::Inode {
+public:
+    BlockDeviceInode(block::BlockDevice& device, AddressSpace& space, u64 number_)
+        : Inode(g_device_superblock, number_, S_IFBLK | 0660), m_device(device)
+    {
+        mapping = &space;
+        size = device.capacity_bytes();
+        mapping->set_size_bytes(size);
+        rdev = make_device_number(device.major(), device.minor());
+    }
+
+    Result<usize> write(vfs::File& file, u64 offset, const void* buffer, usize length) override
+    {
+        if (m_device.read_only())
+            return Error::from_errno(EPERM);
+        if (offset >= size)
+            return Error::from_errno(ENOSPC);
+        length = static_cast<usize>(min<u64>(length, size - offset));
+        return Inode::write(file, offset, buffer, length);
+    }
+    Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length) override
+    {
+        if (write && m_device.read_only())
+            return Error::from_errno(EPERM);
+        if (offset >= size)
+            return write ? Result<usize>(Error::from_errno(ENOSPC)) : Result<usize>(0ul);
+        length = static_cast<usize>(min<u64>(length, size - offset));
+        return Inode::direct_io(write, offset, buffer, length);
+    }
+    Result<void> truncate(u64) override { return Error::from_errno(EINVAL); }
+
+private:
+    block::BlockDevice& m_device;
+};
+
+class CharDeviceInode final : public vfs::Inode {
+public:
+    enum class Kind { Null, Zero, Console };
+    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 minor)
+        : Inode(superblock_, number_, S_IFCHR | 0666), m_kind(kind)
+    {
+        rdev = make_device_number(kind == Kind::Console ? 5 : 1, minor);
+    }
+    Result<usize> read(vfs::File&, u64, void* buffer, usize length) override
+    {
+        if (m_kind == Kind::Zero) {
+            memset(buffer, 0, length);
+            return length;
+        }
+        return 0ul;
+    }
+    Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
+    {
+        if (m_kind == Kind::Console)
+            serial::write(static_cast<const char*>(buffer), length);
+        return length;
+    }
+    Result<void> truncate(u64) override { return {}; }
+    Result<void> fsync(bool) override { return {}; }
+
+private:
+    Kind m_kind;
+};
+
+constexpr usize MAX_DEVICE_INODES = block::MAX_BLOCK_DEVICES;
+struct {
+    block::BlockDevice* device;
+    BlockDeviceInode* inode;
+} g_device_inodes[MAX_DEVICE_INODES];
+u64 g_next_number = 1;
+
+Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
+{
+    vfs::SuperBlock* superblock = TRY(ramfs::make_superblock("devfs"));
+    auto* root = static_cast<ramfs::RamInode*>(superblock->root);
+    struct CharDevice {
+        const char* name;
+        CharDeviceInode::Kind kind;
+        u32 minor;
+    };
+    static const CharDevice CHAR_DEVICES[] = {
+        {"null", CharDeviceInode::Kind::Null, 3},
+        {"zero", CharDeviceInode::Kind::Zero, 5},
+        {"console", CharDeviceInode::Kind::Console, 1},
+    };
+    for (const CharDevice& device : CHAR_DEVICES) {
+        auto* inode = new CharDeviceInode(*superblock, 1000 + device.minor, device.kind, device.minor);
+        if (!inode)
+            return Error::from_errno(ENOMEM);
+        TRY(root->attach(StringView(device.name), inode));
+    }
+    for (usize i = 0; i < block::device_count(); i++) {
+        block::BlockDevice* device = block::device_at(i);
+        vfs::Inode* inode = TRY(vfs::block_device_inode(*device));
+        TRY(root->attach(StringView(device->name()), inode));
+    }
+    return superblock;
+}
+
+const vfs::FileSystemType g_devfs_type = {"devfs", mount_devfs};
+
+} // namespace
+
+void register_filesystem() { vfs::register_filesystem(g_devfs_type); }
+
+} // namespace devfs
+
+namespace vfs {
+
+Result<Inode*> block_device_inode(block::BlockDevice& device)
+{
+    for (auto& slot : devfs::g_device_inodes) {
+        if (slot.device == &device)
+            return static_cast<Inode*>(slot.inode);
+    }
+    for (auto& slot : devfs::g_device_inodes) {
+        if (!slot.device) {
+            AddressSpace* space = TRY(pagecache::block_device_space(device));
+            auto* inode = new devfs::BlockDeviceInode(device, *space, devfs::g_next_number++);
+            if (!inode)
+                return Error::from_errno(ENOMEM);
+            slot.device = &device;
+            slot.inode = inode;
+            return static_cast<Inode*>(inode);
+        }
+    }
+    return Error::from_errno(ENOMEM);
+}
+
+} // namespace vfs

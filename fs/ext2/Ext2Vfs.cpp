@@ -1,0 +1,538 @@
+// ext2 in the kernel: the VFS glue around fs/ext2/FileSystem.
+//
+// - Metadata (superblock, descriptors, bitmaps, inode tables, directories,
+//   indirect blocks, slow symlinks) lives in the block device's own page
+//   cache (fs/pagecache/BlockDeviceSpace.h): KernelBlockCache pins its pages.
+//   Dirty metadata is tracked per filesystem block, not per page, and written
+//   block by block at sync: with blocks smaller than a page, one page may hold
+//   metadata next to a block that was just reused for file data, and writing
+//   the whole page would put a stale copy over that data (Linux avoids the same
+//   hazard with buffer heads). A block that becomes file data is forgotten.
+// - File data goes through each file's own page cache; map_blocks() asks the
+//   ext2 code where blocks are, and prepare_write() allocates them before a
+//   buffered write so that ENOSPC reaches write().
+// - One mutex per filesystem serialises every call into the ext2 code.
+#include "fs/ext2/Ext2Vfs.h"
+
+#include "fs/ext2/FileSystem.h"
+#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/PageCache.h"
+#include "fs/pagecache/PageWait.h"
+#include "fs/pagecache/Writeback.h"
+#include "kernel/block/BlkMq.h"
+#include "kernel/sync/Completion.h"
+#include "fs/vfs/Vfs.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/lib/String.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/Heap.h"
+#include "kernel/mm/PageAllocator.h"
+#include "kernel/time/Clock.h"
+
+namespace ext2 {
+
+namespace {
+
+// Wall-clock seconds: there is no RTC driver yet, so time starts at a fixed
+// epoch (2024-01-01) plus the time since boot.
+u32 clock_seconds() { return 1704067200u + static_cast<u32>(clock_ns() / 1'000'000'000ul); }
+
+const RadixTreeAllocator g_inode_table_allocator = {
+    [](usize size) { return kmalloc(size); },
+    [](void* pointer) { kfree(pointer); },
+};
+
+class KernelBlockCache final : public BlockCache {
+public:
+    explicit KernelBlockCache(AddressSpace& device_space) : m_space(device_space), m_dirty(g_inode_table_allocator) { }
+
+    u32 block_size() const override { return m_block_size; }
+    Result<void> set_block_size(u32 size) override
+    {
+        if (size < 512 || size > PAGE_SIZE || (size & (size - 1)))
+            return Error::from_errno(EINVAL);
+        m_block_size = size;
+        return {};
+    }
+    u64 device_size_bytes() const override { return m_space.size_bytes(); }
+
+    Result<BlockRef> read(u64 block) override
+    {
+        const u64 byte = block * m_block_size;
+        if (byte + m_block_size > m_space.size_bytes())
+            return Error::from_errno(EIO);
+        Page* page = TRY(pagecache::read_cache_page(m_space, byte >> PAGE_SHIFT));
+        u8* data = static_cast<u8*>(mm::page_address(page)) + (byte & (PAGE_SIZE - 1));
+        return BlockRef(this, block, data, page);
+    }
+
+    Result<BlockRef> zeroed(u64 block) override
+    {
+        BlockRef ref = TRY(read(block));
+        memset(ref.data(), 0, m_block_size);
+        ref.mark_dirty();
+        return ref;
+    }
+
+    // Write every dirty block (one bio each, plugged so neighbours merge),
+    // wait for all of them, then flush the device.
+    Result<void> sync() override
+    {
+        int error = 0;
+        u64 at = 0;
+        for (;;) {
+            constexpr usize BATCH = 64;
+            struct Write {
+                block::Bio bio;
+                block::BioVec vec;
+                Page* page;
+            };
+            auto* writes = static_cast<Write*>(kzalloc(sizeof(Write) * BATCH));
+            if (!writes)
+                return Error::from_errno(ENOMEM);
+            usize count = 0;
+            u64 block;
+            while (count < BATCH) {
+                auto* page = static_cast<Page*>(m_dirty.find_next(at, block));
+                if (!page)
+                    break;
+                m_dirty.erase(block);
+                Write& w = writes[count++];
+                w.page = page; // the pin taken by mark_dirty
+                const u64 byte = block * m_block_size;
+                w.vec = {page, static_cast<u32>(byte & (PAGE_SIZE - 1)), m_block_size};
+                block::bio_init(w.bio, block::BioOp::Write, byte >> block::SECTOR_SHIFT, &w.vec, 1);
+                w.bio.device = m_space.device();
+                w.bio.end_io = [](block::Bio& bio) {
+                    auto* batch = static_cast<BatchWait*>(bio.private_data);
+                    if (bio.status)
+                        __atomic_store_n(&batch->error, bio.status, __ATOMIC_RELAXED);
+                    if (__atomic_sub_fetch(&batch->pending, 1, __ATOMIC_ACQ_REL) == 0)
+                        batch->done.complete();
+                };
+                at = block + 1;
+            }
+            if (count == 0) {
+                kfree(writes);
+                break;
+            }
+            BatchWait wait;
+            wait.pending = static_cast<u32>(count);
+            {
+                block::Plug plug;
+                for (usize i = 0; i < count; i++) {
+                    writes[i].bio.private_data = &wait;
+                    block::submit_bio(writes[i].bio, &plug);
+                }
+            }
+            wait.done.wait();
+            if (wait.error)
+                error = wait.error;
+            for (usize i = 0; i < count; i++)
+                pagecache::put_page(*writes[i].page);
+            kfree(writes);
+        }
+        TRY(pagecache::flush_device(*m_space.device()));
+        if (error)
+            return Error::from_errno(EIO);
+        return {};
+    }
+
+    void mark_dirty(BlockRef& ref) override
+    {
+        if (m_dirty.lookup(ref.block()))
+            return;
+        auto* page = static_cast<Page*>(ref.cookie());
+        pagecache::get_page(*page); // pinned until written: reclaim must not drop it
+        if (m_dirty.insert(ref.block(), page).is_error()) {
+            // No memory for the index: write this block's page the generic way.
+            pagecache::put_page(*page);
+            m_space.set_page_dirty(*page);
+        }
+    }
+    void release(BlockRef& ref) override { pagecache::put_page(*static_cast<Page*>(ref.cookie())); }
+
+    // `block` now holds file data: its cached metadata copy must never be written.
+    void forget(u64 block)
+    {
+        if (auto* page = static_cast<Page*>(m_dirty.erase(block)))
+            pagecache::put_page(*page);
+    }
+
+private:
+    struct BatchWait {
+        u32 pending = 0;
+        int error = 0;
+        Completion done;
+    };
+
+    AddressSpace& m_space;
+    u32 m_block_size = MIN_BLOCK_SIZE;
+    RadixTree m_dirty; // block number -> its pinned page, under the filesystem mutex
+};
+
+class Ext2Inode;
+
+class FileBlocks final : public AddressSpaceOperations {
+public:
+    Result<BlockMapping> map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create) override;
+    Result<void> prepare_write(AddressSpace& space, u64 pos, u64 length) override;
+};
+FileBlocks g_file_blocks;
+
+struct Ext2Mount final : vfs::SuperBlock {
+    Ext2Mount(block::BlockDevice& device_, AddressSpace& device_space)
+        : device(device_), cache(device_space), fs(cache, clock_seconds), inodes(g_inode_table_allocator)
+    {
+    }
+
+    Result<Ext2Inode*> get_inode(u32 number);
+    Result<void> sync() override;
+    Result<void> unmount() override;
+
+    block::BlockDevice& device;
+    KernelBlockCache cache;
+    FileSystem fs;
+    Mutex lock{LockRank::MutexFilesystem, "ext2"};
+    RadixTree inodes; // number -> Ext2Inode*, under `lock`
+};
+
+u8 dirent_type(u8 file_type)
+{
+    static constexpr u8 TYPES[] = {DT_UNKNOWN, DT_REG, DT_DIR, DT_CHR, DT_BLK, DT_FIFO, DT_SOCK, DT_LNK};
+    return file_type < ARRAY_SIZE(TYPES) ? TYPES[file_type] : DT_UNKNOWN;
+}
+
+class Ext2Inode final : public vfs::Inode {
+public:
+    Ext2Inode(Ext2Mount& mount, const ext2::Inode& disk_inode)
+        : Inode(mount, disk_inode.number, disk_inode.disk.i_mode), m_mount(mount), disk(disk_inode),
+          m_space(g_file_blocks, &mount.device, mount.fs.block_size(), this)
+    {
+        sync_from_disk();
+        if (is_regular())
+            mapping = &m_space;
+    }
+    ~Ext2Inode() override { m_space.release(); }
+
+    void sync_from_disk()
+    {
+        mode = disk.disk.i_mode;
+        links = disk.disk.i_links_count;
+        size = disk.size();
+        mtime = disk.disk.i_mtime;
+        m_space.set_size_bytes(size);
+    }
+    // Reread after an ext2 call that changed this inode behind our copy.
+    void refresh()
+    {
+        if (m_mount.fs.read_inode(disk.number, disk).is_error())
+            return;
+        sync_from_disk();
+    }
+
+    Result<Inode*> lookup(StringView name) override
+    {
+        MutexGuard guard(m_mount.lock);
+        const u32 number = TRY(m_mount.fs.lookup(disk, name));
+        return static_cast<Inode*>(TRY(m_mount.get_inode(number)));
+    }
+
+    Result<Inode*> adopt(const ext2::Inode& created)
+    {
+        sync_from_disk();
+        Ext2Inode* inode = TRY(m_mount.get_inode(created.number));
+        inode->disk = created;
+        inode->sync_from_disk();
+        return static_cast<Inode*>(inode);
+    }
+
+    Result<Inode*> create(StringView name, u32 new_mode) override
+    {
+        MutexGuard guard(m_mount.lock);
+        ext2::Inode created;
+        TRY(m_mount.fs.create(disk, name, static_cast<u16>(new_mode), created));
+        return adopt(created);
+    }
+    Result<Inode*> mkdir(StringView name, u32 new_mode) override
+    {
+        MutexGuard guard(m_mount.lock);
+        ext2::Inode created;
+        TRY(m_mount.fs.mkdir(disk, name, static_cast<u16>(new_mode), created));
+        return adopt(created);
+    }
+    Result<Inode*> symlink(StringView name, StringView target) override
+    {
+        MutexGuard guard(m_mount.lock);
+        ext2::Inode created;
+        TRY(m_mount.fs.symlink(disk, name, target, created));
+        return adopt(created);
+    }
+    Result<void> unlink(StringView name, Inode& victim) override
+    {
+        MutexGuard guard(m_mount.lock);
+        auto& target = static_cast<Ext2Inode&>(victim);
+        TRY(m_mount.fs.unlink(disk, name, target.disk));
+        target.sync_from_disk();
+        sync_from_disk();
+        return {};
+    }
+    Result<void> rmdir(StringView name, Inode& victim) override
+    {
+        MutexGuard guard(m_mount.lock);
+        auto& target = static_cast<Ext2Inode&>(victim);
+        TRY(m_mount.fs.rmdir(disk, name, target.disk));
+        target.sync_from_disk();
+        sync_from_disk();
+        return {};
+    }
+    Result<void> rename(StringView old_name, Inode& new_directory, StringView new_name) override
+    {
+        if (&new_directory.superblock != &superblock)
+            return Error::from_errno(EXDEV);
+        MutexGuard guard(m_mount.lock);
+        auto& target_dir = static_cast<Ext2Inode&>(new_directory);
+        const u32 moving = TRY(m_mount.fs.lookup(disk, old_name));
+        ext2::Inode replaced;
+        TRY(m_mount.fs.rename(disk, old_name, target_dir.disk, new_name, replaced));
+        refresh();
+        target_dir.refresh();
+        if (Ext2Inode* moved = static_cast<Ext2Inode*>(m_mount.inodes.lookup(moving)))
+            moved->refresh();
+        if (replaced.number) {
+            if (Ext2Inode* old = static_cast<Ext2Inode*>(m_mount.inodes.lookup(replaced.number))) {
+                old->disk = replaced;
+                old->sync_from_disk();
+            }
+        }
+        return {};
+    }
+    Result<bool> readdir(u64& cursor, vfs::DirEntry& out) override
+    {
+        MutexGuard guard(m_mount.lock);
+        DirEntryInfo info;
+        const bool more = TRY(m_mount.fs.read_dir(disk, cursor, info));
+        if (!more)
+            return false;
+        out.inode = info.inode;
+        out.type = dirent_type(info.file_type);
+        out.name_length = info.name_length;
+        memcpy(out.name, info.name, info.name_length + 1);
+        return true;
+    }
+    Result<usize> readlink(char* buffer, usize capacity) override
+    {
+        MutexGuard guard(m_mount.lock);
+        return m_mount.fs.read_link(disk, buffer, capacity);
+    }
+
+    Result<void> size_changed() override
+    {
+        MutexGuard guard(m_mount.lock);
+        return m_mount.fs.update_size(disk, size);
+    }
+
+    Result<void> truncate(u64 new_size) override
+    {
+        if (is_directory())
+            return Error::from_errno(EISDIR);
+        if (!is_regular())
+            return Error::from_errno(EINVAL);
+        if (new_size < size && (new_size & (PAGE_SIZE - 1))) {
+            // The page holding the new end is cached, so truncate_pages zeroes
+            // its tail and writes it: a later extension must read zeros there.
+            Page* page = TRY(pagecache::read_cache_page(m_space, new_size >> PAGE_SHIFT));
+            pagecache::put_page(*page);
+        }
+        pagecache::truncate_pages(m_space, new_size);
+        MutexGuard guard(m_mount.lock);
+        TRY(m_mount.fs.truncate(disk, new_size, false));
+        sync_from_disk();
+        return {};
+    }
+
+    Result<void> fsync(bool) override
+    {
+        TRY(pagecache::write_and_wait_range(m_space, 0, ~0ul));
+        // ext2 keeps no per-file list of metadata blocks: write them all.
+        MutexGuard guard(m_mount.lock);
+        return m_mount.fs.sync();
+    }
+
+    void evict() override
+    {
+        pagecache::truncate_pages(m_space, 0);
+        MutexGuard guard(m_mount.lock);
+        if (disk.disk.i_links_count == 0) {
+            auto released = m_mount.fs.release(disk);
+            if (released.is_error())
+                log_error("ext2", "freeing inode %u: errno %d", disk.number, released.error().code());
+            m_mount.inodes.erase(disk.number);
+            // The object itself stays: dentries are gone, nothing reaches it.
+        }
+    }
+
+    void fill_stat(vfs::Stat& out) override
+    {
+        Inode::fill_stat(out);
+        out.blocks = disk.disk.i_blocks;
+        out.block_size = m_mount.fs.block_size();
+        out.atime = disk.disk.i_atime;
+        out.mtime = disk.disk.i_mtime;
+        out.ctime = disk.disk.i_ctime;
+    }
+
+    Ext2Mount& m_mount;
+    ext2::Inode disk;
+    AddressSpace m_space;
+};
+
+Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
+{
+    if (auto* cached = static_cast<Ext2Inode*>(inodes.lookup(number)))
+        return cached;
+    ext2::Inode disk_inode;
+    TRY(fs.read_inode(number, disk_inode));
+    if (disk_inode.disk.i_links_count == 0)
+        return Error::from_errno(EIO); // a directory entry naming a free inode
+    auto* inode = new Ext2Inode(*this, disk_inode);
+    if (!inode)
+        return Error::from_errno(ENOMEM);
+    auto inserted = inodes.insert(number, inode);
+    if (inserted.is_error()) {
+        delete inode;
+        return inserted.error();
+    }
+    return inode;
+}
+
+Result<BlockMapping> FileBlocks::map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create)
+{
+    auto& inode = *static_cast<Ext2Inode*>(space.host());
+    Ext2Mount& mount = inode.m_mount;
+    MutexGuard guard(mount.lock);
+    bool fresh = false;
+    const u32 first = TRY(mount.fs.map_block(inode.disk, block, create, &fresh));
+    if (fresh)
+        mount.cache.forget(first);
+    // How many following blocks continue the run (contiguous, or all holes);
+    // looked up without allocating.
+    constexpr u64 MAX_RUN = 256;
+    u64 run = 1;
+    const u64 limit = min(max(max_blocks, 1ul), MAX_RUN);
+    while (run < limit) {
+        auto next = mount.fs.map_block(inode.disk, block + run, false);
+        if (next.is_error())
+            break;
+        if (first == 0 ? next.value() != 0 : next.value() != first + run)
+            break;
+        run++;
+    }
+    if (first == 0)
+        return BlockMapping {BlockMapping::HOLE, run};
+    const u64 sectors_per_block = mount.fs.block_size() / block::SECTOR_SIZE;
+    return BlockMapping {static_cast<u64>(first) * sectors_per_block, run};
+}
+
+Result<void> FileBlocks::prepare_write(AddressSpace& space, u64 pos, u64 length)
+{
+    if (length == 0)
+        return {};
+    auto& inode = *static_cast<Ext2Inode*>(space.host());
+    Ext2Mount& mount = inode.m_mount;
+    MutexGuard guard(mount.lock);
+    const u32 block_size = mount.fs.block_size();
+    for (u64 block = pos / block_size; block <= (pos + length - 1) / block_size; block++) {
+        bool fresh = false;
+        const u32 mapped = TRY(mount.fs.map_block(inode.disk, block, true, &fresh));
+        if (fresh)
+            mount.cache.forget(mapped);
+    }
+    return {};
+}
+
+Result<void> Ext2Mount::sync()
+{
+    // File data first (it may allocate nothing now: blocks were allocated at
+    // write time), then all metadata, then a device flush.
+    Result<void> status;
+    u64 at = 0;
+    u64 number;
+    for (;;) {
+        Ext2Inode* inode;
+        {
+            MutexGuard guard(lock);
+            inode = static_cast<Ext2Inode*>(inodes.find_next(at, number));
+        }
+        if (!inode)
+            break;
+        auto written = pagecache::write_and_wait_range(inode->m_space, 0, ~0ul);
+        if (written.is_error() && !status.is_error())
+            status = written.error();
+        at = number + 1;
+    }
+    MutexGuard guard(lock);
+    auto synced = fs.sync();
+    if (synced.is_error() && !status.is_error())
+        status = synced.error();
+    return status;
+}
+
+Result<void> Ext2Mount::unmount()
+{
+    TRY(sync());
+    MutexGuard guard(lock);
+    return fs.unmount();
+}
+
+Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message, usize message_size)
+{
+    StringView name = source;
+    if (name.starts_with("/dev/"))
+        name = name.substring(5);
+    block::BlockDevice* device = block::find_device(name);
+    if (!device)
+        return Error::from_errno(ENODEV);
+    vfs::Inode* device_inode = TRY(vfs::block_device_inode(*device));
+    AddressSpace* device_space = TRY(pagecache::block_device_space(*device));
+    auto* mount = new Ext2Mount(*device, *device_space);
+    if (!mount)
+        return Error::from_errno(ENOMEM);
+    u32 mount_flags = flags;
+    if (device->read_only())
+        mount_flags |= MOUNT_READ_ONLY;
+    Result<void> mounted;
+    {
+        MutexGuard guard(mount->lock);
+        mounted = mount->fs.mount(mount_flags);
+    }
+    const usize length = min(strlen(mount->fs.message()), message_size - 1);
+    memcpy(message, mount->fs.message(), length);
+    message[length] = 0;
+    if (mounted.is_error()) {
+        delete mount;
+        return mounted.error();
+    }
+    mount->device_number = device_inode->rdev;
+    Ext2Inode* root;
+    {
+        MutexGuard guard(mount->lock);
+        auto got = mount->get_inode(ROOT_INO);
+        if (got.is_error())
+            return got.error();
+        root = got.value();
+    }
+    mount->root = root;
+    log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
+             mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
+             mount->fs.is_read_only() ? ", read-only" : "");
+    return static_cast<vfs::SuperBlock*>(mount);
+}
+
+const vfs::FileSystemType g_ext2_type = {"ext2", mount_ext2};
+
+} // namespace
+
+void register_filesystem() { vfs::register_filesystem(g_ext2_type); }
+
+} // namespace ext2

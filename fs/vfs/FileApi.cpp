@@ -1,0 +1,460 @@
+// open(2) and friends over the VFS, with Linux's flag semantics.
+#include "fs/vfs/FileApi.h"
+
+#include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/Writeback.h"
+#include "fs/vfs/PathWalk.h"
+#include "kernel/lib/String.h"
+#include "kernel/mm/Heap.h"
+
+namespace vfs {
+
+namespace {
+
+
+// The directory that would hold the last component of `path`, and that name.
+struct ParentAndName {
+    Path parent;
+    char name[MAX_NAME_LENGTH + 1];
+    usize name_length;
+    bool trailing_slash;
+};
+
+// Split `path` into its directory part (resolved) and last component.
+Result<void> resolve_parent(StringView path, ParentAndName& out)
+{
+    if (path.is_empty())
+        return Error::from_errno(ENOENT);
+    if (path.length() >= MAX_PATH_LENGTH)
+        return Error::from_errno(ENAMETOOLONG);
+    usize end = path.length();
+    out.trailing_slash = false;
+    while (end > 1 && path[end - 1] == '/') {
+        end--;
+        out.trailing_slash = true;
+    }
+    usize start = end;
+    while (start > 0 && path[start - 1] != '/')
+        start--;
+    const StringView name = path.substring(start, end - start);
+    if (name.is_empty())
+        return Error::from_errno(EEXIST); // "/" itself
+    if (name.length() > MAX_NAME_LENGTH)
+        return Error::from_errno(ENAMETOOLONG);
+    StringView directory = path.substring(0, start);
+    if (directory.is_empty())
+        directory = StringView(".", 1);
+    out.parent = TRY(resolve(directory, WALK_FOLLOW | WALK_DIRECTORY));
+    memcpy(out.name, name.chars(), name.length());
+    out.name[name.length()] = 0;
+    out.name_length = name.length();
+    return {};
+}
+
+bool is_dot_or_dotdot(const ParentAndName& p)
+{
+    return (p.name_length == 1 && p.name[0] == '.') || (p.name_length == 2 && p.name[0] == '.' && p.name[1] == '.');
+}
+
+// The child dentry of `parent` named `name`, from the cache or a lookup.
+Result<Dentry*> child_of(Dentry& parent, StringView name)
+{
+    for (Dentry& child : parent.children) {
+        if (child.name_view() == name)
+            return &child;
+    }
+    Inode* inode = TRY(parent.inode->lookup(name));
+    return add_dentry(parent, name, inode);
+}
+
+bool may_write(u32 flags) { return (flags & O_ACCMODE) != O_RDONLY; }
+bool may_read(u32 flags) { return (flags & O_ACCMODE) != O_WRONLY; }
+
+} // namespace
+
+Result<File*> open(StringView path, u32 flags, u32 mode)
+{
+    MutexGuard guard(namespace_lock());
+    const u32 follow = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ? 0u : u32(WALK_FOLLOW);
+    Path found {};
+    auto resolved = resolve(path, follow | ((flags & O_DIRECTORY) ? u32(WALK_DIRECTORY) : 0u));
+    if (resolved.is_error()) {
+        if (resolved.error().code() != ENOENT || !(flags & O_CREAT))
+            return resolved.error();
+        // Create the last component (through a dangling symlink too: resolve
+        // reported ENOENT for its target, so create where the path says).
+        ParentAndName where;
+        TRY(resolve_parent(path, where));
+        if (where.trailing_slash)
+            return Error::from_errno(EISDIR);
+        const StringView name(where.name, where.name_length);
+        for (Dentry& child : where.parent.dentry->children) {
+            if (child.name_view() == name)
+                return Error::from_errno(EEXIST);
+        }
+        Inode* inode = TRY(where.parent.dentry->inode->create(name, S_IFREG | (mode & 07777)));
+        Dentry* dentry = TRY(add_dentry(*where.parent.dentry, name, inode));
+        found = {where.parent.mount, dentry};
+    } else {
+        found = resolved.value();
+        if ((flags & O_CREAT) && (flags & O_EXCL))
+            return Error::from_errno(EEXIST);
+        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink())
+            return Error::from_errno(ELOOP);
+    }
+
+    Inode* inode = found.dentry->inode;
+    if (inode->is_directory() && may_write(flags))
+        return Error::from_errno(EISDIR);
+    if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
+        return Error::from_errno(EINVAL);
+    if ((flags & O_TRUNC) && may_write(flags) && inode->is_regular() && inode->size > 0) {
+        MutexGuard inode_guard(inode->lock);
+        TRY(inode->truncate(0));
+    }
+    auto* file = new File;
+    if (!file)
+        return Error::from_errno(ENOMEM);
+    file->path = found;
+    file->inode = inode;
+    file->flags = flags;
+    inode->open_count++;
+    return file;
+}
+
+Result<void> close(File* file)
+{
+    if (!file)
+        return Error::from_errno(EBADF);
+    {
+        MutexGuard guard(namespace_lock());
+        Inode* inode = file->inode;
+        if (--inode->open_count == 0 && inode->links == 0)
+            inode->evict();
+    }
+    delete file;
+    return {};
+}
+
+static Result<usize> do_read(File& file, void* buffer, usize length, u64 offset)
+{
+    if (!may_read(file.flags))
+        return Error::from_errno(EBADF);
+    Inode& inode = *file.inode;
+    if (inode.is_directory())
+        return Error::from_errno(EISDIR);
+    if (file.flags & O_DIRECT) {
+        if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
+            return Error::from_errno(EINVAL);
+        return inode.direct_io(false, offset, buffer, length);
+    }
+    return inode.read(file, offset, buffer, length);
+}
+
+static Result<usize> do_write(File& file, const void* buffer, usize length, u64* offset_inout, bool append)
+{
+    if (!may_write(file.flags))
+        return Error::from_errno(EBADF);
+    Inode& inode = *file.inode;
+    if (inode.is_directory())
+        return Error::from_errno(EISDIR);
+    // The inode lock makes O_APPEND atomic: the end is read and written under it.
+    MutexGuard guard(inode.lock);
+    u64 offset = append ? inode.size : *offset_inout;
+    if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
+        return Error::from_errno(EINVAL);
+    auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, const_cast<void*>(buffer), length)
+                                           : inode.write(file, offset, buffer, length);
+    if (!written.is_error())
+        *offset_inout = offset + written.value();
+    if (!written.is_error() && (file.flags & O_DSYNC))
+        TRY(inode.fsync((file.flags & O_SYNC) != O_SYNC));
+    return written;
+}
+
+Result<usize> read(File& file, void* buffer, usize length)
+{
+    MutexGuard guard(file.position_lock);
+    const usize n = TRY(do_read(file, buffer, length, file.position));
+    file.position += n;
+    return n;
+}
+
+Result<usize> write(File& file, const void* buffer, usize length)
+{
+    MutexGuard guard(file.position_lock);
+    return do_write(file, buffer, length, &file.position, file.flags & O_APPEND);
+}
+
+Result<usize> pread(File& file, void* buffer, usize length, u64 offset)
+{
+    return do_read(file, buffer, length, offset);
+}
+
+Result<usize> pwrite(File& file, const void* buffer, usize length, u64 offset)
+{
+    // Linux: pwrite on an O_APPEND file appends (a long-standing quirk).
+    return do_write(file, buffer, length, &offset, file.flags & O_APPEND);
+}
+
+Result<u64> lseek(File& file, i64 offset, int whence)
+{
+    MutexGuard guard(file.position_lock);
+    i64 base;
+    switch (whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = static_cast<i64>(file.position);
+        break;
+    case SEEK_END:
+        base = static_cast<i64>(file.inode->size);
+        break;
+    default:
+        return Error::from_errno(EINVAL);
+    }
+    const i64 position = base + offset;
+    if (position < 0)
+        return Error::from_errno(EINVAL);
+    file.position = static_cast<u64>(position);
+    if (file.inode->is_directory())
+        file.dir_cursor = 0;
+    return file.position;
+}
+
+Result<void> fsync(File& file) { return file.inode->fsync(false); }
+Result<void> fdatasync(File& file) { return file.inode->fsync(true); }
+
+Result<void> ftruncate(File& file, u64 size)
+{
+    if (!may_write(file.flags))
+        return Error::from_errno(EINVAL);
+    if (!file.inode->is_regular())
+        return Error::from_errno(file.inode->is_directory() ? EISDIR : EINVAL);
+    MutexGuard guard(file.inode->lock);
+    return file.inode->truncate(size);
+}
+
+Result<void> fstat(File& file, Stat& out)
+{
+    file.inode->fill_stat(out);
+    return {};
+}
+
+Result<void> drop_cache(File& file)
+{
+    Inode& inode = *file.inode;
+    if (!inode.mapping || inode.size == 0)
+        return {};
+    if (inode.mapping->has_backing_store())
+        TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
+    pagecache::invalidate_range(*inode.mapping, 0, inode.size - 1);
+    return {};
+}
+
+Result<void> stat(StringView path, Stat& out)
+{
+    MutexGuard guard(namespace_lock());
+    Path found = TRY(resolve(path, WALK_FOLLOW));
+    found.dentry->inode->fill_stat(out);
+    return {};
+}
+
+Result<void> lstat(StringView path, Stat& out)
+{
+    MutexGuard guard(namespace_lock());
+    Path found = TRY(resolve(path, 0));
+    found.dentry->inode->fill_stat(out);
+    return {};
+}
+
+Result<void> mkdir(StringView path, u32 mode)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName where;
+    TRY(resolve_parent(path, where));
+    if (is_dot_or_dotdot(where))
+        return Error::from_errno(EEXIST);
+    const StringView name(where.name, where.name_length);
+    auto existing = child_of(*where.parent.dentry, name);
+    if (!existing.is_error())
+        return Error::from_errno(EEXIST);
+    if (existing.error().code() != ENOENT)
+        return existing.error();
+    Inode* inode = TRY(where.parent.dentry->inode->mkdir(name, S_IFDIR | (mode & 07777)));
+    TRY(add_dentry(*where.parent.dentry, name, inode));
+    return {};
+}
+
+Result<void> unlink(StringView path)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName where;
+    TRY(resolve_parent(path, where));
+    if (is_dot_or_dotdot(where))
+        return Error::from_errno(EISDIR);
+    const StringView name(where.name, where.name_length);
+    Dentry* victim = TRY(child_of(*where.parent.dentry, name));
+    if (victim->mounted)
+        return Error::from_errno(EBUSY);
+    if (victim->inode->is_directory())
+        return Error::from_errno(EISDIR);
+    if (where.trailing_slash)
+        return Error::from_errno(ENOTDIR);
+    Inode* inode = victim->inode;
+    TRY(where.parent.dentry->inode->unlink(name, *inode));
+    remove_dentry(*victim);
+    if (inode->links == 0 && inode->open_count == 0)
+        inode->evict();
+    return {};
+}
+
+Result<void> rmdir(StringView path)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName where;
+    TRY(resolve_parent(path, where));
+    if (where.name_length == 1 && where.name[0] == '.')
+        return Error::from_errno(EINVAL);
+    if (is_dot_or_dotdot(where))
+        return Error::from_errno(ENOTEMPTY);
+    const StringView name(where.name, where.name_length);
+    Dentry* victim = TRY(child_of(*where.parent.dentry, name));
+    if (!victim->inode->is_directory())
+        return Error::from_errno(ENOTDIR);
+    if (victim->mounted)
+        return Error::from_errno(EBUSY);
+    Inode* inode = victim->inode;
+    TRY(where.parent.dentry->inode->rmdir(name, *inode));
+    remove_dentry(*victim);
+    if (inode->open_count == 0)
+        inode->evict();
+    return {};
+}
+
+Result<void> rename(StringView old_path, StringView new_path)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName from;
+    ParentAndName to;
+    TRY(resolve_parent(old_path, from));
+    TRY(resolve_parent(new_path, to));
+    if (is_dot_or_dotdot(from) || is_dot_or_dotdot(to))
+        return Error::from_errno(EBUSY);
+    if (from.parent.mount != to.parent.mount)
+        return Error::from_errno(EXDEV);
+    const StringView old_name(from.name, from.name_length);
+    const StringView new_name(to.name, to.name_length);
+    Dentry* source = TRY(child_of(*from.parent.dentry, old_name));
+    if (source->mounted)
+        return Error::from_errno(EBUSY);
+    auto target = child_of(*to.parent.dentry, new_name);
+    Inode* replaced = nullptr;
+    if (!target.is_error()) {
+        if (target.value() == source)
+            return {};
+        if (target.value()->mounted)
+            return Error::from_errno(EBUSY);
+        replaced = target.value()->inode;
+    } else if (target.error().code() != ENOENT) {
+        return target.error();
+    }
+    TRY(from.parent.dentry->inode->rename(old_name, *to.parent.dentry->inode, new_name));
+    if (!target.is_error())
+        remove_dentry(*target.value());
+    // Move the dentry (and its cached subtree) under its new name.
+    IntrusiveList<Dentry, &Dentry::sibling_link>::remove(*source);
+    char* name = static_cast<char*>(kmalloc(new_name.length() + 1));
+    if (name) {
+        kfree(source->name);
+        memcpy(name, new_name.chars(), new_name.length());
+        name[new_name.length()] = 0;
+        source->name = name;
+        source->name_length = static_cast<u16>(new_name.length());
+        source->parent = to.parent.dentry;
+        to.parent.dentry->children.push_back(*source);
+    } else {
+        remove_dentry(*source); // forget it; a lookup finds it again
+    }
+    if (replaced && replaced->links == 0 && replaced->open_count == 0)
+        replaced->evict();
+    return {};
+}
+
+Result<void> symlink(StringView target, StringView link_path)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName where;
+    TRY(resolve_parent(link_path, where));
+    if (is_dot_or_dotdot(where))
+        return Error::from_errno(EEXIST);
+    const StringView name(where.name, where.name_length);
+    auto existing = child_of(*where.parent.dentry, name);
+    if (!existing.is_error())
+        return Error::from_errno(EEXIST);
+    if (existing.error().code() != ENOENT)
+        return existing.error();
+    Inode* inode = TRY(where.parent.dentry->inode->symlink(name, target));
+    TRY(add_dentry(*where.parent.dentry, name, inode));
+    return {};
+}
+
+Result<usize> readlink(StringView path, char* buffer, usize capacity)
+{
+    MutexGuard guard(namespace_lock());
+    Path found = TRY(resolve(path, 0));
+    if (!found.dentry->inode->is_symlink())
+        return Error::from_errno(EINVAL);
+    return found.dentry->inode->readlink(buffer, capacity);
+}
+
+Result<void> truncate(StringView path, u64 size)
+{
+    File* file = TRY(open(path, O_WRONLY));
+    auto result = ftruncate(*file, size);
+    (void)close(file);
+    return result;
+}
+
+Result<bool> readdir(File& file, DirEntry& out)
+{
+    if (!file.inode->is_directory())
+        return Error::from_errno(ENOTDIR);
+    MutexGuard guard(file.position_lock);
+    return file.inode->readdir(file.dir_cursor, out);
+}
+
+Result<usize> getdents(File& file, void* buffer, usize capacity)
+{
+    if (!file.inode->is_directory())
+        return Error::from_errno(ENOTDIR);
+    MutexGuard guard(file.position_lock);
+    auto* out = static_cast<u8*>(buffer);
+    usize used = 0;
+    for (;;) {
+        u64 cursor = file.dir_cursor;
+        DirEntry entry;
+        const bool more = TRY(file.inode->readdir(cursor, entry));
+        if (!more)
+            break;
+        const usize record = align_up<usize>(sizeof(LinuxDirent64) + entry.name_length + 1, 8);
+        if (used + record > capacity) {
+            if (used == 0)
+                return Error::from_errno(EINVAL);
+            break;
+        }
+        auto* dirent = reinterpret_cast<LinuxDirent64*>(out + used);
+        dirent->d_ino = entry.inode;
+        dirent->d_off = static_cast<i64>(cursor);
+        dirent->d_reclen = static_cast<u16>(record);
+        dirent->d_type = entry.type;
+        memcpy(dirent->d_name, entry.name, entry.name_length);
+        memset(dirent->d_name + entry.name_length, 0, record - sizeof(LinuxDirent64) - entry.name_length);
+        used += record;
+        file.dir_cursor = cursor;
+    }
+    return used;
+}
+
+} // namespace vfs

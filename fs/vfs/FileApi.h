@@ -1,0 +1,50 @@
+// The in-kernel file API: what ktests use now and the syscall layer wraps
+// later. Paths are absolute or relative to the root (no working directory in
+// the kernel); flags and errors are Linux's.
+#pragma once
+
+#include "fs/vfs/Vfs.h"
+
+namespace vfs {
+
+Result<File*> open(StringView path, u32 flags, u32 mode = 0644);
+Result<void> close(File* file);
+
+Result<usize> read(File& file, void* buffer, usize length);
+Result<usize> write(File& file, const void* buffer, usize length);
+Result<usize> pread(File& file, void* buffer, usize length, u64 offset);
+Result<usize> pwrite(File& file, const void* buffer, usize length, u64 offset);
+Result<u64> lseek(File& file, i64 offset, int whence);
+Result<void> fsync(File& file);
+Result<void> fdatasync(File& file);
+Result<void> ftruncate(File& file, u64 size);
+Result<void> fstat(File& file, Stat& out);
+// posix_fadvise(POSIX_FADV_DONTNEED) of the whole file: write back and drop
+// its cached pages.
+Result<void> drop_cache(File& file);
+
+Result<void> stat(StringView path, Stat& out);
+Result<void> lstat(StringView path, Stat& out);
+Result<void> mkdir(StringView path, u32 mode = 0755);
+Result<void> unlink(StringView path);
+Result<void> rmdir(StringView path);
+Result<void> rename(StringView old_path, StringView new_path);
+Result<void> symlink(StringView target, StringView link_path);
+Result<usize> readlink(StringView path, char* buffer, usize capacity);
+Result<void> truncate(StringView path, u64 size);
+
+// linux_dirent64 records into `buffer` (getdents64); 0 at the end.
+Result<usize> getdents(File& file, void* buffer, usize capacity);
+// One entry at a time, for kernel callers.
+Result<bool> readdir(File& file, DirEntry& out);
+
+// linux_dirent64 (include/linux/dirent.h)
+struct [[gnu::packed]] LinuxDirent64 {
+    u64 d_ino;
+    i64 d_off;
+    u16 d_reclen;
+    u8 d_type;
+    char d_name[];
+};
+
+} // namespace vfs

@@ -1,0 +1,377 @@
+// The namespace: dentry cache, mounts, path resolution, and the default
+// (page cache) inode operations.
+#include "fs/vfs/Vfs.h"
+
+#include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/Writeback.h"
+#include "fs/vfs/PathWalk.h"
+#include "kernel/block/BlockDevice.h"
+#include "kernel/lib/String.h"
+#include "kernel/log/Log.h"
+#include "kernel/mm/Heap.h"
+
+namespace vfs {
+
+namespace {
+
+Mutex g_namespace_lock{LockRank::MutexFilesystem, "vfs namespace"};
+
+constexpr usize MAX_FILESYSTEM_TYPES = 8;
+const FileSystemType* g_types[MAX_FILESYSTEM_TYPES];
+usize g_type_count = 0;
+
+constexpr usize MAX_MOUNTS = 16;
+Mount* g_mounts[MAX_MOUNTS]; // in mount order: a parent before its children
+usize g_mount_count = 0;
+
+// Walk operations over dentries and mounts (fs/vfs/PathWalk.h).
+struct DentryWalkOps {
+    using Node = Path;
+
+    Result<Node> lookup(const Node& directory, StringView name)
+    {
+        Dentry& parent = *directory.dentry;
+        Dentry* child = nullptr;
+        for (Dentry& candidate : parent.children) {
+            if (candidate.name_view() == name) {
+                child = &candidate;
+                break;
+            }
+        }
+        if (!child) {
+            Inode* inode = TRY(parent.inode->lookup(name));
+            child = TRY(add_dentry(parent, name, inode));
+        }
+        Path result {directory.mount, child};
+        // Step into whatever is mounted here (mounts may stack).
+        while (result.dentry->mounted)
+            result = {result.dentry->mounted, result.dentry->mounted->root};
+        return result;
+    }
+    NodeKind kind(const Node& node)
+    {
+        Inode* inode = node.dentry->inode;
+        if (inode->is_directory())
+            return NodeKind::Directory;
+        if (inode->is_symlink())
+            return NodeKind::Symlink;
+        return NodeKind::Other;
+    }
+    Result<usize> read_link(const Node& node, char* buffer, usize capacity)
+    {
+        return node.dentry->inode->readlink(buffer, capacity);
+    }
+    Node parent(const Node& node)
+    {
+        Path at = node;
+        // At the root of a mount: ".." is the parent of its mount point.
+        while (at.dentry == at.mount->root && at.mount->parent)
+            at = {at.mount->parent, at.mount->mountpoint};
+        if (at.dentry->parent)
+            at.dentry = at.dentry->parent;
+        return at;
+    }
+    bool same(const Node& a, const Node& b) { return a.mount == b.mount && a.dentry == b.dentry; }
+};
+
+PathBuffer* allocate_path_buffer()
+{
+    return static_cast<PathBuffer*>(kmalloc(sizeof(PathBuffer)));
+}
+
+} // namespace
+
+u8 dirent_type_of_mode(u32 mode)
+{
+    switch (mode & S_IFMT) {
+    case S_IFREG:
+        return DT_REG;
+    case S_IFDIR:
+        return DT_DIR;
+    case S_IFLNK:
+        return DT_LNK;
+    case S_IFBLK:
+        return DT_BLK;
+    case S_IFCHR:
+        return DT_CHR;
+    case S_IFIFO:
+        return DT_FIFO;
+    case S_IFSOCK:
+        return DT_SOCK;
+    default:
+        return DT_UNKNOWN;
+    }
+}
+
+// --- Inode defaults ------------------------------------------------------------
+
+Inode::Inode(SuperBlock& superblock_, u64 number_, u32 mode_) : superblock(superblock_), number(number_), mode(mode_)
+{
+}
+
+Result<Inode*> Inode::lookup(StringView) { return Error::from_errno(ENOTDIR); }
+Result<Inode*> Inode::create(StringView, u32) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<Inode*> Inode::mkdir(StringView, u32) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<Inode*> Inode::symlink(StringView, StringView) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<void> Inode::unlink(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<void> Inode::rmdir(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<void> Inode::rename(StringView, Inode&, StringView) { return Error::from_errno(EXDEV); }
+Result<bool> Inode::readdir(u64&, DirEntry&) { return Error::from_errno(ENOTDIR); }
+Result<usize> Inode::readlink(char*, usize) { return Error::from_errno(EINVAL); }
+
+Result<usize> Inode::read(File& file, u64 offset, void* buffer, usize length)
+{
+    if (is_directory())
+        return Error::from_errno(EISDIR);
+    if (!mapping)
+        return Error::from_errno(EINVAL);
+    return pagecache::buffered_read(*mapping, &file.readahead, offset, buffer, length);
+}
+
+Result<usize> Inode::write(File&, u64 offset, const void* buffer, usize length)
+{
+    if (is_directory())
+        return Error::from_errno(EISDIR);
+    if (!mapping)
+        return Error::from_errno(EINVAL);
+    auto written = pagecache::buffered_write(*mapping, offset, buffer, length);
+    if (mapping->size_bytes() != size) {
+        size = mapping->size_bytes();
+        TRY(size_changed());
+    }
+    return written;
+}
+
+Result<void> Inode::truncate(u64 new_size)
+{
+    if (is_directory())
+        return Error::from_errno(EISDIR);
+    if (mapping)
+        pagecache::truncate_pages(*mapping, new_size);
+    size = new_size;
+    return size_changed();
+}
+
+Result<void> Inode::fsync(bool)
+{
+    if (!mapping || !mapping->has_backing_store())
+        return {};
+    return pagecache::fsync_range(*mapping, 0, ~0ul);
+}
+
+bool Inode::supports_direct_io() const
+{
+    return mapping && mapping->has_backing_store() && mapping->device();
+}
+
+Result<usize> Inode::direct_io(bool write, u64 offset, void* buffer, usize length)
+{
+    if (!supports_direct_io())
+        return Error::from_errno(EINVAL);
+    if (write) {
+        auto written = pagecache::direct_write(*mapping, offset, buffer, length);
+        if (mapping->size_bytes() != size) {
+            size = mapping->size_bytes();
+            TRY(size_changed());
+        }
+        return written;
+    }
+    return pagecache::direct_read(*mapping, offset, buffer, length);
+}
+
+void Inode::fill_stat(Stat& out)
+{
+    out.device = superblock.device_number;
+    out.inode = number;
+    out.mode = mode;
+    out.links = links;
+    out.size = size;
+    out.blocks = (size + 511) / 512;
+    out.block_size = PAGE_SIZE;
+    out.rdev = rdev;
+    out.atime = out.mtime = out.ctime = mtime;
+}
+
+// --- dentries and mounts ----------------------------------------------------------
+
+Mutex& namespace_lock() { return g_namespace_lock; }
+
+void register_filesystem(const FileSystemType& type)
+{
+    if (g_type_count < MAX_FILESYSTEM_TYPES)
+        g_types[g_type_count++] = &type;
+}
+
+Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode)
+{
+    auto* dentry = new Dentry;
+    if (!dentry)
+        return Error::from_errno(ENOMEM);
+    dentry->name = static_cast<char*>(kmalloc(name.length() + 1));
+    if (!dentry->name) {
+        delete dentry;
+        return Error::from_errno(ENOMEM);
+    }
+    memcpy(dentry->name, name.chars(), name.length());
+    dentry->name[name.length()] = 0;
+    dentry->name_length = static_cast<u16>(name.length());
+    dentry->parent = &parent;
+    dentry->inode = inode;
+    parent.children.push_back(*dentry);
+    return dentry;
+}
+
+void remove_dentry(Dentry& dentry)
+{
+    // Children of a removed directory are gone with it (it was empty, or
+    // only cached names remain).
+    while (Dentry* child = dentry.children.first())
+        remove_dentry(*child);
+    if (dentry.sibling_link.is_linked())
+        IntrusiveList<Dentry, &Dentry::sibling_link>::remove(dentry);
+    kfree(dentry.name);
+    delete &dentry;
+}
+
+Path root_path()
+{
+    if (g_mount_count == 0)
+        return {};
+    return {g_mounts[0], g_mounts[0]->root};
+}
+
+Result<Path> resolve(StringView path, u32 walk_flags, const Path* start)
+{
+    Path root = root_path();
+    if (!root.mount)
+        return Error::from_errno(ENOENT);
+    PathBuffer* buffer = allocate_path_buffer();
+    if (!buffer)
+        return Error::from_errno(ENOMEM);
+    DentryWalkOps ops;
+    auto walked = walk_path(ops, root, start ? *start : root, path, walk_flags, *buffer);
+    kfree(buffer);
+    if (walked.is_error())
+        return walked.error();
+    if (!walked.value().exists)
+        return Error::from_errno(ENOENT);
+    return walked.value().node;
+}
+
+static Path mount_root_of(Mount* mount) { return {mount, mount->root}; }
+
+Result<void> mount(StringView source, StringView target, StringView type_name, u32 flags)
+{
+    const FileSystemType* type = nullptr;
+    for (usize i = 0; i < g_type_count; i++) {
+        if (StringView(g_types[i]->name) == type_name)
+            type = g_types[i];
+    }
+    if (!type)
+        return Error::from_errno(ENODEV);
+    if (g_mount_count >= MAX_MOUNTS)
+        return Error::from_errno(EBUSY);
+
+    MutexGuard guard(g_namespace_lock);
+    Path at {};
+    if (g_mount_count > 0) {
+        at = TRY(resolve(target, WALK_FOLLOW | WALK_DIRECTORY));
+        if (at.dentry->mounted)
+            return Error::from_errno(EBUSY);
+    }
+    char message[160] = {};
+    auto made = type->mount(source, flags, message, sizeof(message));
+    if (made.is_error()) {
+        log_error("vfs", "mount %.*s on %.*s (%s): errno %d%s%s", static_cast<int>(source.length()), source.chars(),
+                  static_cast<int>(target.length()), target.chars(), type->name, made.error().code(),
+                  message[0] ? ": " : "", message);
+        return made.error();
+    }
+    if (message[0])
+        log_warn("vfs", "%.*s: %s", static_cast<int>(source.length()), source.chars(), message);
+    SuperBlock* superblock = made.value();
+    superblock->type_name = type->name;
+
+    auto* mount = new Mount;
+    auto* root = new Dentry;
+    if (!mount || !root)
+        return Error::from_errno(ENOMEM);
+    root->name = static_cast<char*>(kmalloc(2));
+    memcpy(root->name, "/", 2);
+    root->name_length = 1;
+    root->inode = superblock->root;
+    mount->superblock = superblock;
+    mount->root = root;
+    const usize source_length = min(source.length(), sizeof(mount->source) - 1);
+    memcpy(mount->source, source.chars(), source_length);
+    const usize path_length = min(target.length(), sizeof(mount->path) - 1);
+    memcpy(mount->path, target.chars(), path_length);
+    if (at.mount) {
+        mount->parent = at.mount;
+        mount->mountpoint = at.dentry;
+        at.dentry->mounted = mount;
+    }
+    g_mounts[g_mount_count++] = mount;
+    log_info("vfs", "mounted %s (%s) on %s", mount->source, type->name, mount->path);
+    (void)mount_root_of;
+    return {};
+}
+
+static Result<void> unmount_locked(usize index)
+{
+    Mount* mount = g_mounts[index];
+    for (usize i = 0; i < g_mount_count; i++) {
+        if (g_mounts[i]->parent == mount)
+            return Error::from_errno(EBUSY);
+    }
+    TRY(mount->superblock->unmount());
+    if (mount->mountpoint)
+        mount->mountpoint->mounted = nullptr;
+    for (usize i = index; i + 1 < g_mount_count; i++)
+        g_mounts[i] = g_mounts[i + 1];
+    g_mount_count--;
+    log_info("vfs", "unmounted %s from %s", mount->source, mount->path);
+    return {};
+}
+
+Result<void> unmount(StringView target)
+{
+    MutexGuard guard(g_namespace_lock);
+    Path at = TRY(resolve(target, WALK_FOLLOW));
+    for (usize i = 0; i < g_mount_count; i++) {
+        if (g_mounts[i] == at.mount && at.dentry == at.mount->root && g_mounts[i]->parent)
+            return unmount_locked(i);
+    }
+    return Error::from_errno(EINVAL);
+}
+
+Result<void> sync_all()
+{
+    Result<void> status;
+    for (usize i = g_mount_count; i-- > 0;) {
+        auto result = g_mounts[i]->superblock->sync();
+        if (result.is_error() && !status.is_error())
+            status = result.error();
+    }
+    return status;
+}
+
+void shutdown()
+{
+    MutexGuard guard(g_namespace_lock);
+    while (g_mount_count > 1) {
+        auto result = unmount_locked(g_mount_count - 1);
+        if (result.is_error()) {
+            log_error("vfs", "unmount %s: errno %d", g_mounts[g_mount_count - 1]->path, result.error().code());
+            g_mount_count--;
+        }
+    }
+}
+
+void for_each_mount(void (*fn)(const Mount&, void*), void* context)
+{
+    for (usize i = 0; i < g_mount_count; i++)
+        fn(*g_mounts[i], context);
+}
+
+} // namespace vfs

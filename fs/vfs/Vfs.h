@@ -1,0 +1,203 @@
+// The VFS objects: inodes, dentries, superblocks, mounts and open files.
+//
+// - Inode: one file of one filesystem. Filesystems subclass it and override
+//   the operations they support (Linux's inode_operations and
+//   file_operations folded into one class). Its `mapping` is its page cache.
+// - Dentry: a name in a directory, pointing at an inode. The dentry tree is
+//   the cache of everything looked up so far; dentries (and their inodes) stay
+//   until their name is removed. A dentry may have a filesystem mounted on it.
+// - Mount: a superblock attached at a dentry of a parent mount.
+// - File: an open inode with a position, flags and readahead state.
+//
+// Locking: one namespace mutex serialises lookups and every change of names
+// (create, unlink, rename, mount); reads and writes of open files take only
+// their inode's mutex (and the page cache's locks).
+#pragma once
+
+#include "fs/pagecache/PageCache.h"
+#include "fs/pagecache/Readahead.h"
+#include "fs/vfs/PathWalk.h"
+#include "kernel/lib/IntrusiveList.h"
+#include "kernel/lib/Result.h"
+#include "kernel/lib/StringView.h"
+#include "kernel/sync/Mutex.h"
+#include "uapi/fcntl.h"
+
+namespace block {
+class BlockDevice;
+}
+
+namespace vfs {
+
+class Inode;
+struct File;
+struct SuperBlock;
+
+// One directory entry as readdir produces it.
+struct DirEntry {
+    u64 inode;
+    u8 type; // DT_*
+    char name[256];
+    u16 name_length;
+};
+
+// stat(2) fields, in kernel units.
+struct Stat {
+    u64 device;
+    u64 inode;
+    u32 mode;
+    u32 links;
+    u64 size;
+    u64 blocks; // 512-byte units
+    u32 block_size;
+    u64 rdev;
+    u64 atime;
+    u64 mtime;
+    u64 ctime;
+};
+
+u8 dirent_type_of_mode(u32 mode);
+
+class Inode {
+public:
+    // Subclasses with file data point `mapping` at their page cache.
+    Inode(SuperBlock& superblock, u64 number, u32 mode);
+    virtual ~Inode() = default;
+    Inode(const Inode&) = delete;
+    Inode& operator=(const Inode&) = delete;
+
+    bool is_directory() const { return (mode & S_IFMT) == S_IFDIR; }
+    bool is_regular() const { return (mode & S_IFMT) == S_IFREG; }
+    bool is_symlink() const { return (mode & S_IFMT) == S_IFLNK; }
+    bool is_block_device() const { return (mode & S_IFMT) == S_IFBLK; }
+
+    // Directory operations (ENOTDIR / EPERM unless overridden). Created
+    // inodes are returned with the filesystem's reference.
+    virtual Result<Inode*> lookup(StringView name);
+    virtual Result<Inode*> create(StringView name, u32 mode);
+    virtual Result<Inode*> mkdir(StringView name, u32 mode);
+    virtual Result<Inode*> symlink(StringView name, StringView target);
+    virtual Result<void> unlink(StringView name, Inode& victim);
+    virtual Result<void> rmdir(StringView name, Inode& victim);
+    virtual Result<void> rename(StringView old_name, Inode& new_directory, StringView new_name);
+    // One entry at or after `cursor` (an opaque position); false at the end.
+    virtual Result<bool> readdir(u64& cursor, DirEntry& out);
+
+    virtual Result<usize> readlink(char* buffer, usize capacity);
+    // File data. The defaults are the buffered page-cache paths.
+    virtual Result<usize> read(File& file, u64 offset, void* buffer, usize length);
+    virtual Result<usize> write(File& file, u64 offset, const void* buffer, usize length);
+    virtual Result<void> truncate(u64 size);
+    virtual Result<void> fsync(bool data_only);
+    // O_DIRECT transfers (through the page cache's direct I/O, which keeps
+    // the cache coherent). Supported when the inode has a device-backed mapping.
+    virtual Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length);
+    bool supports_direct_io() const;
+    // The filesystem's view of the size changed through a write.
+    virtual Result<void> size_changed() { return {}; }
+    // The last link went and nobody has the file open: free it on disk.
+    virtual void evict() { }
+    virtual void fill_stat(Stat& out);
+
+    SuperBlock& superblock;
+    u64 number;
+    u32 mode;
+    u32 links = 1;
+    u64 size = 0;
+    u64 rdev = 0;
+    u64 mtime = 0;
+    AddressSpace* mapping = nullptr; // its page cache (null: no file data)
+    Mutex lock{LockRank::MutexFilesystem, "inode"};
+    u32 open_count = 0; // files open on it (under the namespace mutex)
+};
+
+struct Mount;
+
+struct Dentry {
+    Dentry* parent = nullptr;
+    char* name = nullptr; // kmalloc'd, NUL-terminated
+    u16 name_length = 0;
+    Inode* inode = nullptr;
+    Mount* mounted = nullptr; // a filesystem mounted on this dentry
+    ListNode sibling_link;
+    IntrusiveList<Dentry, &Dentry::sibling_link> children;
+
+    StringView name_view() const { return StringView(name, name_length); }
+};
+
+struct SuperBlock {
+    virtual ~SuperBlock() = default;
+    // Write everything dirty and make it durable.
+    virtual Result<void> sync() { return {}; }
+    // Last call before the superblock goes away.
+    virtual Result<void> unmount() { return sync(); }
+
+    const char* type_name = "";
+    u64 device_number = 0;
+    Inode* root = nullptr;
+};
+
+struct Mount {
+    SuperBlock* superblock = nullptr;
+    Dentry* root = nullptr;       // the superblock's root dentry
+    Dentry* mountpoint = nullptr; // in the parent mount
+    Mount* parent = nullptr;
+    char source[32] = {};
+    char path[128] = {};
+};
+
+// A position in the namespace: a dentry within a mount.
+struct Path {
+    Mount* mount = nullptr;
+    Dentry* dentry = nullptr;
+};
+
+struct File {
+    Path path;
+    Inode* inode = nullptr;
+    u32 flags = 0;
+    u64 position = 0;
+    u64 dir_cursor = 0;
+    pagecache::ReadaheadState readahead;
+    Mutex position_lock{LockRank::MutexFilesystem, "file position"}; // outside the inode lock
+};
+
+// --- the namespace ---------------------------------------------------------
+
+// The namespace mutex (see above).
+Mutex& namespace_lock();
+
+// A filesystem type: makes a superblock from a source ("/dev/vda", "none").
+struct FileSystemType {
+    const char* name;
+    Result<SuperBlock*> (*mount)(StringView source, u32 flags, char* message, usize message_size);
+};
+void register_filesystem(const FileSystemType& type);
+
+Path root_path();
+// Mount `type` from `source` on `target` (an existing directory).
+Result<void> mount(StringView source, StringView target, StringView type, u32 flags);
+Result<void> unmount(StringView target);
+// Write every filesystem's dirty data and make it durable.
+Result<void> sync_all();
+// Sync and unmount everything, leaf mounts first (power-off).
+void shutdown();
+// Calls fn(const Mount&) for each mount, parents first.
+void for_each_mount(void (*fn)(const Mount&, void*), void* context);
+
+// Resolve `path` (absolute, or relative to `start` / the root) through
+// dentries and mounts, following symlinks as flags say (vfs::WALK_*).
+Result<Path> resolve(StringView path, u32 walk_flags, const Path* start = nullptr);
+
+// Create a child dentry for an inode a filesystem just made.
+Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
+void remove_dentry(Dentry& dentry);
+
+// The inode of a block device (devfs), over the device's page cache.
+Result<Inode*> block_device_inode(block::BlockDevice& device);
+
+// Boot: mount ramfs at /, unpack the initramfs, mount devfs and procfs, and
+// ext2 from the command line (root2=/dev/vda [root2.at=/mnt] [root2.ro]).
+void init();
+
+} // namespace vfs
