@@ -346,7 +346,9 @@ void Disk::commit(block::HwQueue& hw)
 {
     Queue& q = *static_cast<Queue*>(hw.driver_data);
     SpinLockGuard guard(q.lock);
-    if (q.owner == QueueOwner::BlkMq)
+    // While Draining, chains blk-mq added before it was told Busy are still
+    // its own: publish them, or the queue never drains.
+    if (q.owner == QueueOwner::BlkMq || q.owner == QueueOwner::Draining)
         q.requests->commit();
 }
 
