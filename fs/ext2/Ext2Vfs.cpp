@@ -2,12 +2,14 @@
 //
 // - Metadata (superblock, descriptors, bitmaps, inode tables, directories,
 //   indirect blocks, slow symlinks) lives in the block device's own page
-//   cache (fs/pagecache/BlockDeviceSpace.h): KernelBlockCache pins its pages.
-//   Dirty metadata is tracked per filesystem block, not per page, and written
-//   block by block at sync: with blocks smaller than a page, one page may hold
-//   metadata next to a block that was just reused for file data, and writing
-//   the whole page would put a stale copy over that data (Linux avoids the same
-//   hazard with buffer heads). A block that becomes file data is forgotten.
+//   cache (fs/pagecache/BlockDeviceSpace.h): KernelBlockCache pins its pages
+//   while the ext2 code looks at them. Dirtiness is per filesystem block
+//   (set_page_dirty_range), not per page: with blocks smaller than a page, one
+//   page may hold metadata next to a block just reused for file data, and
+//   writing the whole page would put a stale copy over that data (Linux avoids
+//   the same hazard with buffer heads). A block that becomes file data is
+//   forgotten (forget_dirty). The device's writeback thread writes metadata
+//   like any dirty page; sync writes and flushes it now.
 // - File data goes through each file's own page cache; map_blocks() asks the
 //   ext2 code where blocks are, and prepare_write() allocates them before a
 //   buffered write so that ENOSPC reaches write().
@@ -19,8 +21,6 @@
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Writeback.h"
-#include "kernel/block/BlkMq.h"
-#include "kernel/sync/Completion.h"
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/String.h"
@@ -44,7 +44,7 @@ const RadixTreeAllocator g_inode_table_allocator = {
 
 class KernelBlockCache final : public BlockCache {
 public:
-    explicit KernelBlockCache(AddressSpace& device_space) : m_space(device_space), m_dirty(g_inode_table_allocator) { }
+    explicit KernelBlockCache(AddressSpace& device_space) : m_space(device_space) { }
 
     u32 block_size() const override { return m_block_size; }
     Result<void> set_block_size(u32 size) override
@@ -74,101 +74,28 @@ public:
         return ref;
     }
 
-    // Write every dirty block (one bio each, plugged so neighbours merge),
-    // wait for all of them, then flush the device.
+    // Dirty metadata blocks go out with the device's writeback (periodically,
+    // or now for a sync), each block on its own: see the comment at the top.
     Result<void> sync() override
     {
-        int error = 0;
-        u64 at = 0;
-        for (;;) {
-            constexpr usize BATCH = 64;
-            struct Write {
-                block::Bio bio;
-                block::BioVec vec;
-                Page* page;
-            };
-            auto* writes = static_cast<Write*>(kzalloc(sizeof(Write) * BATCH));
-            if (!writes)
-                return Error::from_errno(ENOMEM);
-            usize count = 0;
-            u64 block;
-            while (count < BATCH) {
-                auto* page = static_cast<Page*>(m_dirty.find_next(at, block));
-                if (!page)
-                    break;
-                m_dirty.erase(block);
-                Write& w = writes[count++];
-                w.page = page; // the pin taken by mark_dirty
-                const u64 byte = block * m_block_size;
-                w.vec = {page, static_cast<u32>(byte & (PAGE_SIZE - 1)), m_block_size};
-                block::bio_init(w.bio, block::BioOp::Write, byte >> block::SECTOR_SHIFT, &w.vec, 1);
-                w.bio.device = m_space.device();
-                w.bio.end_io = [](block::Bio& bio) {
-                    auto* batch = static_cast<BatchWait*>(bio.private_data);
-                    if (bio.status)
-                        __atomic_store_n(&batch->error, bio.status, __ATOMIC_RELAXED);
-                    if (__atomic_sub_fetch(&batch->pending, 1, __ATOMIC_ACQ_REL) == 0)
-                        batch->done.complete();
-                };
-                at = block + 1;
-            }
-            if (count == 0) {
-                kfree(writes);
-                break;
-            }
-            BatchWait wait;
-            wait.pending = static_cast<u32>(count);
-            {
-                block::Plug plug;
-                for (usize i = 0; i < count; i++) {
-                    writes[i].bio.private_data = &wait;
-                    block::submit_bio(writes[i].bio, &plug);
-                }
-            }
-            wait.done.wait();
-            if (wait.error)
-                error = wait.error;
-            for (usize i = 0; i < count; i++)
-                pagecache::put_page(*writes[i].page);
-            kfree(writes);
-        }
-        TRY(pagecache::flush_device(*m_space.device()));
-        if (error)
-            return Error::from_errno(EIO);
-        return {};
+        TRY(pagecache::write_and_wait_range(m_space, 0, ~0ul));
+        return pagecache::flush_device(*m_space.device());
     }
 
     void mark_dirty(BlockRef& ref) override
     {
-        if (m_dirty.lookup(ref.block()))
-            return;
-        auto* page = static_cast<Page*>(ref.cookie());
-        pagecache::get_page(*page); // pinned until written: reclaim must not drop it
-        if (m_dirty.insert(ref.block(), page).is_error()) {
-            // No memory for the index: write this block's page the generic way.
-            pagecache::put_page(*page);
-            m_space.set_page_dirty(*page);
-        }
+        const u64 byte = ref.block() * m_block_size;
+        m_space.set_page_dirty_range(*static_cast<Page*>(ref.cookie()), static_cast<u32>(byte & (PAGE_SIZE - 1)),
+                                     m_block_size);
     }
     void release(BlockRef& ref) override { pagecache::put_page(*static_cast<Page*>(ref.cookie())); }
 
     // `block` now holds file data: its cached metadata copy must never be written.
-    void forget(u64 block)
-    {
-        if (auto* page = static_cast<Page*>(m_dirty.erase(block)))
-            pagecache::put_page(*page);
-    }
+    void forget(u64 block) { m_space.forget_dirty(block * m_block_size, m_block_size); }
 
 private:
-    struct BatchWait {
-        u32 pending = 0;
-        int error = 0;
-        Completion done;
-    };
-
     AddressSpace& m_space;
     u32 m_block_size = MIN_BLOCK_SIZE;
-    RadixTree m_dirty; // block number -> its pinned page, under the filesystem mutex
 };
 
 class Ext2Inode;

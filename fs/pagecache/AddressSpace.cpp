@@ -13,9 +13,12 @@
 namespace pagecache {
 namespace {
 
+void* allocate_tree_node(usize size) { return kmalloc(size); }
+void free_tree_node(void* node) { kfree(node); }
+
 const RadixTreeAllocator g_tree_allocator = {
-    .allocate = [](usize size) { return kmalloc(size); },
-    .free = [](void* pointer) { kfree(pointer); },
+    .allocate = allocate_tree_node,
+    .free = free_tree_node,
 };
 
 u32 log2_exact(u32 value)

@@ -79,6 +79,7 @@ struct AddressSpace {
 public:
     // `device` may be null when !ops.has_backing_store(). `block_size_bytes`
     // is the unit of map_blocks: 512 .. PAGE_SIZE, a power of two.
+    // May sleep (creates the device's writeback thread on first use).
     AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host = nullptr);
     ~AddressSpace();
     AddressSpace(const AddressSpace&) = delete;
@@ -95,6 +96,13 @@ public:
 
     u64 size_bytes() const { return __atomic_load_n(&m_size_bytes, __ATOMIC_ACQUIRE); }
     void set_size_bytes(u64 size) { __atomic_store_n(&m_size_bytes, size, __ATOMIC_RELEASE); }
+    // Raise the size to `size` if it is smaller (writes past the end; any context).
+    void extend_size_to(u64 size)
+    {
+        u64 now = size_bytes();
+        while (size > now
+               && !__atomic_compare_exchange_n(&m_size_bytes, &now, size, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) { }
+    }
     // Pages [0, page_count) hold file data.
     u64 page_count() const { return (size_bytes() + PAGE_SIZE - 1) >> PAGE_SHIFT; }
 

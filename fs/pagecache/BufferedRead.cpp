@@ -170,7 +170,11 @@ Result<usize> buffered_read(AddressSpace& space, ReadaheadState* ra, u64 pos, vo
         }
         Page& p = *page.value();
         memcpy(out + done, static_cast<u8*>(mm::page_address(&p)) + offset, chunk);
-        mark_page_accessed(p);
+        // One access per pass over a page: a reader going through a page in
+        // small pieces touches it once (at its first byte), so a streaming
+        // read stays on the inactive list and a real re-read promotes.
+        if (offset == 0 || !ra)
+            mark_page_accessed(p);
         put_page(p);
         if (ra)
             ra->note_access(index);

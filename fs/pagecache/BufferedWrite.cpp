@@ -77,8 +77,7 @@ Result<usize> buffered_write(AddressSpace& space, u64 pos, const void* buffer, u
         memcpy(static_cast<u8*>(mm::page_address(&page)) + offset, in + done, chunk);
         page_set(page, PAGE_UPTODATE);
         space.set_page_dirty(page);
-        if (at + chunk > space.size_bytes())
-            space.set_size_bytes(at + chunk);
+        space.extend_size_to(at + chunk);
         unlock_page(page);
         mark_page_accessed(page);
         put_page(page);

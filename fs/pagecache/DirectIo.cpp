@@ -2,6 +2,8 @@
 
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/PageIo.h"
+#include "fs/pagecache/PageWait.h"
+#include "kernel/mm/Heap.h"
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
@@ -12,19 +14,67 @@
 namespace pagecache {
 namespace {
 
+// A direct write completed: cached pages of the range that nobody is
+// working on lose UPTODATE, so their next reader fetches the new data
+// (interrupt context: no sleeping, no freeing of pages others may hold).
+void mark_range_stale(AddressSpace& space, u64 first_byte, u64 last_byte)
+{
+    u64 index = first_byte >> PAGE_SHIFT;
+    const u64 last = last_byte >> PAGE_SHIFT;
+    while (index <= last) {
+        Page* pages[PageBatch::CAPACITY];
+        const usize found = space.gang_lookup(index, last, RadixTree::TAG_COUNT, pages, PageBatch::CAPACITY);
+        if (found == 0)
+            return;
+        for (usize i = 0; i < found; i++) {
+            Page& page = *pages[i];
+            index = page.index + 1;
+            if (trylock_page(page)) {
+                if (!page_test(page, PAGE_DIRTY | PAGE_WRITEBACK))
+                    page_clear(page, PAGE_UPTODATE);
+                unlock_page(page);
+            }
+            put_page(page);
+        }
+        if (index == 0)
+            return;
+    }
+}
+
 // One direct I/O in flight: its bios count down `pending` (plus the
-// submitter's bias) and the last one completes `done`.
+// submitter's bias); the last one finishes the request and frees it.
 struct DirectRequest {
     u32 pending = 1;
     int error = 0;
-    Completion done;
+    usize result = 0;
+    AddressSpace* space = nullptr;
+    bool write = false;
+    u64 pos = 0;
+    u64 last_byte = 0;
+    u64 end_byte = 0; // pos + length: the size a write grows the file to
+    DirectIoDone done = nullptr;
+    void* context = nullptr;
 
     void put(int status)
     {
         if (status)
             __atomic_store_n(&error, status, __ATOMIC_RELAXED);
         if (__atomic_sub_fetch(&pending, 1, __ATOMIC_ACQ_REL) == 0)
-            done.complete();
+            finish();
+    }
+
+    void finish()
+    {
+        const int status = __atomic_load_n(&error, __ATOMIC_RELAXED);
+        if (write && !status) {
+            mark_range_stale(*space, pos, last_byte);
+            space->extend_size_to(end_byte);
+        }
+        DirectIoDone callback = done;
+        void* callback_context = context;
+        const i64 outcome = status ? -static_cast<i64>(status) : static_cast<i64>(result);
+        kfree(this);
+        callback(callback_context, outcome);
     }
 };
 
@@ -94,34 +144,47 @@ private:
     u64 m_next_sector = 0;
 };
 
-Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffer, usize length)
+} // namespace
+
+Result<void> submit_direct_io(AddressSpace& space, block::BioOp op, u64 pos, void* memory, usize length,
+                              DirectIoDone done, void* context)
 {
+    u8* buffer = static_cast<u8*>(memory);
     if (!space.device() || !space.has_backing_store())
         return Error::from_errno(EINVAL);
     if (!direct_io_aligned(space, pos, buffer, length))
         return Error::from_errno(EINVAL);
-    if (length == 0)
-        return 0;
     const bool write = op == block::BioOp::Write;
     const u32 lbs = space.device()->limits().logical_block_size;
     usize result = length;
     u64 io_length = length;
     if (!write) {
         const u64 size = space.size_bytes();
-        if (pos >= size)
-            return 0;
-        result = min<u64>(length, size - pos);
+        result = pos >= size ? 0 : min<u64>(length, size - pos);
         io_length = min<u64>(length, (result + lbs - 1) & ~u64(lbs - 1));
+    }
+    if (io_length == 0) {
+        done(context, 0);
+        return {};
     }
     const u64 last_byte = pos + io_length - 1;
     TRY(write_and_wait_range(space, pos, last_byte));
     if (write)
         invalidate_range(space, pos, last_byte);
 
-    DirectRequest request;
-    int failure = 0;
+    auto* request = new DirectRequest();
+    if (!request)
+        return Error::from_errno(ENOMEM);
+    request->result = result;
+    request->space = &space;
+    request->write = write;
+    request->pos = pos;
+    request->last_byte = last_byte;
+    request->end_byte = pos + length;
+    request->done = done;
+    request->context = context;
     {
-        DirectBuilder builder(space, op, request);
+        DirectBuilder builder(space, op, *request);
         const u32 shift = space.block_shift();
         const u32 block_size = 1u << shift;
         u64 offset = 0;
@@ -132,14 +195,14 @@ Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffe
             const u64 blocks_left = (in_block + (io_length - offset) + block_size - 1) >> shift;
             auto mapping = space.ops().map_blocks(space, block, blocks_left, write);
             if (mapping.is_error()) {
-                failure = mapping.error().code();
+                request->error = mapping.error().code();
                 break;
             }
             const BlockMapping m = mapping.value();
             const u64 extent_bytes = min<u64>((max<u64>(m.blocks, 1) << shift) - in_block, io_length - offset);
             if (m.is_hole()) {
                 if (write) {
-                    failure = EIO; // map_blocks(create) must not leave a hole
+                    request->error = EIO; // map_blocks(create) must not leave a hole
                     break;
                 }
                 memset(buffer + offset, 0, extent_bytes);
@@ -149,19 +212,34 @@ Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffe
             offset += extent_bytes;
         }
     } // the builder submits its last bio here
-    request.put(0);
-    request.done.wait();
-    if (failure)
-        return Error::from_errno(failure);
-    if (write) {
-        // Pages a buffered reader brought in meanwhile hold the old data.
-        invalidate_range(space, pos, last_byte);
-        if (pos + length > space.size_bytes())
-            space.set_size_bytes(pos + length);
-    }
-    if (request.error)
-        return Error::from_errno(request.error);
-    return result;
+    request->put(0); // the submitter's bias: may finish (and free) the request now
+    return {};
+}
+
+namespace {
+
+struct SyncWait {
+    Completion done;
+    i64 result = 0;
+};
+
+void sync_done(void* context, i64 result)
+{
+    auto* wait = static_cast<SyncWait*>(context);
+    wait->result = result;
+    wait->done.complete();
+}
+
+Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffer, usize length)
+{
+    SyncWait wait;
+    TRY(submit_direct_io(space, op, pos, buffer, length, sync_done, &wait));
+    wait.done.wait();
+    if (wait.result < 0)
+        return Error::from_errno(static_cast<int>(-wait.result));
+    if (op == block::BioOp::Write && length)
+        invalidate_range(space, pos, pos + length - 1); // drop what went stale, in thread context
+    return static_cast<usize>(wait.result);
 }
 
 } // namespace

@@ -19,6 +19,15 @@ namespace pagecache {
 Result<usize> direct_read(AddressSpace& space, u64 pos, void* buffer, usize length);
 Result<usize> direct_write(AddressSpace& space, u64 pos, const void* buffer, usize length);
 
+// Asynchronous form (io_uring): validates, writes back and invalidates the
+// cached range (may sleep), submits the bios and returns; `done(context,
+// result)` then runs exactly once, possibly from the completion interrupt
+// and possibly before this returns, with the bytes transferred or -errno.
+// An error returned here means nothing was submitted and `done` never runs.
+using DirectIoDone = void (*)(void* context, i64 result);
+Result<void> submit_direct_io(AddressSpace& space, block::BioOp op, u64 pos, void* buffer, usize length,
+                              DirectIoDone done, void* context);
+
 // The alignment rule alone (for callers that check before queueing).
 bool direct_io_aligned(const AddressSpace& space, u64 pos, const void* buffer, usize length);
 

@@ -12,22 +12,11 @@ u64 g_next_inode = 1;
 struct RamSuperBlock final : vfs::SuperBlock {
 };
 
-// File data that lives only in the page cache: never written back nor
-// reclaimed; missing pages read as zeros.
-class MemoryOnly final : public AddressSpaceOperations {
-public:
-    Result<BlockMapping> map_blocks(AddressSpace&, u64, u64 max_blocks, bool) override
-    {
-        return BlockMapping {BlockMapping::HOLE, max_blocks ? max_blocks : 1};
-    }
-    bool has_backing_store() const override { return false; }
-};
-MemoryOnly g_memory_only;
 
 } // namespace
 
 RamInode::RamInode(vfs::SuperBlock& superblock_, u64 number_, u32 mode_)
-    : Inode(superblock_, number_, mode_), m_space(g_memory_only, nullptr, PAGE_SIZE, this)
+    : Inode(superblock_, number_, mode_), m_space(pagecache::memory_only_operations(), nullptr, PAGE_SIZE, this)
 {
     links = is_directory() ? 2 : 1;
     if (is_regular())

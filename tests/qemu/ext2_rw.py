@@ -9,9 +9,13 @@ match the host's, and the readahead counters must show large requests and no
 reads of a cached file.
 
 Write: an empty image from `mkfs.ext2 -b 1024` on NVMe (root2=/dev/nvme0n1);
-Sluice creates, appends, truncates, renames and deletes hundreds of files and
+Sluice creates, appends, truncates, renames and deletes over a thousand files and
 reports what each must contain; after power-off `e2fsck -fn` must find nothing
-to fix and every file read back with debugfs must have the reported hash.
+to fix and every file read back with debugfs must have the reported hash;
+O_DIRECT alignment and coherence are checked in the guest.
+
+Fsync: the guest fsyncs a file and prints a marker; the host kills QEMU at
+once; the data must be in the image (debugfs) and e2fsck -fn must pass.
 """
 import os
 import pathlib
@@ -108,7 +112,7 @@ def run_write(a, c, tmp):
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "128M"], check=True)
     drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write", drives=drives, echo=False)
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write ext2.files=1500", drives=drives, echo=False)
     storage.check_ktests(c, r)
     expected = {m[0]: (int(m[1]), int(m[2], 16))
                 for m in re.findall(r"^ext2_write: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
@@ -138,9 +142,29 @@ def run_write(a, c, tmp):
     c.check("a-rather-long-symlink-target" in cat.stdout, "slow symlink written")
 
 
+def run_fsync(a, c, tmp):
+    image = pathlib.Path(tmp) / "fsync.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "64M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_fsync ext2.kill_after_fsync", drives=drives, echo=False,
+                      kill_on="ext2_fsync: durable", timeout=min(a.timeout, 200))
+    m = re.search(r"^ext2_fsync: durable (\S+) (\d+) ([0-9a-f]{16})", r.output, re.M)
+    if not c.check(m is not None, "guest fsynced and printed the marker; QEMU killed right after"):
+        return
+    path, size, h = m.group(1), int(m.group(2)), int(m.group(3), 16)
+    out = pathlib.Path(tmp) / "durable"
+    subprocess.run(["debugfs", "-R", f"dump {path} {out}", str(image)], capture_output=True)
+    c.check(out.exists() and out.stat().st_size == size and fnv1a_file(out) == h,
+            "data acknowledged by fsync is in the image after the kill (debugfs)")
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn: the killed image is consistent"
+            + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -149,6 +173,8 @@ def main():
             run_read(a, c, tmp, 1024)
         if a.part in ("write", "all"):
             run_write(a, c, tmp)
+        if a.part in ("fsync", "all"):
+            run_fsync(a, c, tmp)
     return c.finish()
 
 
