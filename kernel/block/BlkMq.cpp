@@ -39,19 +39,31 @@ void record_status(Bio& bio, int status)
     __atomic_compare_exchange_n(&bio.status, &expected, status, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+// The cache of split children, created on first use. CPUs splitting their
+// first bios at once may each create one: only the first published is ever
+// used (a child freed into another cache than it came from is a panic), the
+// loser's empty cache is left unused (there is no destroy).
+mm::SlabCache* bio_cache()
+{
+    mm::SlabCache* cache = __atomic_load_n(&g_bio_cache, __ATOMIC_ACQUIRE);
+    if (cache)
+        return cache;
+    mm::SlabCache* created = mm::slab_cache_create("bio", sizeof(Bio), alignof(Bio));
+    if (!created)
+        return nullptr;
+    if (__atomic_compare_exchange_n(&g_bio_cache, &cache, created, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        return created;
+    return cache;
+}
+
 Bio* alloc_child_bio()
 {
-    if (!g_bio_cache) {
-        // First split ever: racing CPUs may both create a cache; one leaks, harmless.
-        g_bio_cache = mm::slab_cache_create("bio", sizeof(Bio), alignof(Bio));
-        if (!g_bio_cache)
-            return nullptr;
-    }
-    void* memory = mm::slab_alloc(g_bio_cache);
+    mm::SlabCache* cache = bio_cache();
+    void* memory = cache ? mm::slab_alloc(cache) : nullptr;
     return memory ? new (memory) Bio() : nullptr;
 }
 
-void free_child_bio(Bio& bio) { mm::slab_free(g_bio_cache, &bio); }
+void free_child_bio(Bio& bio) { mm::slab_free(__atomic_load_n(&g_bio_cache, __ATOMIC_ACQUIRE), &bio); }
 
 void child_end_io(Bio&) { }
 
