@@ -103,6 +103,20 @@ KTEST(mm, kmalloc_size_classes)
     kfree(nullptr);
 }
 
+// A size that wraps when rounded up to pages must fail, not return a page
+// (a caller that computed the size from user input would overrun it).
+KTEST(mm, kmalloc_rejects_sizes_that_wrap)
+{
+    u64 heap_before = mm::heap_allocated_bytes();
+    static const usize sizes[] = {~usize(0), ~usize(0) - PAGE_SIZE + 2, (PAGE_SIZE << mm::MAX_ORDER) + 1};
+    for (usize size : sizes) {
+        void* block = kmalloc(size);
+        KEXPECT(block == nullptr);
+        kfree(block);
+    }
+    KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
+}
+
 KTEST(mm, new_and_delete)
 {
     struct Thing {
