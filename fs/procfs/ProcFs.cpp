@@ -2,11 +2,14 @@
 //   diskstats  one line per block device (block::format_diskstats_line)
 //   meminfo    MemTotal, MemFree, Cached, Dirty, Writeback (kB)
 //   mounts     "source target type rw 0 0"
+//   interrupts one row per vector and name, one column per CPU (Linux's layout)
 #include "fs/procfs/ProcFs.h"
 
 #include "fs/pagecache/Counters.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/irq/Irq.h"
+#include "kernel/sched/Scheduler.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -67,6 +70,54 @@ void generate_mounts(Text& text)
         &text);
 }
 
+// Linux's show_interrupts(): a header of CPU columns, then per interrupt its
+// number, the count on each CPU, and its name. Sluice binds vectors per CPU
+// (one per I/O queue), so a row is a (vector, name) pair.
+void generate_interrupts(Text& text)
+{
+    struct Row {
+        u8 vector;
+        const char* name;
+        u64 cpus; // the CPUs where this vector carries this name
+    };
+    constexpr usize MAX_ROWS = 128;
+    struct Rows {
+        Row rows[MAX_ROWS];
+        usize count = 0;
+    };
+    auto* rows = new Rows;
+    if (!rows)
+        return;
+    irq::for_each_named_vector(
+        [](u32 cpu, u8 vector, const char* name, u64, void* arg) {
+            auto& r = *static_cast<Rows*>(arg);
+            const u64 bit = cpu < 64 ? 1ul << cpu : 0;
+            for (usize i = 0; i < r.count; i++) {
+                if (r.rows[i].vector == vector && strcmp(r.rows[i].name, name) == 0) {
+                    r.rows[i].cpus |= bit;
+                    return;
+                }
+            }
+            if (r.count < MAX_ROWS)
+                r.rows[r.count++] = {vector, name, bit};
+        },
+        rows);
+    const u32 cpus = sched::cpu_count();
+    text.append("     ");
+    for (u32 cpu = 0; cpu < cpus; cpu++)
+        text.append("       CPU%-3u", cpu);
+    text.append("\n");
+    for (usize i = 0; i < rows->count; i++) {
+        text.append("%4u: ", rows->rows[i].vector);
+        for (u32 cpu = 0; cpu < cpus; cpu++) {
+            const bool here = cpu < 64 && (rows->rows[i].cpus & (1ul << cpu));
+            text.append("%13lu ", here ? irq::count(cpu, rows->rows[i].vector) : 0ul);
+        }
+        text.append("  %s\n", rows->rows[i].name);
+    }
+    delete rows;
+}
+
 class GeneratedInode final : public vfs::Inode {
 public:
     using Generator = void (*)(Text&);
@@ -109,6 +160,7 @@ Result<vfs::SuperBlock*> mount_procfs(StringView, u32, char*, usize)
         {"diskstats", generate_diskstats},
         {"meminfo", generate_meminfo},
         {"mounts", generate_mounts},
+        {"interrupts", generate_interrupts},
     };
     u64 number = 2;
     for (const File& file : FILES) {

@@ -75,29 +75,25 @@ bool may_read(u32 flags) { return (flags & O_ACCMODE) != O_WRONLY; }
 Result<File*> open(StringView path, u32 flags, u32 mode)
 {
     MutexGuard guard(namespace_lock());
-    const u32 follow = (flags & O_NOFOLLOW) || ((flags & O_CREAT) && (flags & O_EXCL)) ? 0u : u32(WALK_FOLLOW);
+    const bool exclusive = (flags & O_CREAT) && (flags & O_EXCL);
+    // O_CREAT|O_EXCL does not follow a final symlink (the link exists: EEXIST);
+    // plain O_CREAT follows it and creates its target, as Linux does.
+    const u32 follow = (flags & O_NOFOLLOW) || exclusive ? 0u : u32(WALK_FOLLOW);
+    Lookup lookup;
+    TRY(lookup_path(path, follow | ((flags & O_DIRECTORY) ? u32(WALK_DIRECTORY) : 0u), lookup));
     Path found {};
-    auto resolved = resolve(path, follow | ((flags & O_DIRECTORY) ? u32(WALK_DIRECTORY) : 0u));
-    if (resolved.is_error()) {
-        if (resolved.error().code() != ENOENT || !(flags & O_CREAT))
-            return resolved.error();
-        // Create the last component (through a dangling symlink too: resolve
-        // reported ENOENT for its target, so create where the path says).
-        ParentAndName where;
-        TRY(resolve_parent(path, where));
-        if (where.trailing_slash)
+    if (!lookup.exists) {
+        if (!(flags & O_CREAT))
+            return Error::from_errno(ENOENT);
+        if (lookup.trailing_slash || (flags & O_DIRECTORY))
             return Error::from_errno(EISDIR);
-        const StringView name(where.name, where.name_length);
-        for (Dentry& child : where.parent.dentry->children) {
-            if (child.name_view() == name)
-                return Error::from_errno(EEXIST);
-        }
-        Inode* inode = TRY(where.parent.dentry->inode->create(name, S_IFREG | (mode & 07777)));
-        Dentry* dentry = TRY(add_dentry(*where.parent.dentry, name, inode));
-        found = {where.parent.mount, dentry};
+        const StringView name(lookup.name, lookup.name_length);
+        Inode* inode = TRY(lookup.parent.dentry->inode->create(name, S_IFREG | (mode & 07777)));
+        Dentry* dentry = TRY(add_dentry(*lookup.parent.dentry, name, inode));
+        found = {lookup.parent.mount, dentry};
     } else {
-        found = resolved.value();
-        if ((flags & O_CREAT) && (flags & O_EXCL))
+        found = lookup.node;
+        if (exclusive)
             return Error::from_errno(EEXIST);
         if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink())
             return Error::from_errno(ELOOP);

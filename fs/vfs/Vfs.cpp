@@ -258,6 +258,33 @@ Result<Path> resolve(StringView path, u32 walk_flags, const Path* start)
     return walked.value().node;
 }
 
+Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Path* start)
+{
+    Path root = root_path();
+    if (!root.mount)
+        return Error::from_errno(ENOENT);
+    PathBuffer* buffer = allocate_path_buffer();
+    if (!buffer)
+        return Error::from_errno(ENOMEM);
+    DentryWalkOps ops;
+    auto walked = walk_path(ops, root, start ? *start : root, path, walk_flags, *buffer);
+    if (walked.is_error()) {
+        kfree(buffer);
+        return walked.error();
+    }
+    auto& result = walked.value();
+    out.parent = result.parent;
+    out.node = result.node;
+    out.exists = result.exists;
+    out.trailing_slash = result.trailing_slash;
+    out.last_kind = result.last_kind;
+    out.name_length = static_cast<u16>(min<usize>(result.last.length(), MAX_NAME_LENGTH));
+    memcpy(out.name, result.last.chars(), out.name_length);
+    out.name[out.name_length] = 0;
+    kfree(buffer); // `last` pointed into it
+    return {};
+}
+
 static Path mount_root_of(Mount* mount) { return {mount, mount->root}; }
 
 Result<void> mount(StringView source, StringView target, StringView type_name, u32 flags)

@@ -189,6 +189,20 @@ void for_each_mount(void (*fn)(const Mount&, void*), void* context);
 // dentries and mounts, following symlinks as flags say (vfs::WALK_*).
 Result<Path> resolve(StringView path, u32 walk_flags, const Path* start = nullptr);
 
+// A lookup that also reports a missing last component (for creation): its
+// parent and name. Through a dangling symlink (with WALK_FOLLOW) that is the
+// link target's parent and name, as Linux's open(O_CREAT) does.
+struct Lookup {
+    Path parent;
+    Path node; // valid when `exists`
+    bool exists = false;
+    bool trailing_slash = false;
+    LastKind last_kind = LastKind::Normal;
+    u16 name_length = 0;
+    char name[MAX_NAME_LENGTH + 1] = {};
+};
+Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Path* start = nullptr);
+
 // Create a child dentry for an inode a filesystem just made.
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
 void remove_dentry(Dentry& dentry);

@@ -2,6 +2,7 @@
 // /proc. Needs no disk.
 #include "fs/vfs/FileApi.h"
 #include "kernel/lib/String.h"
+#include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
 #include "tests/ktest/Ktest.h"
 
@@ -177,9 +178,50 @@ KTEST(vfs, dev_and_proc)
     buffer[n] = 0;
     KEXPECT(n > 0 && StringView(buffer).starts_with("none / ramfs rw 0 0"));
     KEXPECT(!vfs::close(mounts.value()).is_error());
+    auto interrupts = vfs::open("/proc/interrupts", O_RDONLY);
+    KASSERT(!interrupts.is_error());
+    const usize m = vfs::read(*interrupts.value(), buffer, sizeof(buffer) - 1).value();
+    buffer[m] = 0;
+    KEXPECT(m > 0 && StringView(buffer).substring(0, 16).find('C') >= 0); // the CPU header
+    KEXPECT(!vfs::close(interrupts.value()).is_error());
     auto meminfo = vfs::open("/proc/meminfo", O_RDONLY);
     KASSERT(!meminfo.is_error());
     KEXPECT(vfs::read(*meminfo.value(), buffer, sizeof(buffer) - 1).value() > 0);
     KEXPECT(StringView(buffer).starts_with("MemTotal:"));
     KEXPECT(!vfs::close(meminfo.value()).is_error());
+}
+
+KTEST(vfs, create_through_a_dangling_symlink)
+{
+    KEXPECT(!vfs::mkdir("/vfs-c").is_error());
+    KEXPECT(!vfs::symlink("made-by-open", "/vfs-c/dangling").is_error());
+    // O_CREAT|O_EXCL does not follow the final link: it exists.
+    KEXPECT_EQ(error_of(vfs::open("/vfs-c/dangling", O_WRONLY | O_CREAT | O_EXCL)), EEXIST);
+    // Plain O_CREAT follows it and creates the target, as Linux does.
+    auto file = vfs::open("/vfs-c/dangling", O_WRONLY | O_CREAT);
+    KASSERT(!file.is_error());
+    KEXPECT(!vfs::close(file.value()).is_error());
+    vfs::Stat st;
+    KEXPECT(!vfs::stat("/vfs-c/made-by-open", st).is_error());
+    KEXPECT(!vfs::stat("/vfs-c/dangling", st).is_error()); // no longer dangling
+    KEXPECT(!vfs::unlink("/vfs-c/dangling").is_error());
+    KEXPECT(!vfs::unlink("/vfs-c/made-by-open").is_error());
+    KEXPECT(!vfs::rmdir("/vfs-c").is_error());
+}
+
+// Print the /proc files (for the log: their format is what tools parse).
+KTEST(vfs, proc_files_print)
+{
+    static const char* const FILES[] = {"/proc/mounts", "/proc/meminfo", "/proc/diskstats", "/proc/interrupts"};
+    auto* buffer = static_cast<char*>(kmalloc(16 * KiB));
+    KASSERT(buffer);
+    for (const char* path : FILES) {
+        auto file = vfs::open(StringView(path), O_RDONLY);
+        KASSERT(!file.is_error());
+        auto n = vfs::read(*file.value(), buffer, 16 * KiB - 1);
+        KEXPECT(!n.is_error());
+        log_raw("--- %s\n%.*s", path, static_cast<int>(n.is_error() ? 0 : n.value()), buffer);
+        (void)vfs::close(file.value());
+    }
+    kfree(buffer);
 }
