@@ -469,6 +469,10 @@ Result<void> Controller::reset()
         TRY(create_queue_pair(*m_raw_queue, false));
     if (m_shadow_enabled)
         TRY(setup_shadow_doorbells());
+    for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++)
+        m_io_queues[i]->resume();
+    if (m_raw_queue)
+        m_raw_queue->resume();
     __atomic_store_n(&m_resetting, false, __ATOMIC_RELEASE);
     m_tag_set->kick_all();
     return {};
@@ -487,6 +491,16 @@ void Controller::shutdown()
         x86::pause();
     }
     log_info("nvme", "%s: shutdown complete", m_name);
+}
+
+block::DriverQueueCounters Controller::queue_counters(block::HwQueue* hw)
+{
+    IoQueue* queue = hw ? static_cast<IoQueue*>(hw->driver_data) : m_raw_queue;
+    if (!queue)
+        return {};
+    const Queue::Counters& ring = queue->ring().counters();
+    return {true, __atomic_load_n(&queue->interrupts, __ATOMIC_RELAXED), ring.sq_doorbell_writes,
+            ring.cq_doorbell_writes};
 }
 
 // --- the raw queue loop (benchmark) ---------------------------------------------------
@@ -571,12 +585,14 @@ bool Controller::raw_benchmark(block::BlockDevice& device, const block::BenchPar
     queue->commit();
     while (in_flight) {
         reaped->count = 0;
+        const u64 reap_start = clock_ns();
         queue->reap_raw(collect_raw, reaped);
         if (!reaped->count) {
             x86::pause();
             continue;
         }
         const u64 now = clock_ns();
+        out.reap_ns += now - reap_start;
         for (u32 i = 0; i < reaped->count; i++) {
             const u16 id = reaped->ids[i];
             out.latency.record(now - slots[id].submit_ns);
@@ -589,6 +605,7 @@ bool Controller::raw_benchmark(block::BlockDevice& device, const block::BenchPar
             in_flight--;
         }
         queue->commit(); // one doorbell for the whole batch of resubmissions
+        out.submit_ns += clock_ns() - now;
     }
     out.elapsed_ns = clock_ns() - start;
     for (u32 i = 0; i < ready; i++) {

@@ -40,6 +40,7 @@ public:
     block::TimeoutAction timeout(block::Request& request) override;
     bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
                        block::BenchResult& result) override;
+    block::DriverQueueCounters queue_counters(block::HwQueue* hw) override;
 
     // Power-off: CC.SHN and wait for CSTS.SHST (§7.6.2).
     void shutdown();

@@ -1,5 +1,6 @@
 #include "drivers/nvme/IoQueue.h"
 
+#include "arch/x86_64/Cpu.h"
 #include "drivers/nvme/Controller.h"
 #include "drivers/nvme/Status.h"
 #include "drivers/pci/DmaPages.h"
@@ -22,6 +23,10 @@ unsigned order_for(usize bytes)
 
 // Requests completed per locked reaping round; completed after the lock drops.
 constexpr u32 REAP_BATCH = 64;
+
+// A request caught in this many controller resets fails with EIO instead of
+// being issued again (Linux nvme_max_retries).
+constexpr u32 MAX_RESET_RETRIES = 5;
 
 } // namespace
 
@@ -92,6 +97,22 @@ Result<void> IoQueue::build_command(block::Request& request, SubmissionEntry& en
     entry.cdw11 = static_cast<u32>(slba >> 32);
     entry.cdw12 = (blocks - 1) | ((request.flags & block::BIO_FUA) ? io::RW_FUA : 0);
 
+    // The common case - one piece of memory within two pages (a 4 KiB I/O,
+    // aligned or not) - needs no PRP list: PRP1 and PRP2 directly, no pool,
+    // no lock (Linux nvme_setup_prp_simple).
+    if (request.bio_head == request.bio_tail && request.segment_count == 1) {
+        const block::Bio& bio = *request.bio_head;
+        const block::BioVec& vec = bio.vecs[bio.iter.index];
+        const PhysAddr phys = mm::page_to_phys(vec.page) + vec.offset + bio.iter.done_bytes;
+        const u64 first_page_bytes = PAGE_SIZE - (phys & (PAGE_SIZE - 1));
+        if (!(phys & 3) && request.size_bytes <= first_page_bytes + PAGE_SIZE) {
+            entry.prp1 = data.prps.prp1 = phys;
+            if (request.size_bytes > first_page_bytes)
+                entry.prp2 = data.prps.prp2 = (phys & ~u64(PAGE_SIZE - 1)) + PAGE_SIZE;
+            return {};
+        }
+    }
+
     Result<void> result {};
     {
         SpinLockGuard guard(m_pool_lock);
@@ -144,6 +165,16 @@ void IoQueue::commit()
 }
 
 u32 IoQueue::reap()
+{
+    __atomic_fetch_add(&m_reapers, 1, __ATOMIC_SEQ_CST);
+    u32 total = 0;
+    if (!__atomic_load_n(&m_stopped, __ATOMIC_SEQ_CST))
+        total = reap_locked_batches();
+    __atomic_fetch_sub(&m_reapers, 1, __ATOMIC_RELEASE);
+    return total;
+}
+
+u32 IoQueue::reap_locked_batches()
 {
     u32 total = 0;
     while (true) {
@@ -201,13 +232,25 @@ u32 IoQueue::reap_raw(void (*on_completion)(const CompletionEntry&, void*), void
 
 void IoQueue::requeue_all_and_reset()
 {
+    // Like Linux's synchronize_irq: after this no reap() is in progress and
+    // none will start, so no request can be completed and requeued at once.
+    __atomic_store_n(&m_stopped, true, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&m_reapers, __ATOMIC_SEQ_CST))
+        x86::pause();
+    // What the controller finished before it was disabled is done: end it.
+    reap_locked_batches();
     if (m_hw) {
         for (u32 tag = 0; tag < m_hw->depth(); tag++) {
             block::Request& request = m_hw->request(tag);
-            if (request.state != block::RequestState::Issued)
+            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued)
                 continue;
             free_prps(request.driver_data_as<RequestData>());
-            block::requeue_request(request);
+            if (request.retries >= MAX_RESET_RETRIES) {
+                log_warn("nvme", "queue %u cid %u: given up after %u resets", qid(), tag, request.retries);
+                block::complete_request(request, EIO);
+            } else {
+                block::requeue_request(request);
+            }
         }
     }
     SpinLockGuard sq_guard(m_sq_lock);

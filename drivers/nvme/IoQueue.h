@@ -57,9 +57,13 @@ public:
     bool submit_raw(const SubmissionEntry& entry);
     u32 reap_raw(void (*on_completion)(const CompletionEntry&, void*), void* context);
 
-    // After a controller reset: fail nothing, hand every issued request back
-    // to blk-mq, free its PRP lists, and start a fresh ring.
+    // During a controller reset, once the controller is disabled: stop
+    // reaping (and wait for reapers already running, e.g. the interrupt on
+    // another CPU), complete what the controller had posted, hand every other
+    // issued request back to blk-mq, free its PRP lists, start a fresh ring.
+    // Reaping stays off until resume() (after the queue is created again).
     void requeue_all_and_reset();
+    void resume() { __atomic_store_n(&m_stopped, false, __ATOMIC_RELEASE); }
     void enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq);
 
     // Interrupt bookkeeping (set by the controller for interrupt queues).
@@ -75,6 +79,7 @@ private:
     IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaBuffer sq, unsigned sq_order, DmaBuffer cq,
             unsigned cq_order, volatile u32* sq_doorbell, volatile u32* cq_doorbell);
     Result<void> build_command(block::Request& request, SubmissionEntry& entry);
+    u32 reap_locked_batches();
     void free_prps(RequestData& data);
 
     Controller& m_controller;
@@ -89,6 +94,10 @@ private:
     SpinLock m_cq_lock;
     SpinLock m_pool_lock;
     DmaPool m_prp_pool;
+    // Reset handshake (requeue_all_and_reset): reap() does nothing while
+    // m_stopped, and m_reapers counts reap() calls in progress.
+    bool m_stopped = false;
+    u32 m_reapers = 0;
 };
 
 } // namespace nvme

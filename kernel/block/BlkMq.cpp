@@ -7,6 +7,7 @@
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
 #include "kernel/sync/Completion.h"
 #include "kernel/time/Clock.h"
 
@@ -86,58 +87,75 @@ Request* HwQueue::alloc_request(Bio& bio)
     BlockDevice& device = *bio.device;
     request_init_from_bio(request, bio, device.limits());
     request.submit_cpu = cpu % m_set->cpu_count();
-    request.start_ns = clock_ns();
+    // Parked bios start when they get their tag; others when submitted
+    // (one clock read less per I/O).
+    request.start_ns = __atomic_load_n(&m_parked_count, __ATOMIC_RELAXED) ? clock_ns() : bio.submit_ns;
     device.stats().start_io(request.start_ns);
     return &request;
 }
 
 Request* HwQueue::alloc_request_or_park(Bio& bio)
 {
-    if (Request* request = alloc_request(bio))
-        return request;
-    SpinLockGuard guard(m_lock);
-    // Re-check under the lock: release_tag frees under it, so either we see
-    // the tag now or the releaser sees our bio.
-    if (Request* request = alloc_request(bio))
-        return request;
-    bio.next = nullptr;
-    if (m_parked_tail)
-        m_parked_tail->next = &bio;
-    else
-        m_parked_head = &bio;
-    m_parked_tail = &bio;
-    m_tag_waits++;
+    // Bios already waiting go first: a newcomer parks behind them.
+    if (!__atomic_load_n(&m_parked_count, __ATOMIC_ACQUIRE))
+        if (Request* request = alloc_request(bio))
+            return request;
+    u32 unparked = 0;
+    {
+        SpinLockGuard guard(m_lock);
+        bio.next = nullptr;
+        if (m_parked_tail)
+            m_parked_tail->next = &bio;
+        else
+            m_parked_head = &bio;
+        m_parked_tail = &bio;
+        // Sequentially consistent (a locked instruction, a full barrier):
+        // either release_tag() sees this count, or we see the tag it freed
+        // in unpark_locked() below - never neither.
+        __atomic_store_n(&m_parked_count, m_parked_count + 1, __ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST); // the tag loads below stay after the store
+        m_tag_waits++;
+        unparked = unpark_locked();
+    }
+    if (unparked)
+        run();
     return nullptr;
+}
+
+u32 HwQueue::unpark_locked()
+{
+    u32 unparked = 0;
+    while (Bio* bio = m_parked_head) {
+        Bio* next = bio->next;
+        Request* request = alloc_request(*bio);
+        if (!request)
+            break;
+        m_parked_head = next;
+        if (!m_parked_head)
+            m_parked_tail = nullptr;
+        __atomic_store_n(&m_parked_count, m_parked_count - 1, __ATOMIC_RELEASE);
+        request->state = RequestState::Queued;
+        m_scheduler->insert(*request, request->start_ns);
+        unparked++;
+    }
+    return unparked;
 }
 
 void HwQueue::release_tag(Request& request)
 {
-    Bio* parked = nullptr;
+    __atomic_store_n(&request.state, RequestState::Idle, __ATOMIC_RELEASE);
+    // A locked instruction: a full barrier before the parked count is read
+    // (pairs with alloc_request_or_park). The common case takes no lock.
+    m_tags.free(request.tag);
+    if (!__atomic_load_n(&m_parked_count, __ATOMIC_SEQ_CST))
+        return;
+    u32 unparked = 0;
     {
-        // Freeing under the lock closes the race with a submitter that found
-        // no tag and is about to park (it re-checks under this lock).
         SpinLockGuard guard(m_lock);
-        parked = m_parked_head;
-        if (!parked) {
-            __atomic_store_n(&request.state, RequestState::Idle, __ATOMIC_RELEASE);
-            m_tags.free(request.tag);
-            return;
-        }
-        m_parked_head = parked->next;
-        if (!m_parked_head)
-            m_parked_tail = nullptr;
-
-        // Hand the tag straight to the oldest parked bio: no window in which
-        // a newcomer could take it and starve the parked one.
-        BlockDevice& device = *parked->device;
-        request_init_from_bio(request, *parked, device.limits());
-        request.submit_cpu = current_cpu_index();
-        request.start_ns = clock_ns();
-        device.stats().start_io(request.start_ns);
-        request.state = RequestState::Queued;
-        m_scheduler->insert(request, request.start_ns);
+        unparked = unpark_locked();
     }
-    run();
+    if (unparked)
+        run();
 }
 
 // --- dispatch ----------------------------------------------------------------------
@@ -167,14 +185,19 @@ void HwQueue::dispatch_all()
     while (true) {
         Request* batch[DISPATCH_BATCH];
         u32 count = 0;
+        u64 now = 0;
         {
             SpinLockGuard guard(m_lock);
-            if (m_restart)
+            if (__atomic_load_n(&m_restart, __ATOMIC_ACQUIRE))
                 return; // the device is full; a completion will rerun us
-            // Software queues -> scheduler.
-            const u64 now = clock_ns();
+            // Software queues -> scheduler. An empty one is skipped without
+            // its lock: whoever inserts after this look calls run(), and
+            // m_rerun brings the dispatcher back for it.
+            now = clock_ns();
             for (u32 cpu : m_cpus) {
                 SoftwareQueue& sw = m_set->software_queue(cpu);
+                if (sw.requests[m_poll].is_empty())
+                    continue;
                 SpinLockGuard sw_guard(sw.lock);
                 while (Request* request = sw.requests[m_poll].pop_front())
                     m_scheduler->insert(*request, now);
@@ -192,8 +215,8 @@ void HwQueue::dispatch_all()
         u32 issued = 0;
         for (; issued < count; issued++) {
             Request& request = *batch[issued];
-            request.issue_ns = clock_ns();
-            request.timeout_deadline_ns = request.issue_ns + timeout_ns;
+            request.issue_ns = now;
+            request.timeout_deadline_ns = now + timeout_ns;
             __atomic_store_n(&request.state, RequestState::Issued, __ATOMIC_RELEASE);
             if (driver.queue_request(*this, request, issued + 1 == count) == QueueStatus::Busy) {
                 request.state = RequestState::Queued;
@@ -201,8 +224,10 @@ void HwQueue::dispatch_all()
             }
         }
         __atomic_fetch_add(&m_dispatched, issued, __ATOMIC_RELAXED);
-        if (issued)
+        if (issued) {
             __atomic_fetch_add(&m_batches, 1, __ATOMIC_RELAXED);
+            m_set->start_timeout_timer();
+        }
         if (issued == count)
             continue;
 
@@ -214,7 +239,7 @@ void HwQueue::dispatch_all()
                 batch[i - 1]->state = RequestState::Queued;
                 m_scheduler->requeue(*batch[i - 1]);
             }
-            m_restart = true;
+            __atomic_store_n(&m_restart, true, __ATOMIC_RELEASE);
         }
         if (issued)
             driver.commit(*this);
@@ -248,13 +273,8 @@ void complete_request(Request& request, int error)
     __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_RELAXED);
     hw.release_tag(request);
 
-    bool restart = false;
-    {
-        SpinLockGuard guard(hw.m_lock);
-        restart = hw.m_restart;
-        hw.m_restart = false;
-    }
-    if (restart)
+    // The device had said Busy: a slot is free now.
+    if (__atomic_load_n(&hw.m_restart, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
         hw.run();
 }
 
@@ -314,6 +334,35 @@ void submit_one(Bio& bio, Plug* plug)
 
 } // namespace
 
+// --- plugging (Plug.h) ---------------------------------------------------------------
+
+Plug* current_plug()
+{
+    PerCpu& cpu = this_cpu();
+    if (cpu.irq_depth || !cpu.current_thread)
+        return nullptr;
+    return cpu.current_thread->block_plug();
+}
+
+Plug::Plug()
+{
+    Thread* thread = this_cpu().current_thread;
+    if (this_cpu().irq_depth || !thread || thread->block_plug())
+        return; // nested (or interrupt context): the outer plug collects
+    m_owner = thread;
+    thread->set_block_plug(this);
+}
+
+Plug::~Plug()
+{
+    if (!m_owner)
+        return;
+    flush();
+    m_owner->set_block_plug(nullptr);
+}
+
+void flush_plug_before_sleep(Plug& plug) { plug.flush(); }
+
 bool Plug::try_merge(Bio& bio)
 {
     if (bio.op == BioOp::Flush)
@@ -367,6 +416,8 @@ void Plug::flush()
 void submit_bio(Bio& bio, Plug* plug)
 {
     ASSERT(bio.device);
+    if (!plug || !plug->is_active())
+        plug = current_plug();
     BlockDevice& device = *bio.device;
     bio.status = 0;
     bio.next = nullptr;
@@ -423,10 +474,6 @@ namespace {
 
 void complete_waiter(Bio& bio) { static_cast<Completion*>(bio.private_data)->complete(); }
 
-// How often a waiting thread looks for overdue requests (until a periodic
-// timer does it for everyone).
-constexpr u64 TIMEOUT_SCAN_NS = 1'000'000'000ul;
-
 } // namespace
 
 int submit_bio_wait(Bio& bio)
@@ -439,21 +486,17 @@ int submit_bio_wait(Bio& bio)
     BlockDevice& device = *bio.device;
     const bool polled = bio.flags & BIO_POLLED;
     submit_bio(bio);
+    // A plugged bio would never be sent while we poll (only sleeping flushes).
+    if (Plug* plug = current_plug())
+        plug->flush();
     if (polled) {
         // Polled queues have no interrupt: reap until our bio has ended.
-        u64 next_scan = clock_ns() + TIMEOUT_SCAN_NS;
-        while (!done.try_wait()) {
+        // (Overdue requests are the timeout timer's business, TagSet.h.)
+        while (!done.try_wait())
             if (!poll(device, current_cpu_index()))
                 sched::yield();
-            const u64 now = clock_ns();
-            if (now >= next_scan) {
-                device.tag_set().check_timeouts(now);
-                next_scan = now + TIMEOUT_SCAN_NS;
-            }
-        }
     } else {
-        while (!done.wait_for(TIMEOUT_SCAN_NS))
-            device.tag_set().check_timeouts(clock_ns());
+        done.wait();
     }
     bio.end_io = saved_end_io;
     bio.private_data = saved_private;

@@ -1,8 +1,8 @@
 // Submitting and completing I/O through blk-mq.
 //
-//   submit_bio(bio)              asynchronous: bio.end_io runs once, later
-//   submit_bio(bio, &plug)       collect and merge contiguous bios first;
-//                                plug.flush() (or its destructor) dispatches
+//   submit_bio(bio)              asynchronous: bio.end_io runs once, later;
+//                                inside a Plug's scope (kernel/block/Plug.h)
+//                                the thread's bios are merged and batched
 //   submit_bio_wait(bio)         synchronous helper on top of the async path
 //   poll(device, bio)            reap a polled queue (for BIO_POLLED bios)
 //
@@ -15,34 +15,13 @@
 
 #include "kernel/block/Bio.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/Plug.h"
 #include "kernel/block/Request.h"
 
 namespace block {
 
-// Requests built while plugged, waiting for flush (per submitting thread:
-// keep it on the stack; it must be flushed on the CPU that filled it).
-class Plug {
-public:
-    Plug() = default;
-    ~Plug() { flush(); }
-    Plug(const Plug&) = delete;
-    Plug& operator=(const Plug&) = delete;
-
-    void flush();
-    bool is_empty() const { return m_requests.is_empty(); }
-
-    // Merge `bio` into a plugged request if one is adjacent; true if it did.
-    bool try_merge(Bio& bio);
-    // Add a new request (state Building); flushes when the plug is full.
-    void add(Request& request);
-
-private:
-    static constexpr u32 MAX_PLUGGED = 32; // flush when this many requests wait
-
-    RequestList m_requests;
-    u32 m_count = 0;
-};
-
+// `plug`: an explicit plug (the thread's own active plug is used when it is
+// null or not active).
 void submit_bio(Bio& bio, Plug* plug = nullptr);
 
 // Submit and wait for the end; returns 0 or a positive errno.

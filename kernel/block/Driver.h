@@ -36,6 +36,16 @@ enum class QueueStatus : u8 {
           // after the next completion on this hardware queue
 };
 
+// Device-side events of one hardware queue, for the benchmark's per-I/O
+// figures (what the block layer cannot see: interrupts taken, doorbell MMIO
+// writes). Monotonic counts; zero where a driver does not count.
+struct DriverQueueCounters {
+    bool counted = false; // false: the driver does not count (figures are n/a)
+    u64 interrupts = 0;
+    u64 submission_doorbells = 0; // MMIO writes (not shadow-doorbell updates)
+    u64 completion_doorbells = 0;
+};
+
 enum class TimeoutAction : u8 {
     Handled,    // the driver completed or will complete the request (abort, reset)
     ResetTimer, // give it another timeout period
@@ -52,6 +62,9 @@ public:
     // The benchmark's second level: drive one queue pair directly, bypassing
     // blk-mq (kernel/block/Bench.h). False if the driver has no raw loop.
     virtual bool raw_benchmark(BlockDevice&, const BenchParams&, BenchResult&) { return false; }
+    // Event counts of `hw` (DriverQueueCounters); the raw loop's queue when
+    // `hw` is null.
+    virtual DriverQueueCounters queue_counters(HwQueue*) { return {}; }
 
 protected:
     ~BlockDriver() = default;

@@ -2,6 +2,7 @@
 
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/QueueMap.h"
+#include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -93,22 +94,96 @@ void TagSet::check_timeouts(u64 now_ns)
             Request& request = hw.request(tag);
             if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
                 continue;
-            if (request.timeout_deadline_ns == 0 || request.timeout_deadline_ns > now_ns)
+            const u64 deadline = __atomic_load_n(&request.timeout_deadline_ns, __ATOMIC_RELAXED);
+            if (deadline == 0 || deadline > now_ns)
+                continue;
+            // Claim the timeout once: a concurrent check skips it.
+            if (!__atomic_compare_exchange_n(&request.timeout_deadline_ns, const_cast<u64*>(&deadline), 0ul, false,
+                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
                 continue;
             log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
                      request.sector, request.size_bytes);
-            // Claim the timeout once: a concurrent check skips it.
-            request.timeout_deadline_ns = 0;
+            __atomic_fetch_add(&m_timed_out, 1, __ATOMIC_RELAXED);
             if (driver().timeout(request) == TimeoutAction::ResetTimer)
-                request.timeout_deadline_ns = now_ns + m_config.timeout_ns;
+                __atomic_store_n(&request.timeout_deadline_ns, clock_ns() + m_config.timeout_ns, __ATOMIC_RELAXED);
         }
     }
 }
 
+u64 TagSet::timeout_check_interval_ns() const
+{
+    // A quarter of the timeout, between 1 ms and 1 s: a request is noticed at
+    // most a quarter late, and a 30 s timeout costs one wake-up a second
+    // while I/O is in flight (none when idle).
+    return min<u64>(1'000'000'000ul, max<u64>(1'000'000ul, m_config.timeout_ns / 4));
+}
+
+void TagSet::timeout_timer_fired(Timer& timer)
+{
+    // Timer interrupt: only hand the scan to the block worker.
+    auto& set = *static_cast<TagSet*>(timer.context);
+    __atomic_fetch_add(&set.m_timer_fired, 1, __ATOMIC_RELAXED);
+    __atomic_store_n(&set.m_check_pending, true, __ATOMIC_RELEASE);
+    if (!queue_timeout_check(set)) // no worker yet: look again later
+        timer_arm(set.m_timeout_timer, clock_ns() + set.timeout_check_interval_ns(), timeout_timer_fired);
+}
+
+void TagSet::start_timeout_timer()
+{
+    // The caller stored Issued into its requests; the fence orders those
+    // stores before the load of m_timer_armed (pairs with the fence in
+    // run_timeout_check): either we see the timer disarmed and arm it, or the
+    // worker's rescan sees our requests. One fence per dispatched batch.
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&m_timer_armed, __ATOMIC_RELAXED) || __atomic_exchange_n(&m_timer_armed, true, __ATOMIC_ACQ_REL))
+        return;
+    m_timeout_timer.context = this;
+    timer_arm(m_timeout_timer, clock_ns() + timeout_check_interval_ns(), timeout_timer_fired);
+}
+
+bool TagSet::any_issued() const
+{
+    for (u32 q = 0; q < m_hw_count; q++) {
+        HwQueue& hw = *m_hw[q];
+        for (u32 tag = 0; tag < hw.depth(); tag++)
+            if (__atomic_load_n(&hw.request(tag).state, __ATOMIC_ACQUIRE) == RequestState::Issued)
+                return true;
+    }
+    return false;
+}
+
+void TagSet::run_timeout_check()
+{
+    if (!__atomic_exchange_n(&m_check_pending, false, __ATOMIC_ACQ_REL))
+        return;
+    __atomic_fetch_add(&m_checks, 1, __ATOMIC_RELAXED);
+    check_timeouts(clock_ns());
+    if (!any_issued()) {
+        // Idle: disarm, then look once more (a dispatcher that still saw the
+        // timer armed has made its requests visible by now; fence pairs with
+        // start_timeout_timer).
+        __atomic_store_n(&m_timer_armed, false, __ATOMIC_SEQ_CST);
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        if (!any_issued() || __atomic_exchange_n(&m_timer_armed, true, __ATOMIC_ACQ_REL))
+            return;
+    }
+    timer_arm(m_timeout_timer, clock_ns() + timeout_check_interval_ns(), timeout_timer_fired);
+}
+
+TagSet::TimeoutCounters TagSet::timeout_counters() const
+{
+    return TimeoutCounters {__atomic_load_n(&m_timer_fired, __ATOMIC_RELAXED), __atomic_load_n(&m_checks, __ATOMIC_RELAXED),
+                            __atomic_load_n(&m_timed_out, __ATOMIC_RELAXED)};
+}
+
 void TagSet::kick_all()
 {
-    for (u32 q = 0; q < m_hw_count; q++)
+    // Whatever the driver said Busy about before (e.g. during its reset) is
+    // retried now.
+    for (u32 q = 0; q < m_hw_count; q++) {
+        __atomic_store_n(&m_hw[q]->m_restart, false, __ATOMIC_RELEASE);
         m_hw[q]->run();
+    }
 }
 
 void TagSet::print_queue_map() const

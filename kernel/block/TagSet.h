@@ -14,6 +14,7 @@
 #include "kernel/irq/CpuMask.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/SpinLock.h"
+#include "kernel/time/Timer.h"
 
 namespace block {
 
@@ -70,6 +71,8 @@ private:
     HwQueue(TagSet& set, u32 index, bool poll, u32 depth) : m_set(&set), m_index(index), m_poll(poll), m_tags(depth) { }
     void dispatch_all();
     void release_tag(Request& request);
+    // Give free tags to parked bios, oldest first (m_lock held); how many.
+    u32 unpark_locked();
 
     TagSet* m_set;
     u32 m_index;
@@ -87,7 +90,8 @@ private:
     DeadlineScheduler m_deadline;
     Bio* m_parked_head = nullptr; // bios waiting for a tag, FIFO through Bio::next
     Bio* m_parked_tail = nullptr;
-    bool m_restart = false; // the driver said Busy: run again after a completion
+    u32 m_parked_count = 0; // written under m_lock, read without it
+    bool m_restart = false; // the driver said Busy: run again after a completion (atomic)
 
     // Single dispatcher at a time; others set m_rerun (see run()).
     bool m_dispatching = false;
@@ -116,16 +120,32 @@ public:
 
     // The scheduler of every hardware queue (only while no I/O is queued).
     void set_scheduler(SchedulerKind kind);
-    // Check every issued request against its deadline (from a periodic timer
-    // or a waiting thread); calls the driver's timeout() for the overdue.
+    // Check every issued request against its deadline; calls the driver's
+    // timeout() for the overdue. Thread context (the driver may reset the
+    // controller): the block worker runs it when the timeout timer fires.
     void check_timeouts(u64 now_ns);
+    // How often the timeout timer fires while requests are in flight.
+    u64 timeout_check_interval_ns() const;
+    // Arm the timeout timer unless it is armed (after a dispatch; any context).
+    void start_timeout_timer();
+    // The block worker's part: check, then re-arm while anything is issued.
+    void run_timeout_check();
     // Rerun every hardware queue (after a controller reset requeued requests).
     void kick_all();
     // Log the CPU -> queue maps.
     void print_queue_map() const;
 
+    struct TimeoutCounters {
+        u64 timer_fired; // timeout timer expirations
+        u64 checks;      // scans done by the block worker
+        u64 timed_out;   // requests handed to the driver's timeout()
+    };
+    TimeoutCounters timeout_counters() const;
+
 private:
     TagSet() = default;
+    bool any_issued() const;
+    static void timeout_timer_fired(Timer& timer);
 
     TagSetConfig m_config;
     u32 m_hw_count = 0;
@@ -134,6 +154,13 @@ private:
     SoftwareQueue* m_sw = nullptr;
     u16 m_map[MAX_CPUS] {};      // CPU -> interrupt-driven queue
     u16 m_poll_map[MAX_CPUS] {}; // CPU -> polled queue (offset by interrupt_queues)
+
+    // Request timeouts (kernel/block/Worker.h): a kernel timer, armed while
+    // requests are in flight, wakes the block worker to scan this set.
+    Timer m_timeout_timer;
+    bool m_timer_armed = false;   // atomic: the timer is pending or a check is due
+    bool m_check_pending = false; // atomic: the timer fired; the worker has not scanned yet
+    u64 m_timer_fired = 0, m_checks = 0, m_timed_out = 0;
 };
 
 } // namespace block

@@ -45,7 +45,10 @@ void TagAllocator::free(u32 tag)
 {
     const u32 word = tag / m_bits_per_word;
     const u32 bit = tag % m_bits_per_word;
-    __atomic_fetch_and(&m_words[word].bits, ~(u64(1) << bit), __ATOMIC_RELEASE);
+    // Sequentially consistent, not just release: blk-mq reads its count of
+    // parked bios right after (HwQueue::release_tag), and that load must
+    // not pass this store (a Dekker pair with the parker).
+    __atomic_fetch_and(&m_words[word].bits, ~(u64(1) << bit), __ATOMIC_SEQ_CST);
 }
 
 bool TagAllocator::is_allocated(u32 tag) const

@@ -13,6 +13,7 @@
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/debug/Symbols.h"
 #include "kernel/init/BootInfo.h"
@@ -45,8 +46,9 @@ void init_main()
     // clock_ns() counts from the first instruction of kernel_main's caller.
     log_info("boot", "kernel entry to scheduler running on %u CPUs: %lu us", percpu::online_count(), clock_us());
     BootInfo& info = boot_info();
-    pagecache::init(); // kreclaimd: needs the scheduler running
-    vfs::init();       // root ramfs + initramfs, /dev, /proc, root2= ext2
+    block::start_worker(); // kblockd: request timeouts
+    pagecache::init();     // kreclaimd: needs the scheduler running
+    vfs::init();           // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
         u32 failed = ktest::run(selection.chars(), selection.length());

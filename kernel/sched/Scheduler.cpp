@@ -12,6 +12,7 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
+#include "kernel/block/Plug.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/log/Log.h"
@@ -410,6 +411,11 @@ void start(void (*init_main)())
 void schedule()
 {
     lock_debug::assert_may_sleep("schedule");
+    // A thread about to sleep first sends the I/O it has plugged, or it could
+    // wait for its own unsent requests (Linux sched_submit_work).
+    Thread* self = current_thread();
+    if (self && self->block_plug() && self->state() != ThreadState::Runnable)
+        block::flush_plug_before_sleep(*self->block_plug());
     SchedulerCore::schedule(false);
 }
 

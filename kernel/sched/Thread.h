@@ -22,6 +22,10 @@
 #include "kernel/sync/LockDebug.h"
 #include "kernel/sync/SpinLock.h"
 
+namespace block {
+class Plug;
+}
+
 struct ThreadOptions {
     static constexpr u32 NO_PIN = ~0u;
     // Run only on this CPU (always: creation, wake-ups and load balancing
@@ -70,6 +74,12 @@ public:
     u64 context_switches() const { return m_switches; }
 
     lock_debug::HeldLocks& held_mutexes() { return m_held_mutexes; }
+
+    // block: the I/O this thread is batching (kernel/block/Plug.h, Linux's
+    // current->plug). Only the thread itself sets it; schedule() flushes it
+    // before the thread sleeps.
+    block::Plug* block_plug() const { return m_block_plug; }
+    void set_block_plug(block::Plug* plug) { m_block_plug = plug; }
 
     Thread(const Thread&) = delete;
     Thread& operator=(const Thread&) = delete;
@@ -122,4 +132,5 @@ private:
 
     Completion m_exited;
     lock_debug::HeldLocks m_held_mutexes;
+    block::Plug* m_block_plug = nullptr;
 };

@@ -8,6 +8,8 @@
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
+#include "kernel/sched/Scheduler.h"
+#include "kernel/sync/WaitQueue.h"
 #include "tests/ktest/Ktest.h"
 
 using namespace block;
@@ -24,6 +26,7 @@ public:
             return QueueStatus::Busy;
         m_pending[m_pending_count++] = &request;
         m_requests_seen++;
+        queued.wake_all();
         m_bytes_seen += request.size_bytes;
         if (request.size_bytes > m_largest_request)
             m_largest_request = request.size_bytes;
@@ -86,6 +89,7 @@ public:
     u64 m_doorbells = 0;
     u64 m_flushes = 0;
     u64 fail_sector = ~0ul;
+    WaitQueue queued; // woken for every request the driver takes
 };
 
 constexpr u64 DISK_SECTORS = 2048; // 1 MiB
@@ -266,14 +270,16 @@ KTEST(block, plug_merges_contiguous_bios_into_one_request)
     const u64 doorbells_before = f.driver.m_doorbells;
     const u64 merges_before = f.device->stats().snapshot().merges[0];
     {
+        // The plug hangs off this thread: submit_bio() finds it by itself.
         Plug plug;
+        KEXPECT(plug.is_active() && current_plug() == &plug);
         for (u32 i = 0; i < 8; i++) {
             vecs[i] = BioVec {b.page, i * 4096, 4096};
             bio_init(bios[i], BioOp::Read, 200 + i * 8, &vecs[i], 1);
             bios[i].device = f.device;
             bios[i].end_io = count_end_io;
             bios[i].private_data = &counter;
-            submit_bio(bios[i], &plug);
+            submit_bio(bios[i]);
         }
         KEXPECT_EQ(f.driver.m_requests_seen, requests_before);
     }
@@ -283,6 +289,61 @@ KTEST(block, plug_merges_contiguous_bios_into_one_request)
     f.driver.process();
     KEXPECT_EQ(counter.done, 8u);
     KEXPECT_EQ(counter.errors, 0u);
+}
+
+KTEST(block, thread_plug_nests_and_is_flushed_when_the_thread_sleeps)
+{
+    static Fixture f;
+    KASSERT(f.init(16));
+    Buffer b;
+    KASSERT(b.init(2)); // 4 pages
+    static Bio bios[4];
+    static BioVec vecs[4];
+    AsyncCounter counter;
+    auto prepare = [&](u32 i, u64 sector) {
+        vecs[i] = BioVec {b.page, i * 4096, 4096};
+        bio_init(bios[i], BioOp::Read, sector, &vecs[i], 1);
+        bios[i].device = f.device;
+        bios[i].end_io = count_end_io;
+        bios[i].private_data = &counter;
+    };
+    const u64 requests_before = f.driver.m_requests_seen;
+    KEXPECT(current_plug() == nullptr);
+    {
+        Plug outer;
+        prepare(0, 400);
+        submit_bio(bios[0]);
+        {
+            Plug inner; // nested: the outer plug keeps collecting
+            KEXPECT(!inner.is_active());
+            KEXPECT(current_plug() == &outer);
+            prepare(1, 408); // contiguous: merges into the same request
+            submit_bio(bios[1]);
+        }
+        KEXPECT_EQ(f.driver.m_requests_seen, requests_before);
+        KEXPECT(!outer.is_empty());
+        // Sleeping sends what the thread holds back (sched::schedule()): the
+        // only way this wait can end before its timeout.
+        KEXPECT(wait_event_timeout(f.driver.queued, [&] { return f.driver.m_requests_seen > requests_before; },
+                                   2'000'000'000ul));
+        KEXPECT(outer.is_empty());
+        KEXPECT_EQ(f.driver.m_requests_seen, requests_before + 1);
+        // Yielding (still runnable) does not.
+        prepare(2, 800);
+        submit_bio(bios[2]);
+        sched::yield();
+        KEXPECT_EQ(f.driver.m_requests_seen, requests_before + 1);
+        // submit_bio_wait inside a plug does not wait for itself.
+        prepare(3, 900);
+        bios[3].end_io = nullptr;
+        bios[3].flags = BIO_POLLED;
+        KEXPECT_EQ(submit_bio_wait(bios[3]), 0);
+    }
+    KEXPECT(current_plug() == nullptr);
+    KEXPECT_EQ(f.driver.m_requests_seen, requests_before + 3);
+    f.driver.process();
+    KEXPECT_EQ(counter.done, 3u);
+    KEXPECT_EQ(f.set->hw_queue(0).tags_in_use(), 0u);
 }
 
 KTEST(block, tag_exhaustion_and_busy_device_lose_nothing)

@@ -76,6 +76,9 @@ Result<u64> hash_file(StringView path, u64& size, usize chunk)
     return hash;
 }
 
+// The prefix of the lines walk() prints ("ext2_read", "initramfs").
+const char* g_walk_prefix = "ext2_read";
+
 struct WalkStats {
     u32 files = 0;
     u32 directories = 0;
@@ -87,7 +90,7 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
 {
     auto directory = vfs::open(StringView(path, length), O_RDONLY | O_DIRECTORY);
     if (directory.is_error()) {
-        log_raw("ext2_read: error open %.*s %d\n", static_cast<int>(length), path, directory.error().code());
+        log_raw("%s: error open %.*s %d\n", g_walk_prefix, static_cast<int>(length), path, directory.error().code());
         stats.errors++;
         return;
     }
@@ -130,7 +133,7 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
             if (n.is_error()) {
                 stats.errors++;
             } else {
-                log_raw("ext2_read: symlink %.*s %.*s\n", static_cast<int>(child_length), path,
+                log_raw("%s: symlink %.*s %.*s\n", g_walk_prefix, static_cast<int>(child_length), path,
                         static_cast<int>(n.value()), target);
                 stats.symlinks++;
             }
@@ -138,10 +141,11 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
             u64 size = 0;
             auto hash = hash_file(child, size, 48 * KiB + 5);
             if (hash.is_error()) {
-                log_raw("ext2_read: error read %.*s %d\n", static_cast<int>(child_length), path, hash.error().code());
+                log_raw("%s: error read %.*s %d\n", g_walk_prefix, static_cast<int>(child_length), path,
+                        hash.error().code());
                 stats.errors++;
             } else {
-                log_raw("ext2_read: file %.*s %lu %016lx\n", static_cast<int>(child_length), path, size,
+                log_raw("%s: file %.*s %lu %016lx\n", g_walk_prefix, static_cast<int>(child_length), path, size,
                         hash.value());
                 stats.files++;
             }
@@ -194,10 +198,28 @@ KTEST(ext2_read, every_file_matches)
 {
     if (!have_root2())
         return;
+    g_walk_prefix = "ext2_read";
     char path[1024] = "/mnt";
     WalkStats stats;
     walk(path, 4, stats, 0);
     log_raw("ext2_read: done files=%u directories=%u symlinks=%u errors=%u\n", stats.files, stats.directories,
+            stats.symlinks, stats.errors);
+    KEXPECT(stats.files > 0);
+    KEXPECT_EQ(stats.errors, 0u);
+}
+
+// The initramfs (a cpio archive the scenario passes as a Multiboot2 module)
+// unpacked into the root ramfs: every file under /initramfs-test, hashed.
+KTEST(initramfs, every_file_matches)
+{
+    vfs::Stat st;
+    if (vfs::stat("/initramfs-test", st).is_error())
+        return; // booted without the scenario's archive
+    g_walk_prefix = "initramfs";
+    char path[1024] = "/initramfs-test";
+    WalkStats stats;
+    walk(path, 15, stats, 0);
+    log_raw("initramfs: done files=%u directories=%u symlinks=%u errors=%u\n", stats.files, stats.directories,
             stats.symlinks, stats.errors);
     KEXPECT(stats.files > 0);
     KEXPECT_EQ(stats.errors, 0u);
@@ -480,4 +502,53 @@ KTEST(ext2_write, direct_io_alignment_and_coherence)
     KEXPECT(!vfs::unlink("/mnt/direct").is_error());
     kfree(check);
     mm::free_pages(mm::virt_to_page(buffer), 4);
+}
+
+// Memory pressure through ext2 (ext2.pressure_mib=N): write a file of N MiB
+// (several times the guest's RAM) and read it back; the page cache must
+// write back and reclaim its way through, and every byte must come back.
+KTEST(ext2_pressure, file_larger_than_ram)
+{
+    const u64 mib = boot_info().command_line.get_u64("ext2.pressure_mib", 0);
+    if (!have_root2() || mib == 0)
+        return;
+    const u64 size = mib * MiB;
+    auto* buffer = static_cast<u8*>(kmalloc(64 * KiB));
+    KASSERT(buffer);
+    auto file = vfs::open("/mnt/huge", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    KASSERT(!file.is_error());
+    u64 expected = FNV_OFFSET;
+    for (u64 at = 0; at < size; at += 64 * KiB) {
+        for (usize i = 0; i < 64 * KiB; i++)
+            buffer[i] = content_byte(5, at + i);
+        expected = fnv1a(expected, buffer, 64 * KiB);
+        auto written = vfs::write(*file.value(), buffer, 64 * KiB);
+        if (written.is_error() || written.value() != 64 * KiB) {
+            KEXPECT(false);
+            log_raw("ext2_pressure: write at %lu failed (errno %d)\n", at,
+                    written.is_error() ? written.error().code() : 0);
+            break;
+        }
+    }
+    KEXPECT(!vfs::fsync(*file.value()).is_error());
+    KEXPECT(!vfs::lseek(*file.value(), 0, SEEK_SET).is_error());
+    u64 hash = FNV_OFFSET;
+    u64 read_total = 0;
+    for (;;) {
+        auto n = vfs::read(*file.value(), buffer, 64 * KiB);
+        if (n.is_error() || n.value() == 0) {
+            KEXPECT(!n.is_error());
+            break;
+        }
+        hash = fnv1a(hash, buffer, n.value());
+        read_total += n.value();
+    }
+    const mm::PageCounters pages = mm::page_counters();
+    log_raw("ext2_pressure: size=%lu MiB ram=%lu MiB read=%lu hash=%016lx expected=%016lx\n", mib,
+            pages.total * PAGE_SIZE / MiB, read_total, hash, expected);
+    KEXPECT_EQ(read_total, size);
+    KEXPECT(hash == expected);
+    (void)vfs::close(file.value());
+    KEXPECT(!vfs::unlink("/mnt/huge").is_error());
+    kfree(buffer);
 }

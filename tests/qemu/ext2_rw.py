@@ -162,9 +162,25 @@ def run_fsync(a, c, tmp):
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
 
 
+def run_pressure(a, c, tmp):
+    image = pathlib.Path(tmp) / "pressure.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "4096", str(image), "800M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=unsafe",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_pressure ext2.pressure_mib=512", drives=drives,
+                      echo=False, mem="128M")
+    storage.check_ktests(c, r)
+    m = re.search(r"^ext2_pressure: size=(\d+) MiB ram=(\d+) MiB", r.output, re.M)
+    c.check(m is not None and int(m.group(1)) >= 4 * int(m.group(2)),
+            "a file four times the guest's RAM written and read back through ext2"
+            + (f" ({m.group(1)} MiB, RAM {m.group(2)} MiB)" if m else ""))
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after the pressure run")
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "fsync", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -175,6 +191,8 @@ def main():
             run_write(a, c, tmp)
         if a.part in ("fsync", "all"):
             run_fsync(a, c, tmp)
+        if a.part == "pressure":
+            run_pressure(a, c, tmp)
     return c.finish()
 
 

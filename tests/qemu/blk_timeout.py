@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Request timeouts for real: the NVMe drive is throttled by QEMU to a few
+I/Os per second and Sluice boots with nvme.timeout_ms=300, so reads stay in
+the device past their deadline. The tag set's timeout timer must find them
+(no thread is waiting on a timeout), the driver aborts and then resets the
+controller and requeues. As soon as the console says the controller is being
+reset, the host lifts the throttle over QMP (block_set_io_throttle), so the
+requeued reads complete: every byte is checked against the image, nothing
+hangs, and tags, pages and heap return to their start (ktest blk_timeout)."""
+import json
+import pathlib
+import socket
+import sys
+import time
+
+import blk_image
+import scenario
+
+TIMEOUT_MS = 300
+IOPS = 4
+
+
+class Qmp:
+    def __init__(self, path):
+        self.path = path
+        self.sent = False
+        self.reply = None
+
+    def _command(self, sock, reader, command):
+        sock.sendall((json.dumps(command) + "\n").encode())
+        while True:
+            message = json.loads(reader.readline())
+            if "return" in message or "error" in message:
+                return message
+
+    def lift_throttle(self):
+        if self.sent:
+            return
+        self.sent = True
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(10)
+            sock.connect(str(self.path))
+            reader = sock.makefile("r")
+            json.loads(reader.readline())  # greeting
+            self._command(sock, reader, {"execute": "qmp_capabilities"})
+            args = {"device": "nvme0drive"}
+            for key in ("bps", "bps_rd", "bps_wr", "iops", "iops_rd", "iops_wr"):
+                args[key] = 0  # all zero: no limits
+            self.reply = self._command(sock, reader, {"execute": "block_set_io_throttle", "arguments": args})
+        print(f"host: lifted the throttle at {time.strftime('%X')}: {self.reply}", flush=True)
+
+
+def main():
+    p = scenario.arguments(__doc__)
+    a = p.parse_args()
+    c = scenario.Checks(f"blk_timeout smp={a.smp}")
+    seed = 0x71E0
+    with scenario_tempdir() as tmp:
+        image = pathlib.Path(tmp) / "nvme.img"
+        blk_image.write_image(image, 64 << 20, seed)
+        qmp = Qmp(pathlib.Path(tmp) / "qmp.sock")
+        drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback,"
+                             f"throttling.iops-total={IOPS}",
+                   "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=16"]]
+
+        def on_line(line):
+            if "resetting controller" in line:
+                qmp.lift_throttle()
+
+        r = scenario.boot(a, f"ktest=blk_timeout blk.dev=nvme0n1 blk.seed={seed} nvme.timeout_ms={TIMEOUT_MS}",
+                          drives=drives, extra=["-qmp", f"unix:{qmp.path},server=on,wait=off"], on_line=on_line,
+                          echo=False)
+        print("\n".join(l for l in r.output.splitlines() if "ktest" in l or "nvme" in l or "block" in l))
+        c.check(not r.timed_out, "guest finished before the timeout")
+        c.check("ktest: 1 passed, 0 failed" in r.output, "ktest blk_timeout passed")
+        c.check(r.status == 0, f"QEMU exit status says passed (status {r.status})")
+        c.check("Kernel panic" not in r.output and "EXCEPTION" not in r.output, "no panic")
+        c.check("timed out" in r.output, "requests really timed out in the device")
+        c.check("resetting controller" in r.output and "reset failed" not in r.output,
+                "the controller was reset and came back")
+        c.check(qmp.reply is not None and "return" in qmp.reply, "host lifted the throttle over QMP")
+    return c.finish()
+
+
+def scenario_tempdir():
+    import tempfile
+    return tempfile.TemporaryDirectory(prefix="sluice-timeout-")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
