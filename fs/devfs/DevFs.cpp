@@ -13,10 +13,12 @@ namespace devfs {
 
 namespace {
 
-u64 make_device_number(u32 major, u32 minor) { return (minor & 0xff) | (major << 8) | (static_cast<u64>(minor & ~0xffu) << 12); }
+u64 make_device_number(u32 major, u32 minor)
+{
+    return (minor & 0xff) | (major << 8) | (static_cast<u64>(minor & ~0xffu) << 12);
+}
 
-struct DeviceSuperBlock final : vfs::SuperBlock {
-};
+struct DeviceSuperBlock final : vfs::SuperBlock { };
 DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev" pseudo filesystem)
 
 // /dev/<disk>: the device's own page cache (fs/pagecache/BlockDeviceSpace.h),
@@ -25,7 +27,8 @@ DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev
 class BlockDeviceInode final : public vfs::Inode {
 public:
     BlockDeviceInode(block::BlockDevice& device, AddressSpace& space, u64 number_)
-        : Inode(g_device_superblock, number_, S_IFBLK | 0660), m_device(device)
+        : Inode(g_device_superblock, number_, S_IFBLK | 0660)
+        , m_device(device)
     {
         mapping = &space;
         size = device.capacity_bytes();
@@ -61,7 +64,8 @@ class CharDeviceInode final : public vfs::Inode {
 public:
     enum class Kind { Null, Zero, Console };
     CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 minor)
-        : Inode(superblock_, number_, S_IFCHR | 0666), m_kind(kind)
+        : Inode(superblock_, number_, S_IFCHR | 0666)
+        , m_kind(kind)
     {
         rdev = make_device_number(kind == Kind::Console ? 5 : 1, minor);
     }
@@ -103,9 +107,9 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
         u32 minor;
     };
     static const CharDevice CHAR_DEVICES[] = {
-        {"null", CharDeviceInode::Kind::Null, 3},
-        {"zero", CharDeviceInode::Kind::Zero, 5},
-        {"console", CharDeviceInode::Kind::Console, 1},
+        { "null", CharDeviceInode::Kind::Null, 3 },
+        { "zero", CharDeviceInode::Kind::Zero, 5 },
+        { "console", CharDeviceInode::Kind::Console, 1 },
     };
     for (const CharDevice& device : CHAR_DEVICES) {
         auto* inode = new CharDeviceInode(*superblock, 1000 + device.minor, device.kind, device.minor);
@@ -121,7 +125,7 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
     return superblock;
 }
 
-const vfs::FileSystemType g_devfs_type = {"devfs", mount_devfs};
+const vfs::FileSystemType g_devfs_type = { "devfs", mount_devfs };
 
 } // namespace
 

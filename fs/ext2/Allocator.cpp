@@ -117,7 +117,8 @@ Result<u32> FileSystem::allocate_inode(u32 parent_group, bool directory)
         BlockRef bitmap = TRY(m_cache.read(gd->bg_inode_bitmap));
         // Reserved inodes (below s_first_ino) are never handed out, whatever the bitmap says.
         const u32 group_first = group * m_super.s_inodes_per_group + 1;
-        const u32 skip = group_first < m_first_inode ? min(m_first_inode - group_first, m_super.s_inodes_per_group) : 0;
+        const u32 skip
+            = group_first < m_first_inode ? min(m_first_inode - group_first, m_super.s_inodes_per_group) : 0;
         const i64 bit = find_clear_bit(bitmap.data(), skip, m_super.s_inodes_per_group);
         if (bit < 0)
             continue;

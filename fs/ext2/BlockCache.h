@@ -20,12 +20,17 @@ class BlockRef {
 public:
     BlockRef() = default;
     BlockRef(BlockCache* cache, u64 block, u8* data, void* cookie)
-        : m_cache(cache), m_block(block), m_data(data), m_cookie(cookie)
+        : m_cache(cache)
+        , m_block(block)
+        , m_data(data)
+        , m_cookie(cookie)
     {
     }
     BlockRef(BlockRef&& other)
-        : m_cache(kstd::exchange(other.m_cache, nullptr)), m_block(other.m_block),
-          m_data(kstd::exchange(other.m_data, nullptr)), m_cookie(other.m_cookie)
+        : m_cache(kstd::exchange(other.m_cache, nullptr))
+        , m_block(other.m_block)
+        , m_data(kstd::exchange(other.m_data, nullptr))
+        , m_cookie(other.m_cookie)
     {
     }
     BlockRef& operator=(BlockRef&& other)
@@ -46,11 +51,7 @@ public:
     u8* data() const { return m_data; }
     u64 block() const { return m_block; }
     void* cookie() const { return m_cookie; }
-    template <typename T>
-    T* at(usize offset) const
-    {
-        return reinterpret_cast<T*>(m_data + offset);
-    }
+    template <typename T> T* at(usize offset) const { return reinterpret_cast<T*>(m_data + offset); }
 
     inline void mark_dirty();
     inline void release();

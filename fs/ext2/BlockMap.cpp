@@ -22,23 +22,24 @@ struct BlockPath {
 bool block_path(u64 file_block, u64 per_block, BlockPath& path)
 {
     if (file_block < NDIR_BLOCKS) {
-        path = {static_cast<u32>(file_block), 0, {}};
+        path = { static_cast<u32>(file_block), 0, {} };
         return true;
     }
     file_block -= NDIR_BLOCKS;
     if (file_block < per_block) {
-        path = {IND_BLOCK, 1, {file_block}};
+        path = { IND_BLOCK, 1, { file_block } };
         return true;
     }
     file_block -= per_block;
     if (file_block < per_block * per_block) {
-        path = {DIND_BLOCK, 2, {file_block / per_block, file_block % per_block}};
+        path = { DIND_BLOCK, 2, { file_block / per_block, file_block % per_block } };
         return true;
     }
     file_block -= per_block * per_block;
     if (file_block < per_block * per_block * per_block) {
-        path = {TIND_BLOCK, 3, {file_block / (per_block * per_block), (file_block / per_block) % per_block,
-                                file_block % per_block}};
+        path = { TIND_BLOCK, 3,
+            { file_block / (per_block * per_block), (file_block / per_block) % per_block,
+                file_block % per_block } };
         return true;
     }
     return false;
@@ -127,7 +128,8 @@ Result<u32> FileSystem::map_block(Inode& inode, u64 file_block, bool allocate, b
 // levels above the data) that maps file blocks >= first_free; `branch_start`
 // is the first file block the subtree maps. Returns whether the indirect block
 // is now all holes (the caller then frees it too).
-Result<bool> FileSystem::free_branch(Inode& inode, u32 block, unsigned depth, u64 first_free, u64 branch_start)
+Result<bool> FileSystem::free_branch(
+    Inode& inode, u32 block, unsigned depth, u64 first_free, u64 branch_start)
 {
     BlockRef ref = TRY(m_cache.read(block));
     u32* entries = ref.at<u32>(0);

@@ -54,7 +54,8 @@ Result<void> FileSystem::touch_directory(Inode& directory)
 // Calls `visit(ref, entry, offset, previous)` for each valid entry of each
 // block of `directory` until it returns true; EIO on a corrupt block.
 template <typename Visit>
-static Result<bool> for_each_entry(FileSystem& fs, BlockCache& cache, Inode& directory, u32 block_size, Visit visit)
+static Result<bool> for_each_entry(
+    FileSystem& fs, BlockCache& cache, Inode& directory, u32 block_size, Visit visit)
 {
     const u64 blocks = directory.size() / block_size;
     for (u64 file_block = 0; file_block < blocks; file_block++) {
@@ -84,14 +85,14 @@ Result<u32> FileSystem::lookup(Inode& directory, StringView name, u8* file_type)
         return Error::from_errno(ENAMETOOLONG);
     u32 found = 0;
     u8 found_type = FT_UNKNOWN;
-    TRY(for_each_entry(*this, m_cache, directory, m_block_size,
-                       [&](BlockRef&, DirEntryHeader* entry, u64, DirEntryHeader*) {
-                           if (!entry_has_name(entry, name))
-                               return false;
-                           found = entry->inode;
-                           found_type = entry->file_type;
-                           return true;
-                       }));
+    TRY(for_each_entry(
+        *this, m_cache, directory, m_block_size, [&](BlockRef&, DirEntryHeader* entry, u64, DirEntryHeader*) {
+            if (!entry_has_name(entry, name))
+                return false;
+            found = entry->inode;
+            found_type = entry->file_type;
+            return true;
+        }));
     if (!found)
         return Error::from_errno(ENOENT);
     if (found > m_super.s_inodes_count)
@@ -124,7 +125,9 @@ Result<bool> FileSystem::read_dir(Inode& directory, u64& offset, DirEntryInfo& o
             const usize next = position + entry->rec_len;
             if (position >= wanted && entry->inode != 0) {
                 out.inode = entry->inode;
-                out.file_type = (m_super.s_feature_incompat & INCOMPAT_FILETYPE) ? entry->file_type : static_cast<u8>(FT_UNKNOWN);
+                out.file_type = (m_super.s_feature_incompat & INCOMPAT_FILETYPE)
+                    ? entry->file_type
+                    : static_cast<u8>(FT_UNKNOWN);
                 out.name_length = entry->name_len;
                 memcpy(out.name, entry + 1, entry->name_len);
                 out.name[entry->name_len] = 0;
@@ -141,24 +144,24 @@ Result<bool> FileSystem::read_dir(Inode& directory, u64& offset, DirEntryInfo& o
 Result<bool> FileSystem::is_empty_directory(Inode& directory)
 {
     bool empty = true;
-    TRY(for_each_entry(*this, m_cache, directory, m_block_size,
-                       [&](BlockRef&, DirEntryHeader* entry, u64, DirEntryHeader*) {
-                           if (entry->inode == 0)
-                               return false;
-                           const StringView name(reinterpret_cast<const char*>(entry + 1), entry->name_len);
-                           if (name == StringView(".", 1) || name == StringView("..", 2))
-                               return false;
-                           empty = false;
-                           return true;
-                       }));
+    TRY(for_each_entry(
+        *this, m_cache, directory, m_block_size, [&](BlockRef&, DirEntryHeader* entry, u64, DirEntryHeader*) {
+            if (entry->inode == 0)
+                return false;
+            const StringView name(reinterpret_cast<const char*>(entry + 1), entry->name_len);
+            if (name == StringView(".", 1) || name == StringView("..", 2))
+                return false;
+            empty = false;
+            return true;
+        }));
     return empty;
 }
 
 Result<void> FileSystem::add_entry(Inode& directory, StringView name, u32 number, u8 file_type)
 {
     const u32 needed = dir_entry_size(name.length());
-    const bool placed = TRY(for_each_entry(
-        *this, m_cache, directory, m_block_size, [&](BlockRef& ref, DirEntryHeader* entry, u64, DirEntryHeader*) {
+    const bool placed = TRY(for_each_entry(*this, m_cache, directory, m_block_size,
+        [&](BlockRef& ref, DirEntryHeader* entry, u64, DirEntryHeader*) {
             const u32 used = entry->inode ? dir_entry_size(entry->name_len) : 0;
             if (entry->rec_len < used + needed)
                 return false;
@@ -189,8 +192,7 @@ Result<void> FileSystem::add_entry(Inode& directory, StringView name, u32 number
 
 Result<void> FileSystem::remove_entry(Inode& directory, StringView name)
 {
-    const bool found = TRY(for_each_entry(
-        *this, m_cache, directory, m_block_size,
+    const bool found = TRY(for_each_entry(*this, m_cache, directory, m_block_size,
         [&](BlockRef& ref, DirEntryHeader* entry, u64, DirEntryHeader* previous) {
             if (!entry_has_name(entry, name))
                 return false;
@@ -209,14 +211,14 @@ Result<void> FileSystem::remove_entry(Inode& directory, StringView name)
 Result<void> FileSystem::set_entry(Inode& directory, StringView name, u32 number, u8 file_type)
 {
     const bool found = TRY(for_each_entry(*this, m_cache, directory, m_block_size,
-                                          [&](BlockRef& ref, DirEntryHeader* entry, u64, DirEntryHeader*) {
-                                              if (!entry_has_name(entry, name))
-                                                  return false;
-                                              entry->inode = number;
-                                              entry->file_type = file_type;
-                                              ref.mark_dirty();
-                                              return true;
-                                          }));
+        [&](BlockRef& ref, DirEntryHeader* entry, u64, DirEntryHeader*) {
+            if (!entry_has_name(entry, name))
+                return false;
+            entry->inode = number;
+            entry->file_type = file_type;
+            ref.mark_dirty();
+            return true;
+        }));
     if (!found)
         return Error::from_errno(ENOENT);
     return touch_directory(directory);

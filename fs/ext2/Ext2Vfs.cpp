@@ -44,7 +44,10 @@ const RadixTreeAllocator g_inode_table_allocator = {
 
 class KernelBlockCache final : public BlockCache {
 public:
-    explicit KernelBlockCache(AddressSpace& device_space) : m_space(device_space) { }
+    explicit KernelBlockCache(AddressSpace& device_space)
+        : m_space(device_space)
+    {
+    }
 
     u32 block_size() const override { return m_block_size; }
     Result<void> set_block_size(u32 size) override
@@ -85,8 +88,8 @@ public:
     void mark_dirty(BlockRef& ref) override
     {
         const u64 byte = ref.block() * m_block_size;
-        m_space.set_page_dirty_range(*static_cast<Page*>(ref.cookie()), static_cast<u32>(byte & (PAGE_SIZE - 1)),
-                                     m_block_size);
+        m_space.set_page_dirty_range(
+            *static_cast<Page*>(ref.cookie()), static_cast<u32>(byte & (PAGE_SIZE - 1)), m_block_size);
     }
     void release(BlockRef& ref) override { pagecache::put_page(*static_cast<Page*>(ref.cookie())); }
 
@@ -109,7 +112,10 @@ FileBlocks g_file_blocks;
 
 struct Ext2Mount final : vfs::SuperBlock {
     Ext2Mount(block::BlockDevice& device_, AddressSpace& device_space)
-        : device(device_), cache(device_space), fs(cache, clock_seconds), inodes(g_inode_table_allocator)
+        : device(device_)
+        , cache(device_space)
+        , fs(cache, clock_seconds)
+        , inodes(g_inode_table_allocator)
     {
     }
 
@@ -120,21 +126,23 @@ struct Ext2Mount final : vfs::SuperBlock {
     block::BlockDevice& device;
     KernelBlockCache cache;
     FileSystem fs;
-    Mutex lock{LockRank::MutexFilesystem, "ext2"};
+    Mutex lock{ LockRank::MutexFilesystem, "ext2" };
     RadixTree inodes; // number -> Ext2Inode*, under `lock`
 };
 
 u8 dirent_type(u8 file_type)
 {
-    static constexpr u8 TYPES[] = {DT_UNKNOWN, DT_REG, DT_DIR, DT_CHR, DT_BLK, DT_FIFO, DT_SOCK, DT_LNK};
+    static constexpr u8 TYPES[] = { DT_UNKNOWN, DT_REG, DT_DIR, DT_CHR, DT_BLK, DT_FIFO, DT_SOCK, DT_LNK };
     return file_type < ARRAY_SIZE(TYPES) ? TYPES[file_type] : DT_UNKNOWN;
 }
 
 class Ext2Inode final : public vfs::Inode {
 public:
     Ext2Inode(Ext2Mount& mount, const ext2::Inode& disk_inode)
-        : Inode(mount, disk_inode.number, disk_inode.disk.i_mode), m_mount(mount), disk(disk_inode),
-          m_space(g_file_blocks, &mount.device, mount.fs.block_size(), this)
+        : Inode(mount, disk_inode.number, disk_inode.disk.i_mode)
+        , m_mount(mount)
+        , disk(disk_inode)
+        , m_space(g_file_blocks, &mount.device, mount.fs.block_size(), this)
     {
         sync_from_disk();
         if (is_regular())
@@ -356,9 +364,9 @@ Result<BlockMapping> FileBlocks::map_blocks(AddressSpace& space, u64 block, u64 
         run++;
     }
     if (first == 0)
-        return BlockMapping {BlockMapping::HOLE, run};
+        return BlockMapping{ BlockMapping::HOLE, run };
     const u64 sectors_per_block = mount.fs.block_size() / block::SECTOR_SIZE;
-    return BlockMapping {static_cast<u64>(first) * sectors_per_block, run};
+    return BlockMapping{ static_cast<u64>(first) * sectors_per_block, run };
 }
 
 Result<void> FileBlocks::prepare_write(AddressSpace& space, u64 pos, u64 length)
@@ -451,12 +459,12 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     }
     mount->root = root;
     log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
-             mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
-             mount->fs.is_read_only() ? ", read-only" : "");
+        mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
+        mount->fs.is_read_only() ? ", read-only" : "");
     return static_cast<vfs::SuperBlock*>(mount);
 }
 
-const vfs::FileSystemType g_ext2_type = {"ext2", mount_ext2};
+const vfs::FileSystemType g_ext2_type = { "ext2", mount_ext2 };
 
 } // namespace
 

@@ -7,33 +7,49 @@
 namespace ext2 {
 
 static const FeatureName COMPAT_NAMES[] = {
-    {COMPAT_DIR_PREALLOC, "dir_prealloc"}, {COMPAT_IMAGIC_INODES, "imagic_inodes"},
-    {COMPAT_HAS_JOURNAL, "has_journal"},   {COMPAT_EXT_ATTR, "ext_attr"},
-    {COMPAT_RESIZE_INODE, "resize_inode"}, {COMPAT_DIR_INDEX, "dir_index"},
-    {COMPAT_SPARSE_SUPER2, "sparse_super2"},
+    { COMPAT_DIR_PREALLOC, "dir_prealloc" },
+    { COMPAT_IMAGIC_INODES, "imagic_inodes" },
+    { COMPAT_HAS_JOURNAL, "has_journal" },
+    { COMPAT_EXT_ATTR, "ext_attr" },
+    { COMPAT_RESIZE_INODE, "resize_inode" },
+    { COMPAT_DIR_INDEX, "dir_index" },
+    { COMPAT_SPARSE_SUPER2, "sparse_super2" },
 };
 static const FeatureName INCOMPAT_NAMES[] = {
-    {INCOMPAT_COMPRESSION, "compression"}, {INCOMPAT_FILETYPE, "filetype"},
-    {INCOMPAT_RECOVER, "needs_recovery"},  {INCOMPAT_JOURNAL_DEV, "journal_dev"},
-    {INCOMPAT_META_BG, "meta_bg"},         {INCOMPAT_EXTENTS, "extent"},
-    {INCOMPAT_64BIT, "64bit"},             {INCOMPAT_MMP, "mmp"},
-    {INCOMPAT_FLEX_BG, "flex_bg"},         {INCOMPAT_EA_INODE, "ea_inode"},
-    {INCOMPAT_DIRDATA, "dirdata"},         {INCOMPAT_CSUM_SEED, "metadata_csum_seed"},
-    {INCOMPAT_LARGEDIR, "large_dir"},      {INCOMPAT_INLINE_DATA, "inline_data"},
-    {INCOMPAT_ENCRYPT, "encrypt"},         {INCOMPAT_CASEFOLD, "casefold"},
+    { INCOMPAT_COMPRESSION, "compression" },
+    { INCOMPAT_FILETYPE, "filetype" },
+    { INCOMPAT_RECOVER, "needs_recovery" },
+    { INCOMPAT_JOURNAL_DEV, "journal_dev" },
+    { INCOMPAT_META_BG, "meta_bg" },
+    { INCOMPAT_EXTENTS, "extent" },
+    { INCOMPAT_64BIT, "64bit" },
+    { INCOMPAT_MMP, "mmp" },
+    { INCOMPAT_FLEX_BG, "flex_bg" },
+    { INCOMPAT_EA_INODE, "ea_inode" },
+    { INCOMPAT_DIRDATA, "dirdata" },
+    { INCOMPAT_CSUM_SEED, "metadata_csum_seed" },
+    { INCOMPAT_LARGEDIR, "large_dir" },
+    { INCOMPAT_INLINE_DATA, "inline_data" },
+    { INCOMPAT_ENCRYPT, "encrypt" },
+    { INCOMPAT_CASEFOLD, "casefold" },
 };
 static const FeatureName RO_COMPAT_NAMES[] = {
-    {RO_COMPAT_SPARSE_SUPER, "sparse_super"}, {RO_COMPAT_LARGE_FILE, "large_file"},
-    {RO_COMPAT_BTREE_DIR, "btree_dir"},       {RO_COMPAT_HUGE_FILE, "huge_file"},
-    {RO_COMPAT_GDT_CSUM, "uninit_bg"},        {RO_COMPAT_DIR_NLINK, "dir_nlink"},
-    {RO_COMPAT_EXTRA_ISIZE, "extra_isize"},   {RO_COMPAT_QUOTA, "quota"},
-    {RO_COMPAT_BIGALLOC, "bigalloc"},         {RO_COMPAT_METADATA_CSUM, "metadata_csum"},
-    {RO_COMPAT_READONLY, "read-only"},        {RO_COMPAT_PROJECT, "project"},
-    {RO_COMPAT_VERITY, "verity"},
+    { RO_COMPAT_SPARSE_SUPER, "sparse_super" },
+    { RO_COMPAT_LARGE_FILE, "large_file" },
+    { RO_COMPAT_BTREE_DIR, "btree_dir" },
+    { RO_COMPAT_HUGE_FILE, "huge_file" },
+    { RO_COMPAT_GDT_CSUM, "uninit_bg" },
+    { RO_COMPAT_DIR_NLINK, "dir_nlink" },
+    { RO_COMPAT_EXTRA_ISIZE, "extra_isize" },
+    { RO_COMPAT_QUOTA, "quota" },
+    { RO_COMPAT_BIGALLOC, "bigalloc" },
+    { RO_COMPAT_METADATA_CSUM, "metadata_csum" },
+    { RO_COMPAT_READONLY, "read-only" },
+    { RO_COMPAT_PROJECT, "project" },
+    { RO_COMPAT_VERITY, "verity" },
 };
 
-template <usize N>
-static const char* feature_name(const FeatureName (&table)[N], u32 bit)
+template <usize N> static const char* feature_name(const FeatureName (&table)[N], u32 bit)
 {
     for (const FeatureName& entry : table) {
         if (entry.mask == bit)
@@ -110,7 +126,7 @@ Result<void> FileSystem::mount(u32 flags)
     }
     if (sb.s_log_block_size > 2) {
         format_string(m_message, sizeof(m_message), "block size %u not supported (1-4 KiB)",
-                      sb.s_log_block_size < 20 ? MIN_BLOCK_SIZE << sb.s_log_block_size : 0);
+            sb.s_log_block_size < 20 ? MIN_BLOCK_SIZE << sb.s_log_block_size : 0);
         return Error::from_errno(EINVAL);
     }
     m_block_size = MIN_BLOCK_SIZE << sb.s_log_block_size;
@@ -134,12 +150,14 @@ Result<void> FileSystem::mount(u32 flags)
         if (unsupported_ro) {
             char names[96];
             describe_features(names, sizeof(names), unsupported_ro, ro_compat_feature_name);
-            format_string(m_message, sizeof(m_message), "mounted read-only: unsupported feature(s): %s", names);
+            format_string(
+                m_message, sizeof(m_message), "mounted read-only: unsupported feature(s): %s", names);
             m_read_only = true;
         }
     }
 
-    if (m_inode_size < GOOD_OLD_INODE_SIZE || m_inode_size > m_block_size || (m_inode_size & (m_inode_size - 1))) {
+    if (m_inode_size < GOOD_OLD_INODE_SIZE || m_inode_size > m_block_size
+        || (m_inode_size & (m_inode_size - 1))) {
         format_string(m_message, sizeof(m_message), "bad inode size %u", m_inode_size);
         return Error::from_errno(EINVAL);
     }
@@ -150,14 +168,15 @@ Result<void> FileSystem::mount(u32 flags)
         return Error::from_errno(EINVAL);
     }
     if (static_cast<u64>(sb.s_blocks_count) * m_block_size > m_cache.device_size_bytes()) {
-        format_string(m_message, sizeof(m_message), "filesystem (%u blocks) larger than the device",
-                      sb.s_blocks_count);
+        format_string(
+            m_message, sizeof(m_message), "filesystem (%u blocks) larger than the device", sb.s_blocks_count);
         return Error::from_errno(EINVAL);
     }
-    m_group_count = (sb.s_blocks_count - sb.s_first_data_block + sb.s_blocks_per_group - 1) / sb.s_blocks_per_group;
+    m_group_count
+        = (sb.s_blocks_count - sb.s_first_data_block + sb.s_blocks_per_group - 1) / sb.s_blocks_per_group;
     if (static_cast<u64>(m_group_count) * sb.s_inodes_per_group != sb.s_inodes_count) {
         format_string(m_message, sizeof(m_message), "inode count %u does not match %u groups of %u",
-                      sb.s_inodes_count, m_group_count, sb.s_inodes_per_group);
+            sb.s_inodes_count, m_group_count, sb.s_inodes_per_group);
         return Error::from_errno(EINVAL);
     }
     m_gdt_block = sb.s_first_data_block + 1;
@@ -168,10 +187,12 @@ Result<void> FileSystem::mount(u32 flags)
     for (u32 group = 0; group < m_group_count; group++) {
         GroupDescriptor* gd;
         BlockRef ref = TRY(group_descriptor(group, gd));
-        const u32 inode_table_blocks = (sb.s_inodes_per_group * m_inode_size + m_block_size - 1) / m_block_size;
+        const u32 inode_table_blocks
+            = (sb.s_inodes_per_group * m_inode_size + m_block_size - 1) / m_block_size;
         if (gd->bg_block_bitmap >= sb.s_blocks_count || gd->bg_inode_bitmap >= sb.s_blocks_count
             || gd->bg_inode_table + inode_table_blocks > sb.s_blocks_count) {
-            format_string(m_message, sizeof(m_message), "group %u descriptor points outside the filesystem", group);
+            format_string(
+                m_message, sizeof(m_message), "group %u descriptor points outside the filesystem", group);
             return Error::from_errno(EINVAL);
         }
     }
@@ -231,7 +252,7 @@ bool FileSystem::group_has_superblock(u32 group) const
         return true;
     if (!(group & 1))
         return false;
-    static constexpr u32 BASES[] = {3, 5, 7};
+    static constexpr u32 BASES[] = { 3, 5, 7 };
     for (u32 base : BASES) {
         u64 power = base;
         while (power < group)

@@ -23,7 +23,7 @@ namespace ext2 {
 
 struct Inode {
     u32 number = 0;
-    DiskInode disk {};
+    DiskInode disk{};
 
     u16 type() const { return disk.i_mode & MODE_TYPE_MASK; }
     bool is_directory() const { return type() == MODE_DIRECTORY; }
@@ -53,7 +53,11 @@ class FileSystem {
 public:
     using Clock = u32 (*)(); // seconds since the epoch, for timestamps
 
-    FileSystem(BlockCache& cache, Clock clock) : m_cache(cache), m_clock(clock) { }
+    FileSystem(BlockCache& cache, Clock clock)
+        : m_cache(cache)
+        , m_clock(clock)
+    {
+    }
     FileSystem(const FileSystem&) = delete;
     FileSystem& operator=(const FileSystem&) = delete;
 
@@ -122,7 +126,7 @@ public:
     // ENOTEMPTY, EINVAL for a directory moved below itself). `replaced` gets
     // the overwritten inode if there was one (number 0 otherwise), for release().
     Result<void> rename(Inode& old_directory, StringView old_name, Inode& new_directory, StringView new_name,
-                        Inode& replaced);
+        Inode& replaced);
     // Free an inode whose link count reached 0: its blocks, its xattr block, its number.
     Result<void> release(Inode& inode);
     // A symlink's target; ENAMETOOLONG if it does not fit in `capacity`.
@@ -178,12 +182,12 @@ private:
 
     BlockCache& m_cache;
     Clock m_clock;
-    SuperBlock m_super {};
+    SuperBlock m_super{};
     u32 m_block_size = 0;
     u32 m_inode_size = 0;
     u32 m_first_inode = 0;
     u32 m_group_count = 0;
-    u32 m_gdt_block = 0;       // first block of the group descriptor table
+    u32 m_gdt_block = 0; // first block of the group descriptor table
     u32 m_last_alloc_group = 0; // where the last directory went (spreads directories)
     bool m_read_only = false;
     bool m_mounted = false;

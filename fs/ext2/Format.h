@@ -12,8 +12,8 @@ namespace ext2 {
 constexpr u64 SUPERBLOCK_OFFSET = 1024;
 constexpr u32 SUPERBLOCK_SIZE = 1024;
 constexpr u16 MAGIC = 0xEF53;
-constexpr u32 MIN_BLOCK_SIZE = 1024;  // block size = 1024 << s_log_block_size
-constexpr u32 MAX_BLOCK_SIZE = 4096;  // what Sluice supports (page size)
+constexpr u32 MIN_BLOCK_SIZE = 1024; // block size = 1024 << s_log_block_size
+constexpr u32 MAX_BLOCK_SIZE = 4096; // what Sluice supports (page size)
 
 // s_state [ext2-doc §3.1.11]
 constexpr u16 STATE_VALID = 1; // cleanly unmounted

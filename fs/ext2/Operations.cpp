@@ -248,8 +248,8 @@ Result<bool> FileSystem::is_ancestor(u32 ancestor, Inode& directory)
     return Error::from_errno(EIO); // a ".." cycle: corrupt
 }
 
-Result<void> FileSystem::rename(Inode& old_directory, StringView old_name, Inode& new_directory_in,
-                                StringView new_name, Inode& replaced)
+Result<void> FileSystem::rename(
+    Inode& old_directory, StringView old_name, Inode& new_directory_in, StringView new_name, Inode& replaced)
 {
     TRY(check_writable());
     replaced.number = 0;

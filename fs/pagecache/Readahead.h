@@ -30,8 +30,8 @@ namespace pagecache {
 struct ReadaheadRequest {
     static constexpr u64 NO_TRIGGER = ~0ul;
 
-    u64 start = 0;          // first page index to read
-    u64 count = 0;          // pages to read (0: nothing)
+    u64 start = 0; // first page index to read
+    u64 count = 0; // pages to read (0: nothing)
     u64 trigger = NO_TRIGGER; // page to mark for the next asynchronous readahead
 };
 
@@ -41,7 +41,10 @@ public:
     static constexpr u64 DEFAULT_MAX_PAGES = DEFAULT_MAX_BYTES / PAGE_SIZE;
     static constexpr u64 MIN_WINDOW_PAGES = 4;
 
-    explicit ReadaheadState(u64 max_pages = DEFAULT_MAX_PAGES) : m_max_pages(max_pages) { }
+    explicit ReadaheadState(u64 max_pages = DEFAULT_MAX_PAGES)
+        : m_max_pages(max_pages)
+    {
+    }
 
     // The reader needs pages [index, index + request_pages) and `index` is not
     // cached. `file_pages`: pages up to end of file (nothing is read past it).

@@ -9,11 +9,11 @@
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/irq/Irq.h"
-#include "kernel/sched/Scheduler.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
+#include "kernel/sched/Scheduler.h"
 
 namespace procfs {
 
@@ -42,8 +42,8 @@ void generate_diskstats(Text& text)
     for (usize i = 0; i < block::device_count(); i++) {
         block::BlockDevice* device = block::device_at(i);
         char line[256];
-        const usize n = block::format_diskstats_line(line, sizeof(line), device->major(), device->minor(),
-                                                     device->name(), device->stats().snapshot());
+        const usize n = block::format_diskstats_line(
+            line, sizeof(line), device->major(), device->minor(), device->name(), device->stats().snapshot());
         text.append("%.*s", static_cast<int>(min(n, sizeof(line) - 1)), line);
     }
 }
@@ -64,8 +64,8 @@ void generate_mounts(Text& text)
 {
     vfs::for_each_mount(
         [](const vfs::Mount& mount, void* context) {
-            static_cast<Text*>(context)->append("%s %s %s rw 0 0\n", mount.source, mount.path,
-                                                mount.superblock->type_name);
+            static_cast<Text*>(context)->append(
+                "%s %s %s rw 0 0\n", mount.source, mount.path, mount.superblock->type_name);
         },
         &text);
 }
@@ -99,7 +99,7 @@ void generate_interrupts(Text& text)
                 }
             }
             if (r.count < MAX_ROWS)
-                r.rows[r.count++] = {vector, name, bit};
+                r.rows[r.count++] = { vector, name, bit };
         },
         rows);
     const u32 cpus = sched::cpu_count();
@@ -122,13 +122,14 @@ class GeneratedInode final : public vfs::Inode {
 public:
     using Generator = void (*)(Text&);
     GeneratedInode(vfs::SuperBlock& superblock_, u64 number_, Generator generator)
-        : Inode(superblock_, number_, S_IFREG | 0444), m_generator(generator)
+        : Inode(superblock_, number_, S_IFREG | 0444)
+        , m_generator(generator)
     {
     }
     Result<usize> read(vfs::File&, u64 offset, void* buffer, usize length) override
     {
         constexpr usize CAPACITY = 16 * KiB;
-        Text text {static_cast<char*>(kmalloc(CAPACITY)), CAPACITY};
+        Text text{ static_cast<char*>(kmalloc(CAPACITY)), CAPACITY };
         if (!text.data)
             return Error::from_errno(ENOMEM);
         m_generator(text);
@@ -157,10 +158,10 @@ Result<vfs::SuperBlock*> mount_procfs(StringView, u32, char*, usize)
         GeneratedInode::Generator generator;
     };
     static const File FILES[] = {
-        {"diskstats", generate_diskstats},
-        {"meminfo", generate_meminfo},
-        {"mounts", generate_mounts},
-        {"interrupts", generate_interrupts},
+        { "diskstats", generate_diskstats },
+        { "meminfo", generate_meminfo },
+        { "mounts", generate_mounts },
+        { "interrupts", generate_interrupts },
     };
     u64 number = 2;
     for (const File& file : FILES) {
@@ -172,7 +173,7 @@ Result<vfs::SuperBlock*> mount_procfs(StringView, u32, char*, usize)
     return superblock;
 }
 
-const vfs::FileSystemType g_procfs_type = {"proc", mount_procfs};
+const vfs::FileSystemType g_procfs_type = { "proc", mount_procfs };
 
 } // namespace
 

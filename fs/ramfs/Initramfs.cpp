@@ -64,7 +64,8 @@ Result<void> unpack_initramfs(const u8* archive, usize size)
         if (StringView(name, name_length) == StringView("TRAILER!!!"))
             break;
         // Names are relative ("bin/x" or "./bin/x"): make them absolute.
-        while (name_length && (name[0] == '.' || name[0] == '/') && (name_length == 1 || name[1] == '/' || name[0] == '/')) {
+        while (name_length && (name[0] == '.' || name[0] == '/')
+            && (name_length == 1 || name[1] == '/' || name[0] == '/')) {
             name++;
             name_length--;
         }
@@ -102,7 +103,7 @@ Result<void> unpack_initramfs(const u8* archive, usize size)
             }
             if (result.is_error())
                 log_warn("initramfs", "%.*s: errno %d", static_cast<int>(target.length()), target.chars(),
-                         result.error().code());
+                    result.error().code());
         }
         offset = align_up<usize>(data_at + file_size, 4);
     }

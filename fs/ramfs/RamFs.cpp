@@ -9,14 +9,13 @@ namespace {
 
 u64 g_next_inode = 1;
 
-struct RamSuperBlock final : vfs::SuperBlock {
-};
-
+struct RamSuperBlock final : vfs::SuperBlock { };
 
 } // namespace
 
 RamInode::RamInode(vfs::SuperBlock& superblock_, u64 number_, u32 mode_)
-    : Inode(superblock_, number_, mode_), m_space(pagecache::memory_only_operations(), nullptr, PAGE_SIZE, this)
+    : Inode(superblock_, number_, mode_)
+    , m_space(pagecache::memory_only_operations(), nullptr, PAGE_SIZE, this)
 {
     links = is_directory() ? 2 : 1;
     if (is_regular())
@@ -242,9 +241,12 @@ Result<vfs::SuperBlock*> make_superblock(const char* type_name)
     return static_cast<vfs::SuperBlock*>(superblock);
 }
 
-static Result<vfs::SuperBlock*> mount_ramfs(StringView, u32, char*, usize) { return make_superblock("ramfs"); }
+static Result<vfs::SuperBlock*> mount_ramfs(StringView, u32, char*, usize)
+{
+    return make_superblock("ramfs");
+}
 
-static const vfs::FileSystemType g_ramfs_type = {"ramfs", mount_ramfs};
+static const vfs::FileSystemType g_ramfs_type = { "ramfs", mount_ramfs };
 
 void register_filesystem() { vfs::register_filesystem(g_ramfs_type); }
 

@@ -11,7 +11,6 @@ namespace vfs {
 
 namespace {
 
-
 // The directory that would hold the last component of `path`, and that name.
 struct ParentAndName {
     Path parent;
@@ -53,7 +52,8 @@ Result<void> resolve_parent(StringView path, ParentAndName& out)
 
 bool is_dot_or_dotdot(const ParentAndName& p)
 {
-    return (p.name_length == 1 && p.name[0] == '.') || (p.name_length == 2 && p.name[0] == '.' && p.name[1] == '.');
+    return (p.name_length == 1 && p.name[0] == '.')
+        || (p.name_length == 2 && p.name[0] == '.' && p.name[1] == '.');
 }
 
 // The child dentry of `parent` named `name`, from the cache or a lookup.
@@ -81,7 +81,7 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
     const u32 follow = (flags & O_NOFOLLOW) || exclusive ? 0u : u32(WALK_FOLLOW);
     Lookup lookup;
     TRY(lookup_path(path, follow | ((flags & O_DIRECTORY) ? u32(WALK_DIRECTORY) : 0u), lookup));
-    Path found {};
+    Path found{};
     if (!lookup.exists) {
         if (!(flags & O_CREAT))
             return Error::from_errno(ENOENT);
@@ -90,7 +90,7 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
         const StringView name(lookup.name, lookup.name_length);
         Inode* inode = TRY(lookup.parent.dentry->inode->create(name, S_IFREG | (mode & 07777)));
         Dentry* dentry = TRY(add_dentry(*lookup.parent.dentry, name, inode));
-        found = {lookup.parent.mount, dentry};
+        found = { lookup.parent.mount, dentry };
     } else {
         found = lookup.node;
         if (exclusive)

@@ -27,12 +27,12 @@ void init()
         panic("vfs: cannot mount the root ramfs");
     BootInfo& info = boot_info();
     if (const BootModule* initramfs = info.find_module("initramfs")) {
-        auto unpacked = ramfs::unpack_initramfs(phys_to_virt<const u8>(initramfs->start),
-                                                initramfs->end - initramfs->start);
+        auto unpacked = ramfs::unpack_initramfs(
+            phys_to_virt<const u8>(initramfs->start), initramfs->end - initramfs->start);
         if (unpacked.is_error())
             log_error("vfs", "initramfs: not a cpio newc archive (errno %d)", unpacked.error().code());
     }
-    static const char* const DIRECTORIES[] = {"/dev", "/proc", "/mnt"};
+    static const char* const DIRECTORIES[] = { "/dev", "/proc", "/mnt" };
     for (const char* directory : DIRECTORIES) {
         auto made = mkdir(StringView(directory), 0755);
         if (made.is_error() && made.error().code() != EEXIST)

@@ -45,7 +45,7 @@
 namespace vfs {
 
 constexpr usize MAX_PATH_LENGTH = 4096; // Linux PATH_MAX: counts the terminating NUL
-constexpr usize MAX_NAME_LENGTH = 255;  // Linux NAME_MAX
+constexpr usize MAX_NAME_LENGTH = 255; // Linux NAME_MAX
 constexpr u32 MAX_SYMLINK_FOLLOWS = 40;
 
 enum class NodeKind : u8 { Directory, Symlink, Other };
@@ -53,14 +53,14 @@ enum class NodeKind : u8 { Directory, Symlink, Other };
 // What the last component of the path was.
 enum class LastKind : u8 {
     Normal, // a name
-    Dot,    // "."
+    Dot, // "."
     DotDot, // ".."
-    Root,   // the path was only slashes
+    Root, // the path was only slashes
 };
 
 enum WalkFlags : u32 {
-    WALK_FOLLOW = 1 << 0,     // follow a symlink in the last component (not lstat/O_NOFOLLOW)
-    WALK_DIRECTORY = 1 << 1,  // the result must be a directory (O_DIRECTORY)
+    WALK_FOLLOW = 1 << 0, // follow a symlink in the last component (not lstat/O_NOFOLLOW)
+    WALK_DIRECTORY = 1 << 1, // the result must be a directory (O_DIRECTORY)
     WALK_EMPTY_PATH = 1 << 2, // "" means the start node itself (AT_EMPTY_PATH)
 };
 
@@ -74,7 +74,10 @@ struct PathBuffer {
 // end of the buffer: [m_position, MAX_PATH_LENGTH).
 class PathScanner {
 public:
-    explicit PathScanner(PathBuffer& buffer) : m_buffer(buffer) { }
+    explicit PathScanner(PathBuffer& buffer)
+        : m_buffer(buffer)
+    {
+    }
 
     // ENAMETOOLONG if the path (with its NUL) does not fit in MAX_PATH_LENGTH.
     Result<void> start(StringView path);
@@ -83,8 +86,8 @@ public:
     bool rest_is_absolute() const { return m_position < MAX_PATH_LENGTH && m_buffer.data[m_position] == '/'; }
 
     struct Component {
-        StringView name;     // empty only when the rest was all slashes
-        bool is_last;        // nothing but slashes after it
+        StringView name; // empty only when the rest was all slashes
+        bool is_last; // nothing but slashes after it
         bool trailing_slash; // is_last and at least one slash after it
     };
     Component next();
@@ -100,20 +103,18 @@ private:
     usize m_position = MAX_PATH_LENGTH;
 };
 
-template <typename Node>
-struct WalkResult {
-    Node parent;           // directory holding the last component
-    Node node;             // the last component (valid when `exists`)
+template <typename Node> struct WalkResult {
+    Node parent; // directory holding the last component
+    Node node; // the last component (valid when `exists`)
     bool exists = false;
-    StringView last;       // its name; points into the caller's PathBuffer
+    StringView last; // its name; points into the caller's PathBuffer
     LastKind last_kind = LastKind::Normal;
     bool trailing_slash = false;
 };
 
 template <typename Ops>
 Result<WalkResult<typename Ops::Node>> walk_path(Ops& ops, const typename Ops::Node& root,
-                                                 const typename Ops::Node& start, StringView path, u32 flags,
-                                                 PathBuffer& buffer)
+    const typename Ops::Node& start, StringView path, u32 flags, PathBuffer& buffer)
 {
     using Node = typename Ops::Node;
     WalkResult<Node> result;
@@ -211,7 +212,8 @@ Result<WalkResult<typename Ops::Node>> walk_path(Ops& ops, const typename Ops::N
             result.exists = false;
             break;
         }
-        if (ops.kind(child.value()) == NodeKind::Symlink && ((flags & WALK_FOLLOW) || component.trailing_slash)) {
+        if (ops.kind(child.value()) == NodeKind::Symlink
+            && ((flags & WALK_FOLLOW) || component.trailing_slash)) {
             TRY(follow(child.value(), component.trailing_slash));
             continue;
         }

@@ -14,7 +14,7 @@ namespace vfs {
 
 namespace {
 
-Mutex g_namespace_lock{LockRank::MutexFilesystem, "vfs namespace"};
+Mutex g_namespace_lock{ LockRank::MutexFilesystem, "vfs namespace" };
 
 constexpr usize MAX_FILESYSTEM_TYPES = 8;
 const FileSystemType* g_types[MAX_FILESYSTEM_TYPES];
@@ -42,10 +42,10 @@ struct DentryWalkOps {
             Inode* inode = TRY(parent.inode->lookup(name));
             child = TRY(add_dentry(parent, name, inode));
         }
-        Path result {directory.mount, child};
+        Path result{ directory.mount, child };
         // Step into whatever is mounted here (mounts may stack).
         while (result.dentry->mounted)
-            result = {result.dentry->mounted, result.dentry->mounted->root};
+            result = { result.dentry->mounted, result.dentry->mounted->root };
         return result;
     }
     NodeKind kind(const Node& node)
@@ -66,7 +66,7 @@ struct DentryWalkOps {
         Path at = node;
         // At the root of a mount: ".." is the parent of its mount point.
         while (at.dentry == at.mount->root && at.mount->parent)
-            at = {at.mount->parent, at.mount->mountpoint};
+            at = { at.mount->parent, at.mount->mountpoint };
         if (at.dentry->parent)
             at.dentry = at.dentry->parent;
         return at;
@@ -74,10 +74,7 @@ struct DentryWalkOps {
     bool same(const Node& a, const Node& b) { return a.mount == b.mount && a.dentry == b.dentry; }
 };
 
-PathBuffer* allocate_path_buffer()
-{
-    return static_cast<PathBuffer*>(kmalloc(sizeof(PathBuffer)));
-}
+PathBuffer* allocate_path_buffer() { return static_cast<PathBuffer*>(kmalloc(sizeof(PathBuffer))); }
 
 } // namespace
 
@@ -105,14 +102,20 @@ u8 dirent_type_of_mode(u32 mode)
 
 // --- Inode defaults ------------------------------------------------------------
 
-Inode::Inode(SuperBlock& superblock_, u64 number_, u32 mode_) : superblock(superblock_), number(number_), mode(mode_)
+Inode::Inode(SuperBlock& superblock_, u64 number_, u32 mode_)
+    : superblock(superblock_)
+    , number(number_)
+    , mode(mode_)
 {
 }
 
 Result<Inode*> Inode::lookup(StringView) { return Error::from_errno(ENOTDIR); }
 Result<Inode*> Inode::create(StringView, u32) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<Inode*> Inode::mkdir(StringView, u32) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
-Result<Inode*> Inode::symlink(StringView, StringView) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
+Result<Inode*> Inode::symlink(StringView, StringView)
+{
+    return Error::from_errno(is_directory() ? EPERM : ENOTDIR);
+}
 Result<void> Inode::unlink(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<void> Inode::rmdir(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<void> Inode::rename(StringView, Inode&, StringView) { return Error::from_errno(EXDEV); }
@@ -237,7 +240,7 @@ Path root_path()
 {
     if (g_mount_count == 0)
         return {};
-    return {g_mounts[0], g_mounts[0]->root};
+    return { g_mounts[0], g_mounts[0]->root };
 }
 
 Result<Path> resolve(StringView path, u32 walk_flags, const Path* start)
@@ -285,7 +288,7 @@ Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Pat
     return {};
 }
 
-static Path mount_root_of(Mount* mount) { return {mount, mount->root}; }
+static Path mount_root_of(Mount* mount) { return { mount, mount->root }; }
 
 Result<void> mount(StringView source, StringView target, StringView type_name, u32 flags)
 {
@@ -300,7 +303,7 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
         return Error::from_errno(EBUSY);
 
     MutexGuard guard(g_namespace_lock);
-    Path at {};
+    Path at{};
     if (g_mount_count > 0) {
         at = TRY(resolve(target, WALK_FOLLOW | WALK_DIRECTORY));
         if (at.dentry->mounted)
@@ -309,9 +312,9 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
     char message[160] = {};
     auto made = type->mount(source, flags, message, sizeof(message));
     if (made.is_error()) {
-        log_error("vfs", "mount %.*s on %.*s (%s): errno %d%s%s", static_cast<int>(source.length()), source.chars(),
-                  static_cast<int>(target.length()), target.chars(), type->name, made.error().code(),
-                  message[0] ? ": " : "", message);
+        log_error("vfs", "mount %.*s on %.*s (%s): errno %d%s%s", static_cast<int>(source.length()),
+            source.chars(), static_cast<int>(target.length()), target.chars(), type->name,
+            made.error().code(), message[0] ? ": " : "", message);
         return made.error();
     }
     if (message[0])
@@ -389,7 +392,8 @@ void shutdown()
     while (g_mount_count > 1) {
         auto result = unmount_locked(g_mount_count - 1);
         if (result.is_error()) {
-            log_error("vfs", "unmount %s: errno %d", g_mounts[g_mount_count - 1]->path, result.error().code());
+            log_error(
+                "vfs", "unmount %s: errno %d", g_mounts[g_mount_count - 1]->path, result.error().code());
             g_mount_count--;
         }
     }

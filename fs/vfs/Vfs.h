@@ -107,7 +107,7 @@ public:
     u64 rdev = 0;
     u64 mtime = 0;
     AddressSpace* mapping = nullptr; // its page cache (null: no file data)
-    Mutex lock{LockRank::MutexFilesystem, "inode"};
+    Mutex lock{ LockRank::MutexFilesystem, "inode" };
     u32 open_count = 0; // files open on it (under the namespace mutex)
 };
 
@@ -139,7 +139,7 @@ struct SuperBlock {
 
 struct Mount {
     SuperBlock* superblock = nullptr;
-    Dentry* root = nullptr;       // the superblock's root dentry
+    Dentry* root = nullptr; // the superblock's root dentry
     Dentry* mountpoint = nullptr; // in the parent mount
     Mount* parent = nullptr;
     char source[32] = {};
@@ -159,7 +159,7 @@ struct File {
     u64 position = 0;
     u64 dir_cursor = 0;
     pagecache::ReadaheadState readahead;
-    Mutex position_lock{LockRank::MutexFilesystem, "file position"}; // outside the inode lock
+    Mutex position_lock{ LockRank::MutexFilesystem, "file position" }; // outside the inode lock
 };
 
 // --- the namespace ---------------------------------------------------------

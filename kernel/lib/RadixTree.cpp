@@ -216,10 +216,7 @@ bool RadixTree::get_tag(u64 index, Tag tag) const
     return leaf && (leaf->tags[tag] & (1ul << slot_of(index, 0)));
 }
 
-bool RadixTree::any_tagged(Tag tag) const
-{
-    return m_root && m_root->tags[tag] != 0;
-}
+bool RadixTree::any_tagged(Tag tag) const { return m_root && m_root->tags[tag] != 0; }
 
 // First item at index >= start in the subtree of `node`, whose first index is
 // `base` (start >= base). tag < 0: any item; otherwise items with that tag.
@@ -236,8 +233,8 @@ void* RadixTree::find_in(const Node* node, u64 base, u64 start, int tag, u64& fo
             return node->slots[slot];
         }
         const u64 child_start = slot == first_slot ? start : child_base;
-        if (void* item = find_in(static_cast<const Node*>(node->slots[slot]), child_base, child_start, tag,
-                                 found_index))
+        if (void* item
+            = find_in(static_cast<const Node*>(node->slots[slot]), child_base, child_start, tag, found_index))
             return item;
         bitmap &= bitmap - 1;
     }
@@ -313,10 +310,7 @@ void RadixTree::clear()
     m_size = 0;
 }
 
-unsigned RadixTree::height() const
-{
-    return m_root ? m_root->shift / BITS_PER_LEVEL + 1 : 0;
-}
+unsigned RadixTree::height() const { return m_root ? m_root->shift / BITS_PER_LEVEL + 1 : 0; }
 
 bool RadixTree::check_node(const Node* node, u64 base, usize& items, usize& nodes) const
 {

@@ -32,13 +32,16 @@ public:
     static constexpr u64 SLOT_MASK = SLOTS - 1;
 
     enum Tag : unsigned {
-        TAG_DIRTY = 0,     // page newer than the disk
+        TAG_DIRTY = 0, // page newer than the disk
         TAG_WRITEBACK = 1, // page being written
-        TAG_TOWRITE = 2,   // snapshot of DIRTY taken by a data-integrity sync (fsync)
+        TAG_TOWRITE = 2, // snapshot of DIRTY taken by a data-integrity sync (fsync)
         TAG_COUNT = 3,
     };
 
-    explicit RadixTree(const RadixTreeAllocator& allocator) : m_allocator(&allocator) { }
+    explicit RadixTree(const RadixTreeAllocator& allocator)
+        : m_allocator(&allocator)
+    {
+    }
     RadixTree(const RadixTree&) = delete;
     RadixTree& operator=(const RadixTree&) = delete;
     // Frees the nodes; the items are the owner's and are not touched.
@@ -85,9 +88,9 @@ public:
 private:
     struct Node {
         Node* parent;
-        u8 shift;          // bits of the index below this node's slots
-        u8 offset;         // slot index in the parent
-        u64 present;       // bit i: slots[i] used
+        u8 shift; // bits of the index below this node's slots
+        u8 offset; // slot index in the parent
+        u64 present; // bit i: slots[i] used
         u64 tags[TAG_COUNT];
         void* slots[SLOTS];
     };

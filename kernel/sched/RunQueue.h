@@ -65,6 +65,7 @@ private:
     // The thread being switched away from, for finish_switch on the other side.
     Thread* m_switching_from = nullptr;
     u64 m_slice_start_ns = 0;
+    bool m_wakeup_pending = false; // a woken thread waits behind a busy current one
     u64 m_ticks = 0;
     u64 m_switches = 0;
     u64 m_preemptions = 0;

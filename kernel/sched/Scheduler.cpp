@@ -83,6 +83,8 @@ struct SchedulerCore {
         return idle;
     }
 
+    static void set_cpu(RunQueue& rq, u32 cpu) { rq.m_cpu = cpu; }
+
     static void check_stack(Thread& thread)
     {
 #ifdef SLUICE_KERNEL_DEBUG
@@ -127,6 +129,7 @@ struct SchedulerCore {
         next->m_switches++;
         __atomic_store_n(&next->m_on_cpu, true, __ATOMIC_RELAXED);
         rq.m_switching_from = prev;
+        rq.m_wakeup_pending = false;
         cpu.current_thread = next;
         rq.m_slice_start_ns = clock_ns();
         sched_switch_context(&prev->m_saved_sp, next->m_saved_sp);
@@ -164,15 +167,25 @@ struct SchedulerCore {
         }
     }
 
-    // With `rq` locked, after queueing a thread there: does its CPU need a
-    // nudge? Only an idle CPU does (a busy one gets to the thread at the end
-    // of the current time slice, or sooner if that thread blocks). Returns
-    // true if a reschedule IPI must be sent.
-    static bool mark_resched_if_idle(RunQueue& rq)
+    // With `rq` locked, after queueing a thread that was asleep (or is new)
+    // there: does its CPU need a nudge? An idle CPU does at once. A busy
+    // one switches to it early if the woken thread is next in line and the
+    // current thread has already run WAKEUP_PREEMPT_NS (now, or at the next
+    // tick), so a wake-up is served within about a tick instead of a whole
+    // time slice. Returns true if a reschedule IPI must be sent.
+    static bool kick_after_wakeup(RunQueue& rq)
     {
         PerCpu& cpu = percpu::cpu(rq.m_cpu);
-        if (cpu.current_thread != rq.m_idle)
+        // A CPU that has not joined yet runs its queue when it does.
+        if (!rq.is_active())
             return false;
+        if (cpu.current_thread != rq.m_idle) {
+            if (rq.m_queue.first() != rq.m_queue.last())
+                return false; // others are waiting already: plain round robin
+            rq.m_wakeup_pending = true;
+            if (clock_ns() - rq.m_slice_start_ns < sched::WAKEUP_PREEMPT_NS)
+                return false; // timer_tick() will do it
+        }
         __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELEASE);
         return rq.m_cpu != current_cpu_index();
     }
@@ -250,7 +263,7 @@ struct SchedulerCore {
             target.lock();
             target.enqueue(thread);
             __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
-            if (mark_resched_if_idle(target))
+            if (kick_after_wakeup(target))
                 kick_cpu = target.m_cpu;
             target.unlock();
             woke = true;
@@ -270,7 +283,7 @@ struct SchedulerCore {
         rq.lock();
         rq.enqueue(thread);
         __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
-        bool kick = mark_resched_if_idle(rq);
+        bool kick = kick_after_wakeup(rq);
         rq.unlock();
         if (kick)
             send_reschedule(cpu);
@@ -346,7 +359,10 @@ struct SchedulerCore {
         }
         if (rq.m_ticks % BALANCE_INTERVAL_TICKS == 0)
             pull(rq, 2);
-        if (rq.has_queued() && clock_ns() - rq.m_slice_start_ns >= sched::TIME_SLICE_NS)
+        if (!rq.has_queued())
+            return;
+        u64 ran_ns = clock_ns() - rq.m_slice_start_ns;
+        if (ran_ns >= sched::TIME_SLICE_NS || (rq.m_wakeup_pending && ran_ns >= sched::WAKEUP_PREEMPT_NS))
             __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
     }
 
@@ -374,6 +390,32 @@ struct SchedulerCore {
         Thread::exit();
     }
 
+    static void dump_state()
+    {
+        for (u32 cpu = 0; cpu < percpu::possible_count(); cpu++) {
+            RunQueue& rq = g_run_queues[cpu];
+            PerCpu& percpu = percpu::cpu(cpu);
+            Thread* current = percpu.current_thread;
+            log_raw("sched: cpu %u %s: running %s (%s), nr_running %u, need_resched %u, preempt %u, switches %lu\n",
+                    cpu, rq.is_active() ? "active" : "inactive", current ? current->m_name : "-",
+                    current ? thread_state_name(current->state()) : "-", rq.nr_running(), percpu.need_resched,
+                    percpu.preempt_count, rq.m_switches);
+            u32 shown = 0;
+            for (Thread& thread : rq.m_queue) {
+                if (shown++ == 16)
+                    break;
+                log_raw("sched:   queued %s id %u (%s)\n", thread.m_name, thread.m_id, thread_state_name(thread.state()));
+            }
+        }
+    }
+
+    static void dump_thread(Thread& thread)
+    {
+        log_raw("sched: thread %s id %u: %s, cpu %u, on_rq %u, on_cpu %u, pin %d\n", thread.m_name, thread.m_id,
+                thread_state_name(thread.state()), thread.m_cpu, thread.m_on_rq, thread.m_on_cpu,
+                thread.is_pinned() ? static_cast<int>(thread.m_pin_cpu) : -1);
+    }
+
     static sched::CpuStats stats(u32 cpu)
     {
         RunQueue& rq = g_run_queues[cpu];
@@ -390,6 +432,8 @@ namespace sched {
 
 void init()
 {
+    for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+        SchedulerCore::set_cpu(g_run_queues[cpu], cpu);
     SchedulerCore::adopt_current_context(0, boot_stack_bottom, static_cast<usize>(boot_stack_top - boot_stack_bottom));
 }
 
@@ -460,6 +504,10 @@ u32 cpu_count() { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE); }
 u32 load(u32 cpu) { return g_run_queues[cpu].nr_running(); }
 
 CpuStats cpu_stats(u32 cpu) { return SchedulerCore::stats(cpu); }
+
+void dump_state() { SchedulerCore::dump_state(); }
+
+void dump_thread(Thread& thread) { SchedulerCore::dump_thread(thread); }
 
 // kernel/sched/SchedHooks.h
 

@@ -16,6 +16,9 @@ namespace sched {
 // A round-robin time slice: a thread that ran this long is preempted at the
 // next scheduler tick if another thread is waiting for its CPU.
 constexpr u64 TIME_SLICE_NS = 10'000'000;
+// A thread woken on a busy CPU, with nobody else queued there, preempts the
+// current thread once that one has run this long in its slice.
+constexpr u64 WAKEUP_PREEMPT_NS = 1'000'000;
 
 // Boot CPU, first thing after per-CPU data: the running boot context becomes
 // a thread (current_thread() is valid from here on); it is CPU 0's idle
@@ -62,5 +65,9 @@ struct CpuStats {
     u64 ticks;
 };
 CpuStats cpu_stats(u32 cpu);
+
+// Print every CPU's current thread and run queue (diagnostics, racy).
+void dump_state();
+void dump_thread(Thread& thread);
 
 } // namespace sched

@@ -99,6 +99,22 @@ void Thread::join()
     ASSERT(this != current_thread());
     ASSERT(state() != ThreadState::Created);
     m_exited.wait();
+    reap_after_exit();
+}
+
+bool Thread::join_for(u64 timeout_ns)
+{
+    ASSERT(!m_detached);
+    ASSERT(this != current_thread());
+    ASSERT(state() != ThreadState::Created);
+    if (!m_exited.wait_for(timeout_ns))
+        return false;
+    reap_after_exit();
+    return true;
+}
+
+void Thread::reap_after_exit()
+{
     // exit() completes m_exited and then marks the thread Dead with the
     // interrupts off; its CPU clears m_on_cpu once it has switched away, and
     // only then is the stack free.

@@ -61,6 +61,9 @@ public:
     void start();
     // Wait until the thread has exited, then free it. Not for detached threads.
     void join();
+    // join() giving up after `timeout_ns`: returns false (and frees nothing)
+    // if the thread has not exited by then; it may be joined again later.
+    bool join_for(u64 timeout_ns);
     // End the current thread (what returning from its entry function does).
     [[noreturn]] static void exit();
 
@@ -101,6 +104,7 @@ private:
     }
 
     static u32 allocate_id();
+    void reap_after_exit();
     void set_name(const char* name);
     void build_initial_frame();
     void write_stack_canary();

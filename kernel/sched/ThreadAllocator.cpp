@@ -2,38 +2,69 @@
 
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/Utility.h"
+#include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace {
 
+constexpr unsigned STACK_ORDER = 2;
+static_assert((PAGE_SIZE << STACK_ORDER) == Thread::STACK_SIZE);
+
 struct alignas(16) Slot {
     alignas(Thread) u8 thread[sizeof(Thread)];
+    Slot* next_free;
     bool used;
 };
 
 Slot g_slots[ThreadAllocator::MAX_THREADS];
-alignas(PAGE_SIZE) u8 g_stacks[ThreadAllocator::MAX_THREADS][Thread::STACK_SIZE];
-SpinLock g_lock{LockRank::ThreadPool, "thread pool"};
+SpinLock g_lock{LockRank::ThreadPool, "thread table"};
+Slot* g_free = nullptr;
+u32 g_never_used = 0; // slots [g_never_used, MAX_THREADS) were never handed out
 u32 g_live = 0;
+
+Slot* take_slot()
+{
+    SpinLockGuard guard(g_lock);
+    Slot* slot = g_free;
+    if (slot)
+        g_free = slot->next_free;
+    else if (g_never_used < ThreadAllocator::MAX_THREADS)
+        slot = &g_slots[g_never_used++];
+    else
+        return nullptr;
+    slot->used = true;
+    g_live++;
+    return slot;
+}
+
+void return_slot(Slot* slot)
+{
+    SpinLockGuard guard(g_lock);
+    ASSERT(slot->used);
+    slot->used = false;
+    slot->next_free = g_free;
+    g_free = slot;
+    g_live--;
+}
 
 } // namespace
 
 Thread* ThreadAllocator::allocate()
 {
-    SpinLockGuard guard(g_lock);
-    for (u32 i = 0; i < MAX_THREADS; i++) {
-        if (g_slots[i].used)
-            continue;
-        g_slots[i].used = true;
-        g_live++;
-        auto* thread = new (g_slots[i].thread) Thread();
-        thread->m_stack_base = g_stacks[i];
-        thread->m_stack_size = Thread::STACK_SIZE;
-        thread->m_owns_stack = true;
-        return thread;
+    Slot* slot = take_slot();
+    if (!slot)
+        return nullptr;
+    Page* stack = mm::alloc_pages(STACK_ORDER);
+    if (!stack) {
+        return_slot(slot);
+        return nullptr;
     }
-    return nullptr;
+    auto* thread = new (slot->thread) Thread();
+    thread->m_stack_base = static_cast<u8*>(mm::page_address(stack));
+    thread->m_stack_size = Thread::STACK_SIZE;
+    thread->m_owns_stack = true;
+    return thread;
 }
 
 void ThreadAllocator::free(Thread* thread)
@@ -45,11 +76,10 @@ void ThreadAllocator::free(Thread* thread)
     }
     auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<u8*>(thread) - __builtin_offsetof(Slot, thread));
     ASSERT(slot >= g_slots && slot < g_slots + MAX_THREADS);
+    ASSERT(thread->m_owns_stack);
+    mm::free_pages(mm::virt_to_page(thread->m_stack_base), STACK_ORDER);
     thread->~Thread();
-    SpinLockGuard guard(g_lock);
-    ASSERT(slot->used);
-    slot->used = false;
-    g_live--;
+    return_slot(slot);
 }
 
 u32 ThreadAllocator::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }

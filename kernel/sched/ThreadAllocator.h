@@ -1,9 +1,13 @@
 // Where Thread objects and their stacks come from.
 //
-// For now a fixed pool in .bss: MAX_THREADS slots, each a Thread and a
-// STACK_SIZE stack (no guard page; the stack canary catches overflows at the
-// next context switch in debug builds). Moving to the page allocator and a
-// slab cache changes only ThreadAllocator.cpp.
+// Thread objects live in a fixed table in .bss (MAX_THREADS slots): under
+// QEMU's multi-threaded TCG, threads whose Thread objects came from the heap
+// ran tens of times slower on SMP than with this table (the cause is in the
+// emulator's software TLB, not in the kernel), and a bounded table is enough
+// for this kernel. Stacks are 2^STACK_ORDER-page blocks of the page
+// allocator, reached through the direct map; there is no guard page below a
+// stack, but the canary at its lowest word catches an overflow at the next
+// context switch in debug builds.
 #pragma once
 
 #include "kernel/lib/Types.h"
@@ -12,9 +16,10 @@ class Thread;
 
 class ThreadAllocator {
 public:
-    static constexpr u32 MAX_THREADS = 128;
+    static constexpr u32 MAX_THREADS = 512;
 
-    // A default-constructed Thread with its stack set, or null when full.
+    // A default-constructed Thread with its stack set, or null when the
+    // table is full or memory runs out.
     static Thread* allocate();
     // Destroy a thread that no CPU and no waker uses any more.
     static void free(Thread* thread);

@@ -24,7 +24,10 @@ namespace {
 // A volume image held in memory; blocks are pointers into it.
 class MemoryBlockCache final : public ext2::BlockCache {
 public:
-    explicit MemoryBlockCache(std::vector<u8> image) : m_image(std::move(image)) { }
+    explicit MemoryBlockCache(std::vector<u8> image)
+        : m_image(std::move(image))
+    {
+    }
     ~MemoryBlockCache() { EXPECT_EQ(m_pinned, 0) << "block refs leaked"; }
 
     u32 block_size() const override { return m_block_size; }
@@ -203,13 +206,16 @@ void expect_exact_free_counts(std::vector<u8>& image)
 {
     auto* sb = reinterpret_cast<ext2::SuperBlock*>(image.data() + ext2::SUPERBLOCK_OFFSET);
     const u32 block_size = 1024u << sb->s_log_block_size;
-    const u32 groups = (sb->s_blocks_count - sb->s_first_data_block + sb->s_blocks_per_group - 1) / sb->s_blocks_per_group;
-    auto* gdt = reinterpret_cast<ext2::GroupDescriptor*>(image.data() + (sb->s_first_data_block + 1) * block_size);
+    const u32 groups
+        = (sb->s_blocks_count - sb->s_first_data_block + sb->s_blocks_per_group - 1) / sb->s_blocks_per_group;
+    auto* gdt
+        = reinterpret_cast<ext2::GroupDescriptor*>(image.data() + (sb->s_first_data_block + 1) * block_size);
     u64 free_blocks = 0;
     u64 free_inodes = 0;
     for (u32 g = 0; g < groups; g++) {
-        const u32 blocks = g + 1 < groups ? sb->s_blocks_per_group
-                                          : sb->s_blocks_count - sb->s_first_data_block - g * sb->s_blocks_per_group;
+        const u32 blocks = g + 1 < groups
+            ? sb->s_blocks_per_group
+            : sb->s_blocks_count - sb->s_first_data_block - g * sb->s_blocks_per_group;
         const u8* block_bitmap = image.data() + static_cast<u64>(gdt[g].bg_block_bitmap) * block_size;
         const u8* inode_bitmap = image.data() + static_cast<u64>(gdt[g].bg_inode_bitmap) * block_size;
         u32 group_free_blocks = 0;
@@ -265,9 +271,9 @@ TEST_P(Ext2Image, ReadsWhatMkfsWrote)
 
     // Sizes around every mapping boundary: direct, indirect, double indirect.
     const u64 per_block = block_size / 4;
-    std::vector<u64> sizes = {0, 1, 100, block_size - 1, block_size, block_size + 1, 12 * block_size,
-                              12 * block_size + 1, (12 + per_block) * block_size, (12 + per_block) * block_size + 7,
-                              3 * 1024 * 1024 + 12345};
+    std::vector<u64> sizes
+        = { 0, 1, 100, block_size - 1, block_size, block_size + 1, 12 * block_size, 12 * block_size + 1,
+              (12 + per_block) * block_size, (12 + per_block) * block_size + 7, 3 * 1024 * 1024 + 12345 };
     for (size_t i = 0; i < sizes.size(); i++) {
         const std::string name = "/file" + std::to_string(i);
         expected[name].content = random_bytes(rng, sizes[i]);
@@ -297,7 +303,8 @@ TEST_P(Ext2Image, ReadsWhatMkfsWrote)
         int fd = ::open((source + name).c_str(), O_CREAT | O_WRONLY, 0644);
         ASSERT_GE(fd, 0);
         ASSERT_EQ(pwrite(fd, "head", 4, 0), 4);
-        ASSERT_EQ(pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(offset)), static_cast<ssize_t>(tail.size()));
+        ASSERT_EQ(pwrite(fd, tail.data(), tail.size(), static_cast<off_t>(offset)),
+            static_cast<ssize_t>(tail.size()));
         close(fd);
         // Compare only the interesting ranges (the file may be GiBs long).
         expected[name].content.clear();
@@ -317,9 +324,9 @@ TEST_P(Ext2Image, ReadsWhatMkfsWrote)
 
     const std::string image_path = temp.path() + "/image";
     int status = -1;
-    std::string output = run("mkfs.ext2 -q -F -b " + std::to_string(block_size) + " -d '" + source + "' '" +
-                                 image_path + "' 48M",
-                             &status);
+    std::string output = run(
+        "mkfs.ext2 -q -F -b " + std::to_string(block_size) + " -d '" + source + "' '" + image_path + "' 48M",
+        &status);
     ASSERT_EQ(status, 0) << output;
 
     MemoryBlockCache cache(read_file(image_path));
@@ -408,8 +415,8 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
     ASSERT_EQ(status, 0) << output;
 
     std::mt19937_64 rng(block_size * 7);
-    std::map<std::string, std::vector<u8>> files;   // path -> content
-    std::map<std::string, std::string> symlinks;     // path -> target
+    std::map<std::string, std::vector<u8>> files; // path -> content
+    std::map<std::string, std::string> symlinks; // path -> target
     const u64 per_block = block_size / 4;
     {
         MemoryBlockCache cache(read_file(image_path));
@@ -428,11 +435,12 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
         EXPECT_EQ(fs.mkdir(root, "a", 0755, inode).error().code(), EEXIST);
 
         // Files across every mapping level, written in uneven chunks.
-        std::vector<u64> sizes = {0, 1, block_size, 12 * block_size + 1, (12 + per_block) * block_size + 3,
-                                  (12 + per_block + 2 * per_block) * block_size, 2 * 1024 * 1024 + 5};
+        std::vector<u64> sizes = { 0, 1, block_size, 12 * block_size + 1, (12 + per_block) * block_size + 3,
+            (12 + per_block + 2 * per_block) * block_size, 2 * 1024 * 1024 + 5 };
         for (size_t i = 0; i < sizes.size(); i++) {
             const std::string name = "f" + std::to_string(i);
-            ASSERT_FALSE(fs.create(dir_a, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
+            ASSERT_FALSE(
+                fs.create(dir_a, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
             std::vector<u8> data = random_bytes(rng, sizes[i]);
             for (size_t done = 0; done < data.size();) {
                 const size_t chunk = std::min<size_t>(data.size() - done, 1 + rng() % 20000);
@@ -458,7 +466,8 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
             std::vector<u8> patch = random_bytes(rng, 10000);
             ASSERT_FALSE(fs.write(big.value(), 500000, patch.data(), patch.size()).is_error());
             std::copy(patch.begin(), patch.end(), content.begin() + 500000);
-            ASSERT_FALSE(fs.truncate(big.value(), 13 * block_size + 17).is_error()); // into the indirect range
+            ASSERT_FALSE(
+                fs.truncate(big.value(), 13 * block_size + 17).is_error()); // into the indirect range
             content.resize(13 * block_size + 17);
             ASSERT_FALSE(fs.truncate(big.value(), 20 * block_size).is_error()); // grows with a hole
             content.resize(20 * block_size, 0);
@@ -541,7 +550,8 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
         ASSERT_FALSE(fs.mkdir(root, "crowd", 0755, crowd).is_error());
         for (int i = 0; i < 300; i++) {
             const std::string name = "member-" + std::to_string(i) + std::string(i % 40, 'x');
-            ASSERT_FALSE(fs.create(crowd, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
+            ASSERT_FALSE(
+                fs.create(crowd, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
             std::vector<u8> data = random_bytes(rng, rng() % (3 * block_size));
             ASSERT_FALSE(fs.write(inode, 0, data.data(), data.size()).is_error());
             files["/crowd/" + name] = data;
@@ -555,7 +565,8 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
         const u64 crowd_size = crowd.size();
         for (int i = 0; i < 100; i++) {
             const std::string name = "again-" + std::to_string(i);
-            ASSERT_FALSE(fs.create(crowd, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
+            ASSERT_FALSE(
+                fs.create(crowd, StringView(name.c_str()), ext2::MODE_REGULAR | 0644, inode).is_error());
             files["/crowd/" + name] = {};
         }
         EXPECT_EQ(crowd.size(), crowd_size); // freed entries were reused
@@ -610,11 +621,12 @@ TEST_P(Ext2Image, WritesThatE2fsckAccepts)
             const u64 file_block = position / block_size;
             const u64 in_block = position % block_size;
             const u64 chunk = std::min<u64>(block_size - in_block, offset + data.size() - position);
-            output = run("debugfs -R 'bmap /b/sparse " + std::to_string(file_block) + "' '" + image_path + "'");
+            output
+                = run("debugfs -R 'bmap /b/sparse " + std::to_string(file_block) + "' '" + image_path + "'");
             const u64 physical = last_line_number(output);
             ASSERT_NE(physical, 0u) << output;
-            EXPECT_TRUE(std::equal(data.begin() + (position - offset), data.begin() + (position - offset + chunk),
-                                   image.begin() + physical * block_size + in_block))
+            EXPECT_TRUE(std::equal(data.begin() + (position - offset),
+                data.begin() + (position - offset + chunk), image.begin() + physical * block_size + in_block))
                 << "file block " << file_block;
             position += chunk;
         }

@@ -76,7 +76,7 @@ public:
 private:
     FakeNode* make(NodeKind kind, const std::string& name, FakeNode* parent)
     {
-        m_nodes.push_back(std::make_unique<FakeNode>(FakeNode{kind, name, parent, {}, {}}));
+        m_nodes.push_back(std::make_unique<FakeNode>(FakeNode{ kind, name, parent, {}, {} }));
         return m_nodes.back().get();
     }
 
@@ -103,11 +103,11 @@ protected:
         tree.add("/mnt", NodeKind::Directory);
     }
 
-    Result<vfs::WalkResult<FakeNode*>> walk(const std::string& path, u32 flags = vfs::WALK_FOLLOW,
-                                            FakeNode* start = nullptr)
+    Result<vfs::WalkResult<FakeNode*>> walk(
+        const std::string& path, u32 flags = vfs::WALK_FOLLOW, FakeNode* start = nullptr)
     {
-        return vfs::walk_path(tree, tree.root(), start ? start : tree.root(), StringView(path.data(), path.size()),
-                              flags, buffer);
+        return vfs::walk_path(tree, tree.root(), start ? start : tree.root(),
+            StringView(path.data(), path.size()), flags, buffer);
     }
     int error_of(const std::string& path, u32 flags = vfs::WALK_FOLLOW, FakeNode* start = nullptr)
     {
@@ -202,10 +202,10 @@ TEST_F(PathWalk, ErrnoExactlyWhereLinuxReturnsIt)
 TEST_F(PathWalk, SymlinksInTheMiddleAndAtTheEnd)
 {
     FakeNode* libc = at("/usr/lib/libc.so");
-    EXPECT_EQ(node_of("/lib/libc.so", 0), libc);      // relative body, from the link's directory
-    EXPECT_EQ(node_of("/usr/bin/rel"), libc);          // "../lib/libc.so" from /usr/bin
-    EXPECT_EQ(node_of("/abs"), libc);                  // absolute body
-    EXPECT_EQ(node_of("/up/usr/lib/libc.so"), libc);   // ".." body
+    EXPECT_EQ(node_of("/lib/libc.so", 0), libc); // relative body, from the link's directory
+    EXPECT_EQ(node_of("/usr/bin/rel"), libc); // "../lib/libc.so" from /usr/bin
+    EXPECT_EQ(node_of("/abs"), libc); // absolute body
+    EXPECT_EQ(node_of("/up/usr/lib/libc.so"), libc); // ".." body
     EXPECT_EQ(node_of("/todir/lib/libc.so"), libc);
 
     // Without WALK_FOLLOW the last link itself is the result...
@@ -249,7 +249,7 @@ TEST_F(PathWalk, FortyLinksFollowFortyOneLoop)
     for (int i = 38; i >= 0; i--)
         tree.add("/chain/d" + std::to_string(i), NodeKind::Symlink, "d" + std::to_string(i + 1));
     EXPECT_EQ(node_of("/chain/d0/lib/libc.so"), at("/usr/lib/libc.so")); // 40 links
-    EXPECT_EQ(error_of("/chain/d0/bin/rel"), ELOOP);                      // 41 links
+    EXPECT_EQ(error_of("/chain/d0/bin/rel"), ELOOP); // 41 links
 }
 
 TEST_F(PathWalk, LinkBodyLongerThanTheBufferIsNameTooLong)

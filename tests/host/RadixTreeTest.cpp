@@ -83,7 +83,7 @@ TEST(RadixTree, InsertLookupEraseGrowsAndShrinks)
 TEST(RadixTree, TagsSummariseUpTheTree)
 {
     RadixTree tree(malloc_allocator);
-    for (u64 i : {0ul, 63ul, 64ul, 4095ul, 4096ul, 1000000ul})
+    for (u64 i : { 0ul, 63ul, 64ul, 4095ul, 4096ul, 1000000ul })
         ASSERT_FALSE(tree.insert(i, item_for(i)).is_error());
     EXPECT_TRUE(tree.set_tag(4096, RadixTree::TAG_DIRTY));
     EXPECT_TRUE(tree.set_tag(63, RadixTree::TAG_DIRTY));
@@ -114,7 +114,7 @@ TEST(RadixTree, TagsSummariseUpTheTree)
 TEST(RadixTree, GangLookupInIndexOrder)
 {
     RadixTree tree(malloc_allocator);
-    std::vector<u64> keys = {5, 1, 900, 64, 65, 1ul << 40, 2};
+    std::vector<u64> keys = { 5, 1, 900, 64, 65, 1ul << 40, 2 };
     for (u64 k : keys)
         ASSERT_FALSE(tree.insert(k, item_for(k)).is_error());
     void* items[16];

@@ -18,7 +18,8 @@ namespace {
 // device requests, mark the trigger.
 struct ModelCache {
     explicit ModelCache(u64 file_pages, u64 max_pages = ReadaheadState::DEFAULT_MAX_PAGES)
-        : file_pages(file_pages), state(max_pages)
+        : file_pages(file_pages)
+        , state(max_pages)
     {
     }
 

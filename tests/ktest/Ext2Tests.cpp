@@ -90,7 +90,8 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
 {
     auto directory = vfs::open(StringView(path, length), O_RDONLY | O_DIRECTORY);
     if (directory.is_error()) {
-        log_raw("%s: error open %.*s %d\n", g_walk_prefix, static_cast<int>(length), path, directory.error().code());
+        log_raw("%s: error open %.*s %d\n", g_walk_prefix, static_cast<int>(length), path,
+            directory.error().code());
         stats.errors++;
         return;
     }
@@ -134,7 +135,7 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
                 stats.errors++;
             } else {
                 log_raw("%s: symlink %.*s %.*s\n", g_walk_prefix, static_cast<int>(child_length), path,
-                        static_cast<int>(n.value()), target);
+                    static_cast<int>(n.value()), target);
                 stats.symlinks++;
             }
         } else if (entry.type == DT_REG) {
@@ -142,11 +143,11 @@ void walk(char* path, usize length, WalkStats& stats, u32 depth)
             auto hash = hash_file(child, size, 48 * KiB + 5);
             if (hash.is_error()) {
                 log_raw("%s: error read %.*s %d\n", g_walk_prefix, static_cast<int>(child_length), path,
-                        hash.error().code());
+                    hash.error().code());
                 stats.errors++;
             } else {
-                log_raw("%s: file %.*s %lu %016lx\n", g_walk_prefix, static_cast<int>(child_length), path, size,
-                        hash.value());
+                log_raw("%s: file %.*s %lu %016lx\n", g_walk_prefix, static_cast<int>(child_length), path,
+                    size, hash.value());
                 stats.files++;
             }
         }
@@ -187,11 +188,11 @@ KTEST(ext2_read, readahead_issues_few_large_requests)
     const u64 cold_sectors = middle.sectors[0] - before.sectors[0];
     const u64 warm_ios = after.ios[0] - middle.ios[0];
     log_raw("ext2_read: readahead pages=%lu cold_ios=%lu cold_sectors=%lu warm_ios=%lu\n", pages, cold_ios,
-            cold_sectors, warm_ios);
+        cold_sectors, warm_ios);
     KEXPECT_EQ(first.value(), second.value());
     KEXPECT(cold_sectors >= pages * (PAGE_SIZE / 512)); // every page came from the disk once...
-    KEXPECT(cold_ios * 8 <= pages);                      // ...in requests of 8+ pages on average
-    KEXPECT_EQ(warm_ios, 0u);                            // cached: no device reads at all
+    KEXPECT(cold_ios * 8 <= pages); // ...in requests of 8+ pages on average
+    KEXPECT_EQ(warm_ios, 0u); // cached: no device reads at all
 }
 
 KTEST(ext2_read, every_file_matches)
@@ -203,7 +204,7 @@ KTEST(ext2_read, every_file_matches)
     WalkStats stats;
     walk(path, 4, stats, 0);
     log_raw("ext2_read: done files=%u directories=%u symlinks=%u errors=%u\n", stats.files, stats.directories,
-            stats.symlinks, stats.errors);
+        stats.symlinks, stats.errors);
     KEXPECT(stats.files > 0);
     KEXPECT_EQ(stats.errors, 0u);
 }
@@ -220,7 +221,7 @@ KTEST(initramfs, every_file_matches)
     WalkStats stats;
     walk(path, 15, stats, 0);
     log_raw("initramfs: done files=%u directories=%u symlinks=%u errors=%u\n", stats.files, stats.directories,
-            stats.symlinks, stats.errors);
+        stats.symlinks, stats.errors);
     KEXPECT(stats.files > 0);
     KEXPECT_EQ(stats.errors, 0u);
 }
@@ -299,14 +300,13 @@ KTEST(ext2_write, create_change_and_report)
     auto* buffer = static_cast<u8*>(kmalloc(64 * KiB));
     KASSERT(model && buffer);
     KASSERT(!vfs::mkdir("/mnt/w").is_error());
-    static const char* const DIRECTORIES[] = {"/mnt/w/a", "/mnt/w/b", "/mnt/w/a/deep", "/mnt/w/a/deep/er"};
+    static const char* const DIRECTORIES[] = { "/mnt/w/a", "/mnt/w/b", "/mnt/w/a/deep", "/mnt/w/a/deep/er" };
     for (const char* directory : DIRECTORIES)
         KASSERT(!vfs::mkdir(StringView(directory)).is_error());
 
     // Files of every interesting size, spread over the directories.
-    static const u64 SIZES[] = {0,        1,         511,       512,        1023,       1024,     4095,
-                                4096,     4097,      12 * 1024, 13 * 1024 + 1, 70000,   300000,   1100000,
-                                2500000};
+    static const u64 SIZES[] = { 0, 1, 511, 512, 1023, 1024, 4095, 4096, 4097, 12 * 1024, 13 * 1024 + 1,
+        70000, 300000, 1100000, 2500000 };
     u32 failures = 0;
     const usize file_count = boot_info().command_line.get_u64("ext2.files", 600);
     for (usize i = 0; i < file_count && i < MAX_MODEL_FILES; i++) {
@@ -353,7 +353,8 @@ KTEST(ext2_write, create_change_and_report)
         KEXPECT(!vfs::truncate(StringView(f.path), hole_end).is_error());
         auto file = vfs::open(StringView(f.path), O_WRONLY);
         KASSERT(!file.is_error());
-        KEXPECT(!write_content(*file.value(), f.seed, hole_end, hole_end + 5000, buffer, 64 * KiB).is_error());
+        KEXPECT(
+            !write_content(*file.value(), f.seed, hole_end, hole_end + 5000, buffer, 64 * KiB).is_error());
         (void)vfs::close(file.value());
         f.hole_start = f.size;
         f.hole_end = hole_end;
@@ -397,8 +398,8 @@ KTEST(ext2_write, create_change_and_report)
     }
     KEXPECT(!vfs::symlink("../a/file-0", "/mnt/w/b/short-link").is_error());
     KEXPECT(!vfs::symlink(
-                 "/mnt/w/a/a-rather-long-symlink-target-that-does-not-fit-in-the-inode/and-more-components/x",
-                 "/mnt/w/b/long-link")
+        "/mnt/w/a/a-rather-long-symlink-target-that-does-not-fit-in-the-inode/and-more-components/x",
+        "/mnt/w/b/long-link")
                  .is_error());
 
     // fsync one file (data + metadata + device flush).
@@ -451,7 +452,7 @@ KTEST(ext2_fsync, data_survives_a_kill_after_fsync)
     constexpr u64 SIZE = 1 * MiB + 4321;
     KASSERT(!write_content(*file.value(), 77, 0, SIZE, buffer, 64 * KiB).is_error());
     KASSERT(!vfs::fsync(*file.value()).is_error());
-    ModelFile f {};
+    ModelFile f{};
     f.seed = 77;
     f.size = SIZE;
     log_raw("ext2_fsync: durable /durable %lu %016lx\n", SIZE, model_hash(f));
@@ -526,7 +527,7 @@ KTEST(ext2_pressure, file_larger_than_ram)
         if (written.is_error() || written.value() != 64 * KiB) {
             KEXPECT(false);
             log_raw("ext2_pressure: write at %lu failed (errno %d)\n", at,
-                    written.is_error() ? written.error().code() : 0);
+                written.is_error() ? written.error().code() : 0);
             break;
         }
     }
@@ -545,7 +546,7 @@ KTEST(ext2_pressure, file_larger_than_ram)
     }
     const mm::PageCounters pages = mm::page_counters();
     log_raw("ext2_pressure: size=%lu MiB ram=%lu MiB read=%lu hash=%016lx expected=%016lx\n", mib,
-            pages.total * PAGE_SIZE / MiB, read_total, hash, expected);
+        pages.total * PAGE_SIZE / MiB, read_total, hash, expected);
     KEXPECT_EQ(read_total, size);
     KEXPECT(hash == expected);
     (void)vfs::close(file.value());

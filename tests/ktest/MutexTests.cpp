@@ -14,7 +14,7 @@ using ktest_util::spawn;
 namespace {
 
 struct Contention {
-    static constexpr u32 ITERATIONS = 4000;
+    static constexpr u32 ITERATIONS = 1000;
     Mutex mutex{LockRank::MutexTest, "ktest contention"};
     u32 inside = 0;      // threads inside the critical section
     u32 violations = 0;  // times someone found another thread inside
@@ -41,9 +41,9 @@ KTEST(mutex, mutual_exclusion_under_contention_from_all_cpus)
                 // A read-modify-write with a window in the middle: lost
                 // updates if two threads were ever inside together.
                 u64 value = __atomic_load_n(&g_contention.counter, __ATOMIC_RELAXED);
-                for (u32 spin = 0; spin < (k % 8) * 16; spin++)
+                for (u32 spin = 0; spin < (k % 4) * 8; spin++)
                     x86::pause();
-                if (k % 64 == 0)
+                if (k % 128 == 0)
                     sched::yield(); // sleeping holders: others must block, not spin
                 __atomic_store_n(&g_contention.counter, value + 1, __ATOMIC_RELAXED);
                 __atomic_sub_fetch(&g_contention.inside, 1, __ATOMIC_ACQ_REL);

@@ -216,7 +216,7 @@ KTEST(sched, join_returns_after_exit)
         5'000'000'000));
 
     // Many short-lived threads: the pool is recycled.
-    for (u32 round = 0; round < 3 * ThreadAllocator::MAX_THREADS / 16; round++) {
+    for (u32 round = 0; round < 24; round++) {
         Thread* batch[16];
         for (u32 i = 0; i < 16; i++) {
             batch[i] = spawn(ktest_context, "short", [] {});

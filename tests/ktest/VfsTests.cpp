@@ -10,8 +10,7 @@ namespace {
 
 int error_of(const Result<void>& result) { return result.is_error() ? result.error().code() : 0; }
 
-template <typename T>
-int error_of(const Result<T>& result)
+template <typename T> int error_of(const Result<T>& result)
 {
     return result.is_error() ? result.error().code() : 0;
 }
@@ -121,7 +120,7 @@ KTEST(vfs, symlinks_rename_getdents)
     KEXPECT(saw_renamed);
     KEXPECT_EQ(vfs::getdents(*dir.value(), dents, sizeof(dents)).value(), 0u);
     KEXPECT(!vfs::close(dir.value()).is_error());
-    static const char* const PATHS[] = {"/vfs-s/link", "/vfs-s/loop", "/vfs-s/renamed"};
+    static const char* const PATHS[] = { "/vfs-s/link", "/vfs-s/loop", "/vfs-s/renamed" };
     for (const char* path : PATHS)
         KEXPECT(!vfs::unlink(StringView(path)).is_error());
     KEXPECT(!vfs::rmdir("/vfs-s").is_error());
@@ -212,7 +211,8 @@ KTEST(vfs, create_through_a_dangling_symlink)
 // Print the /proc files (for the log: their format is what tools parse).
 KTEST(vfs, proc_files_print)
 {
-    static const char* const FILES[] = {"/proc/mounts", "/proc/meminfo", "/proc/diskstats", "/proc/interrupts"};
+    static const char* const FILES[]
+        = { "/proc/mounts", "/proc/meminfo", "/proc/diskstats", "/proc/interrupts" };
     auto* buffer = static_cast<char*>(kmalloc(16 * KiB));
     KASSERT(buffer);
     for (const char* path : FILES) {

@@ -2,20 +2,26 @@
 // attaches (-device virtio-blk-pci). Every test passes trivially, saying so,
 // when no virtio disk is present. Nothing is left changed on the disk: writes
 // go over data read first and are undone (and flushed) at the end.
+#include "arch/x86_64/PerCpu.h"
 #include "drivers/virtio/Features.h"
 #include "drivers/virtio/blk/VirtioBlk.h"
+#include "kernel/block/Bench.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/init/BootInfo.h"
+#include "kernel/irq/Irq.h"
+#include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
 #include "kernel/time/Clock.h"
 #include "tests/ktest/Ktest.h"
 
 using namespace block;
 using virtio::blk::Disk;
+using virtio::blk::Queue;
 
 namespace {
 
@@ -294,4 +300,196 @@ KTEST(virtio_blk, injected_error_fails_only_its_request)
     KEXPECT_EQ(run_sync(device, BioOp::Read, block_start, &vec, 1), EIO);
     for (u32 i = 0; i < disk->queue_count(); i++)
         KEXPECT(!disk->queue(i).ring->is_broken());
+}
+
+// Every read-only disk (QEMU readonly=on: VIRTIO_BLK_F_RO) refuses writes with
+// EROFS before the device sees them, still reads, and still flushes. With
+// virtio_blk.ro_seed=S the image is the host's test pattern
+// (tests/qemu/blk_image.py): sector s starts with the words s and S.
+KTEST(virtio_blk, read_only_disks_refuse_writes)
+{
+    u32 read_only = 0;
+    for (u32 d = 0; d < virtio::blk::disk_count(); d++) {
+        Disk& disk = *virtio::blk::disk_at(d);
+        BlockDevice& device = *disk.block_device();
+        KEXPECT_EQ(device.read_only(), virtio::has_feature(disk.features(), virtio::blk::FEATURE_RO));
+        if (!device.read_only())
+            continue;
+        read_only++;
+        Pages buffer(0);
+        KASSERT(buffer.page);
+        BioVec vec{ buffer.page, 0, 4096 };
+        const QueueTotals before = totals(disk);
+        KEXPECT_EQ(run_sync(device, BioOp::Write, 8, &vec, 1), EROFS);
+        KEXPECT_EQ(run_sync(device, BioOp::Write, 0, &vec, 1), EROFS);
+        KEXPECT_EQ(totals(disk).issued, before.issued);
+        KEXPECT_EQ(run_sync(device, BioOp::Read, 8, &vec, 1), 0);
+        const u64 seed = boot_info().command_line.get_u64("virtio_blk.ro_seed", 0);
+        if (seed) {
+            const auto* words = reinterpret_cast<const u64*>(buffer.bytes());
+            KEXPECT_EQ(words[0], 8ul);
+            KEXPECT_EQ(words[1], seed);
+        }
+        KEXPECT_EQ(flush(device), 0);
+        log_raw("ktest: virtio_blk: %s is read-only: writes refused with EROFS\n", device.name());
+    }
+    if (!read_only)
+        log_raw("ktest: virtio_blk: no read-only virtio disk, nothing to check\n");
+}
+
+namespace {
+
+struct CpuReader {
+    BlockDevice* device;
+    u32 cpu;
+    u32 errors;
+};
+
+void read_on_cpu(void* argument)
+{
+    auto& reader = *static_cast<CpuReader*>(argument);
+    Pages buffer(0);
+    if (!buffer.page) {
+        reader.errors++;
+        return;
+    }
+    BioVec vec{ buffer.page, 0, 4096 };
+    for (u32 i = 0; i < 8; i++) {
+        if (run_sync(*reader.device, BioOp::Read, u64(reader.cpu * 64 + i * 8), &vec, 1) != 0)
+            reader.errors++;
+    }
+}
+
+struct VectorCheck {
+    Disk* disk;
+    char prefix[24]; // "virtio0-req."
+    u32 seen; // queue vectors named for this disk
+    u32 fired_on_own_cpu;
+    u32 fired_elsewhere;
+};
+
+} // namespace
+
+// One request queue per CPU (as far as the device offers queues), queue i's
+// MSI-X vector on CPU i: reads from a thread pinned to each CPU go through
+// that CPU's queue, and its interrupt arrives on that CPU and no other.
+namespace {
+void check_queues_and_vectors(KtestContext& ktest_context, Disk* disk)
+{
+    const u32 cpus = sched::cpu_count();
+    const u32 expected_queues = min<u32>(cpus, disk->info().num_queues);
+    KEXPECT_EQ(disk->queue_count(), min<u32>(expected_queues, Disk::MAX_QUEUES));
+    for (u32 i = 0; i < disk->queue_count(); i++)
+        KEXPECT_EQ(disk->queue(i).cpu, i);
+    u64 before[Disk::MAX_QUEUES];
+    for (u32 i = 0; i < disk->queue_count(); i++)
+        before[i] = __atomic_load_n(&disk->queue(i).interrupts, __ATOMIC_RELAXED);
+
+    static CpuReader readers[MAX_CPUS];
+    Thread* threads[MAX_CPUS] = {};
+    for (u32 cpu = 0; cpu < cpus && cpu < MAX_CPUS; cpu++) {
+        readers[cpu] = { disk->block_device(), cpu, 0 };
+        auto thread = Thread::create("vblkcpu", read_on_cpu, &readers[cpu], ThreadOptions{ .pin_cpu = cpu });
+        KASSERT(!thread.is_error());
+        threads[cpu] = thread.release_value();
+        threads[cpu]->start();
+    }
+    for (u32 cpu = 0; cpu < cpus && cpu < MAX_CPUS; cpu++) {
+        threads[cpu]->join();
+        KEXPECT_EQ(readers[cpu].errors, 0u);
+    }
+    for (u32 i = 0; i < disk->queue_count(); i++)
+        KEXPECT(__atomic_load_n(&disk->queue(i).interrupts, __ATOMIC_RELAXED) > before[i]);
+
+    // The per-CPU vector counters: "virtio0-req.i" counted only on CPU i.
+    static VectorCheck check;
+    check = VectorCheck{ disk, {}, 0, 0, 0 };
+    format_string(check.prefix, sizeof(check.prefix), "%s-req.", disk->block_device()->tag_set().name());
+    irq::for_each_named_vector(
+        [](u32 cpu, u8, const char* name, u64 count, void* arg) {
+            auto& c = *static_cast<VectorCheck*>(arg);
+            const usize length = strlen(c.prefix);
+            if (strncmp(name, c.prefix, length) != 0 || count == 0)
+                return;
+            u32 queue = 0;
+            for (const char* p = name + length; *p >= '0' && *p <= '9'; p++)
+                queue = queue * 10 + u32(*p - '0');
+            c.seen++;
+            if (queue < c.disk->queue_count() && c.disk->queue(queue).cpu == cpu)
+                c.fired_on_own_cpu++;
+            else
+                c.fired_elsewhere++;
+            log_raw("ktest: virtio_blk: %s fired %lu times on cpu %u\n", name, count, cpu);
+        },
+        &check);
+    KEXPECT_EQ(check.fired_on_own_cpu, disk->queue_count());
+    KEXPECT_EQ(check.fired_elsewhere, 0u);
+}
+
+} // namespace
+
+KTEST(virtio_blk, one_queue_per_cpu_interrupting_on_its_cpu)
+{
+    if (!disk_or_skip("one_queue_per_cpu_interrupting_on_its_cpu"))
+        return;
+    for (u32 d = 0; d < virtio::blk::disk_count(); d++)
+        check_queues_and_vectors(ktest_context, virtio::blk::disk_at(d));
+}
+
+// The benchmark's raw loop (RawBenchmark.cpp) runs a short burst on its
+// queue - reserved or borrowed - without errors, and leaves every request
+// queue working under blk-mq afterwards.
+namespace {
+
+void check_raw_loop(KtestContext& ktest_context, Disk* disk)
+{
+    BlockDevice& device = *disk->block_device();
+    BenchParams params;
+    params.queue_depth = 16;
+    params.block_bytes = 4096;
+    params.random = true;
+    params.write = false;
+    params.duration_ns = 200'000'000ul;
+    static BenchResult result;
+    result = BenchResult{};
+    const QueueTotals before = totals(*disk);
+    KASSERT(disk->raw_benchmark(device, params, result));
+    KEXPECT(result.ios > 0);
+    KEXPECT_EQ(result.errors, 0ul);
+    KEXPECT_EQ(totals(*disk).issued, before.issued); // nothing went through blk-mq's queues' accounting
+    for (u32 i = 0; i < disk->queue_count(); i++) {
+        Queue& q = disk->queue(i);
+        KEXPECT(q.owner == virtio::blk::QueueOwner::BlkMq);
+        KEXPECT(q.ring->interrupts_enabled());
+        KEXPECT_EQ(q.ring->in_flight(), 0u);
+    }
+    if (Queue* raw = disk->raw_queue())
+        KEXPECT_EQ(raw->ring->in_flight(), 0u);
+    // blk-mq still works on every queue, the borrowed one included.
+    static CpuReader readers[MAX_CPUS];
+    const u32 cpus = sched::cpu_count();
+    Thread* threads[MAX_CPUS] = {};
+    for (u32 cpu = 0; cpu < cpus && cpu < MAX_CPUS; cpu++) {
+        readers[cpu] = { &device, cpu, 0 };
+        auto thread = Thread::create("vblkraw", read_on_cpu, &readers[cpu], ThreadOptions{ .pin_cpu = cpu });
+        KASSERT(!thread.is_error());
+        threads[cpu] = thread.release_value();
+        threads[cpu]->start();
+    }
+    for (u32 cpu = 0; cpu < cpus && cpu < MAX_CPUS; cpu++) {
+        threads[cpu]->join();
+        KEXPECT_EQ(readers[cpu].errors, 0u);
+    }
+    log_raw("ktest: virtio_blk: %s: raw loop %lu I/Os in %lu ms on %s queue\n", device.name(), result.ios,
+        result.elapsed_ns / 1'000'000, disk->raw_queue() ? "its reserved" : "a borrowed");
+}
+
+} // namespace
+
+KTEST(virtio_blk, raw_loop_runs_and_gives_the_queue_back)
+{
+    if (!disk_or_skip("raw_loop_runs_and_gives_the_queue_back"))
+        return;
+    for (u32 d = 0; d < virtio::blk::disk_count(); d++)
+        check_raw_loop(ktest_context, virtio::blk::disk_at(d));
 }

@@ -17,116 +17,119 @@ using ktest_util::spawn;
 namespace {
 
 constexpr u64 PRODUCER_CONSUMER_ITEMS = 1'000'000;
-constexpr u32 RING_CAPACITY = 64;
+constexpr u32 RING_CAPACITY = 256;
+constexpr u32 MAX_PAIRS = MAX_CPUS / 2;
 
-struct Ring {
+// A single-producer single-consumer ring between two CPUs. The ring itself
+// is lock-free (acquire/release on head and tail) so that the only shared
+// locks are the two wait queues': what is tested is that no wake-up between
+// "ring full/empty" sleepers and the other side is ever lost. Every push
+// wakes the consumer side and every pop the producer side.
+struct alignas(64) Channel {
     u64 items[RING_CAPACITY];
-    u32 head = 0;
-    u32 count = 0;
-};
-
-// A bounded buffer between producers and consumers, each side sleeping on
-// its own wait queue: every push wakes a consumer, every pop a producer.
-struct ProducerConsumer {
-    Guarded<Ring> ring{LockRank::Generic, "ktest ring"};
-    u32 count = 0; // mirror of ring.count for the wait conditions
-    WaitQueue not_empty;
-    WaitQueue not_full;
-    u32 producers_left = 0;
-    u64 produced = 0;
+    alignas(64) u64 tail = 0; // written by the producer
+    alignas(64) u64 head = 0; // written by the consumer
+    alignas(64) WaitQueue not_empty;
+    alignas(64) WaitQueue not_full;
+    alignas(64) bool done = false;
     u64 consumed = 0;
     u64 consumed_sum = 0;
     u64 wake_calls = 0;
     u64 threads_woken = 0;
 
+    u64 filled() const { return __atomic_load_n(&tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&head, __ATOMIC_ACQUIRE); }
+
     void produce(u64 first, u64 n)
     {
-        u64 woken = 0;
-        for (u64 i = 0; i < n;) {
-            wait_event_exclusive(not_full, [&] { return load_u32(count) < RING_CAPACITY; });
-            bool pushed = ring.with([&](Ring& r) {
-                if (r.count == RING_CAPACITY)
-                    return false;
-                r.items[(r.head + r.count) % RING_CAPACITY] = first + i;
-                __atomic_store_n(&count, ++r.count, __ATOMIC_RELEASE);
-                return true;
-            });
-            if (!pushed)
-                continue;
-            i++;
+        u64 calls = 0, woken = 0;
+        for (u64 i = 0; i < n; i++) {
+            wait_event_exclusive(not_full, [&] { return filled() < RING_CAPACITY; });
+            items[tail % RING_CAPACITY] = first + i;
+            __atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
             woken += not_empty.wake_one();
+            calls++;
         }
-        __atomic_add_fetch(&produced, n, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&wake_calls, n, __ATOMIC_RELAXED);
+        __atomic_store_n(&done, true, __ATOMIC_RELEASE);
+        woken += not_empty.wake_one();
+        __atomic_add_fetch(&wake_calls, calls + 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
-        if (__atomic_sub_fetch(&producers_left, 1, __ATOMIC_ACQ_REL) == 0)
-            not_empty.wake_all();
     }
 
     void consume()
     {
-        u64 n = 0, sum = 0, woken = 0;
+        u64 n = 0, sum = 0, calls = 0, woken = 0;
         for (;;) {
-            wait_event_exclusive(not_empty,
-                                 [&] { return load_u32(count) > 0 || load_u32(producers_left) == 0; });
-            u64 value = 0;
-            bool popped = ring.with([&](Ring& r) {
-                if (r.count == 0)
-                    return false;
-                value = r.items[r.head];
-                r.head = (r.head + 1) % RING_CAPACITY;
-                __atomic_store_n(&count, --r.count, __ATOMIC_RELEASE);
-                return true;
-            });
-            if (!popped) {
-                if (load_u32(producers_left) == 0 && load_u32(count) == 0)
-                    break;
-                continue;
-            }
+            wait_event_exclusive(not_empty, [&] { return filled() > 0 || __atomic_load_n(&done, __ATOMIC_ACQUIRE); });
+            if (filled() == 0)
+                break; // done, and nothing was pushed after the last test
+            sum += items[head % RING_CAPACITY];
+            __atomic_store_n(&head, head + 1, __ATOMIC_RELEASE);
             n++;
-            sum += value;
             woken += not_full.wake_one();
+            calls++;
         }
-        __atomic_add_fetch(&consumed, n, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&consumed_sum, sum, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&wake_calls, n, __ATOMIC_RELAXED);
+        consumed = n;
+        consumed_sum = sum;
+        __atomic_add_fetch(&wake_calls, calls, __ATOMIC_RELAXED);
         __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
-        // Let the other consumers see the end too.
-        not_empty.wake_all();
     }
 };
+
+Channel g_channels[MAX_PAIRS];
 
 } // namespace
 
 KTEST(waitqueue, producer_consumer_no_lost_wakeups)
 {
-    static ProducerConsumer pc;
     u32 cpus = sched::cpu_count();
-    u32 producers = cpus >= 2 ? cpus / 2 : 1;
-    u32 consumers = cpus >= 2 ? cpus - producers : 1;
-    pc.producers_left = producers;
-    Thread* threads[2 * MAX_CPUS];
-    u32 n = 0;
-    u64 per_producer = PRODUCER_CONSUMER_ITEMS / producers;
-    u64 total = per_producer * producers;
-    // Producers and consumers on different CPUs: every wake-up crosses CPUs.
-    for (u32 c = 0; c < consumers; c++)
-        threads[n++] = spawn(ktest_context, "consumer", [] { pc.consume(); }, (producers + c) % cpus);
-    for (u32 p = 0; p < producers; p++) {
-        u64 first = p * per_producer;
-        threads[n++] = spawn(ktest_context, "producer", [first, per_producer] { pc.produce(first, per_producer); },
-                             p % cpus);
+    // A producer and its consumer on different CPUs (when there are two),
+    // one pair per two CPUs: every wake-up crosses CPUs.
+    u32 pairs = cpus >= 2 ? cpus / 2 : 1;
+    u64 per_pair = PRODUCER_CONSUMER_ITEMS / pairs;
+    Thread* threads[2 * MAX_PAIRS];
+    for (u32 p = 0; p < pairs; p++) {
+        Channel* channel = new (&g_channels[p]) Channel();
+        u64 first = p * per_pair;
+        threads[2 * p] = spawn(ktest_context, "consumer", [channel] { channel->consume(); }, (2 * p + 1) % cpus);
+        threads[2 * p + 1] = spawn(ktest_context, "producer", [channel, first, per_pair] {
+            channel->produce(first, per_pair);
+        }, (2 * p) % cpus);
+        KASSERT(threads[2 * p] && threads[2 * p + 1]);
     }
-    for (u32 i = 0; i < n; i++) {
-        if (threads[i])
-            threads[i]->join();
+    u64 consumed = 0, sum = 0, calls = 0, woken = 0;
+    for (u32 p = 0; p < pairs; p++) {
+        Channel& channel = g_channels[p];
+        // A lost wake-up leaves both sides asleep for good; a slow emulator
+        // only makes them slow. Call it stuck after 30 s without progress.
+        for (u32 side = 0; side < 2; side++) {
+            u64 last_progress = ~0ul;
+            u32 idle_rounds = 0;
+            while (!threads[2 * p + side]->join_for(5'000'000'000)) {
+                u64 progress = load_u64(channel.tail) + load_u64(channel.head);
+                idle_rounds = progress == last_progress ? idle_rounds + 1 : 0;
+                last_progress = progress;
+                if (idle_rounds < 6)
+                    continue;
+                log_raw("ktest:   pair %u stuck: tail %lu head %lu done %u, waiters %zu/%zu\n", p, channel.tail,
+                        channel.head, channel.done, channel.not_empty.waiter_count(), channel.not_full.waiter_count());
+                sched::dump_thread(*threads[2 * p]);
+                sched::dump_thread(*threads[2 * p + 1]);
+                sched::dump_state();
+                KASSERT(false);
+            }
+        }
+        KEXPECT_EQ(channel.consumed, per_pair);
+        consumed += channel.consumed;
+        sum += channel.consumed_sum;
+        calls += channel.wake_calls;
+        woken += channel.threads_woken;
     }
-    KEXPECT_EQ(load_u64(pc.produced), total);
-    KEXPECT_EQ(load_u64(pc.consumed), total);
-    KEXPECT_EQ(load_u64(pc.consumed_sum), total * (total - 1) / 2);
-    KEXPECT(load_u64(pc.wake_calls) >= 2 * total);
-    log_raw("ktest:   %u producers, %u consumers on %u CPUs: %lu items, %lu wake calls, %lu threads woken\n",
-            producers, consumers, cpus, load_u64(pc.consumed), load_u64(pc.wake_calls), load_u64(pc.threads_woken));
+    u64 total = per_pair * pairs;
+    KEXPECT_EQ(consumed, total);
+    KEXPECT_EQ(sum, total * (total - 1) / 2);
+    KEXPECT(calls >= 2 * total);
+    log_raw("ktest:   %u producer/consumer pairs on %u CPUs: %lu items, %lu wake calls, %lu threads woken\n", pairs,
+            cpus, consumed, calls, woken);
 }
 
 namespace {
@@ -293,8 +296,17 @@ KTEST(waitqueue, wake_from_timer_interrupt_on_another_cpu)
         }
     }, armer_cpu);
     KASSERT(waiter && armer);
-    bool finished = ktest_util::wait_until([] { return load_u32(iw.noticed) == InterruptWake::ROUNDS; },
-                                           15'000'000'000);
+    // Stuck means no round completed for 30 s (a slow emulator is not stuck).
+    bool finished = false;
+    for (u32 last = ~0u, idle_rounds = 0; idle_rounds < 6;) {
+        finished = ktest_util::wait_until([] { return load_u32(iw.noticed) == InterruptWake::ROUNDS; },
+                                          5'000'000'000);
+        if (finished)
+            break;
+        u32 now = load_u32(iw.noticed);
+        idle_rounds = now == last ? idle_rounds + 1 : 0;
+        last = now;
+    }
     KEXPECT(finished);
     if (!finished) {
         log_raw("ktest:   stuck after %u rounds (%u fired)\n", load_u32(iw.noticed), load_u32(iw.fired));

@@ -14,6 +14,7 @@
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
+#include "kernel/time/Clock.h"
 
 namespace virtio::blk {
 
@@ -163,7 +164,10 @@ Result<void> Disk::bring_up()
     if (m_info.capacity_sectors == 0)
         log_warn(TAG, "%s: capacity 0", m_name);
 
-    TRY(create_queues(wanted, size));
+    // A queue beyond one per CPU goes to the benchmark's raw loop, so that
+    // loop never has to take a queue away from blk-mq.
+    const bool reserve_raw = m_device_queues > wanted && wanted < MAX_QUEUES;
+    TRY(create_queues(wanted, size, reserve_raw));
     TRY(create_block_device());
     // §3.1.1 step 8: the device may be used from here on.
     t.driver_ok();
@@ -172,7 +176,26 @@ Result<void> Disk::bring_up()
     return block::register_device(*m_block_device);
 }
 
-Result<void> Disk::create_queues(u16 wanted, u16 size)
+Result<SplitVirtqueue*> Disk::create_ring(const SplitVirtqueue::Options& options)
+{
+    const usize ring_bytes = SplitVirtqueue::ring_bytes(options.size);
+    const usize pool_bytes = SplitVirtqueue::indirect_pool_bytes(options);
+    DmaBuffer ring = alloc_dma_pages(order_for(ring_bytes));
+    DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for(pool_bytes)) : DmaBuffer{};
+    auto* state = static_cast<SplitVirtqueue::DescriptorState*>(
+        kzalloc(sizeof(SplitVirtqueue::DescriptorState) * options.size));
+    if (!ring || (pool_bytes && !pool) || !state)
+        return Error::from_errno(ENOMEM);
+    const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for(ring_bytes) };
+    const DmaRegion pool_region{ pool.virt, pool.phys, pool_bytes ? PAGE_SIZE << order_for(pool_bytes) : 0 };
+    TRY(SplitVirtqueue::validate(options, ring_region, pool_region));
+    auto* queue = new SplitVirtqueue(options, ring_region, pool_region, state);
+    if (!queue)
+        return Error::from_errno(ENOMEM);
+    return queue;
+}
+
+Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
 {
     PciTransport& t = *m_transport;
     const u32 cpus = max<u32>(1, percpu::possible_count());
@@ -192,32 +215,28 @@ Result<void> Disk::create_queues(u16 wanted, u16 size)
         q.cpu = i % cpus;
         format_string(q.irq_name, sizeof(q.irq_name), "%s-req.%u", m_set_name, i);
         bindings[i + 1] = { q.cpu, queue_interrupt, &q, q.irq_name };
-
-        const usize ring_bytes = SplitVirtqueue::ring_bytes(size);
-        const usize pool_bytes = SplitVirtqueue::indirect_pool_bytes(options);
-        DmaBuffer ring = alloc_dma_pages(order_for(ring_bytes));
-        DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for(pool_bytes)) : DmaBuffer{};
-        auto* state = static_cast<SplitVirtqueue::DescriptorState*>(
-            kzalloc(sizeof(SplitVirtqueue::DescriptorState) * size));
-        if (!ring || (pool_bytes && !pool) || !state)
-            return Error::from_errno(ENOMEM);
-        const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for(ring_bytes) };
-        const DmaRegion pool_region{ pool.virt, pool.phys,
-            pool_bytes ? PAGE_SIZE << order_for(pool_bytes) : 0 };
-        TRY(SplitVirtqueue::validate(options, ring_region, pool_region));
-        q.ring = new SplitVirtqueue(options, ring_region, pool_region, state);
-        if (!q.ring)
-            return Error::from_errno(ENOMEM);
+        q.ring = TRY(create_ring(options));
     }
     TRY(m_adapter.enable_msix(bindings, u16(wanted + 1)));
     TRY(t.set_config_vector(0));
     for (u16 i = 0; i < wanted; i++) {
         Queue& q = m_queues[i];
-        const QueueNotifier notifier = TRY(t.enable_queue(q.index, *q.ring, q.msix_entry));
-        q.requests = new RequestQueue(*q.ring, notifier, m_info, { page_phys, kernel_virt_phys });
+        q.notifier = TRY(t.enable_queue(q.index, *q.ring, q.msix_entry));
+        q.requests = new RequestQueue(*q.ring, q.notifier, m_info, { page_phys, kernel_virt_phys });
         if (!q.requests)
             return Error::from_errno(ENOMEM);
         m_queue_count = i + 1u;
+    }
+    if (reserve_raw) {
+        // The raw loop polls: no MSI-X vector (§4.1.5.1.2: NO_VECTOR), and
+        // blk-mq never sees the queue.
+        Queue& q = m_queues[wanted];
+        q.index = wanted;
+        q.msix_entry = pci::NO_VECTOR;
+        q.owner = QueueOwner::RawLoop;
+        q.ring = TRY(create_ring(options));
+        q.notifier = TRY(t.enable_queue(q.index, *q.ring, pci::NO_VECTOR));
+        m_raw_queue = &q;
     }
     return {};
 }
@@ -268,10 +287,20 @@ void Disk::print_summary()
         m_info.volatile_write_cache ? "volatile write cache (flush)" : "write-through");
     log_info(TAG, "%s: features offered 0x%lx, negotiated 0x%lx: %s", m_name, m_device_features, m_features,
         features);
-    log_info(TAG, "%s: %u request queues (device offers %u), %u entries each, %s, %u segments x %u bytes max",
+    // Without SIZE_MAX a segment is as long as a descriptor allows; what
+    // bounds a request then is the block layer's max_hw_sectors.
+    char segment[32];
+    if (has_feature(m_features, FEATURE_SIZE_MAX))
+        format_string(segment, sizeof(segment), "x %u bytes max", m_info.max_segment_bytes);
+    else
+        format_string(segment, sizeof(segment), "of unlimited size");
+    log_info(TAG, "%s: %u request queues (device offers %u), %u entries each, %s, %u segments %s, %u KiB per request",
         m_name, m_queue_count, m_device_queues, m_queue_size,
-        m_indirect_entries ? "indirect tables" : "direct descriptors", m_info.max_segments,
-        m_info.max_segment_bytes);
+        m_indirect_entries ? "indirect tables" : "direct descriptors", m_block_device->limits().max_segments,
+        segment, (m_block_device->limits().max_hw_sectors << block::SECTOR_SHIFT) / 1024);
+    if (m_raw_queue)
+        log_info(TAG, "%s: queue %u reserved for the raw benchmark loop (polled, no vector)", m_name,
+            m_raw_queue->index);
     log_info(TAG, "%s: config changes -> MSI-X entry 0, cpu 0 vector 0x%x", m_name, m_adapter.cpu_vector(0));
     for (u32 i = 0; i < m_queue_count; i++) {
         const Queue& q = m_queues[i];
@@ -290,8 +319,15 @@ block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& reque
     RequestQueue::SubmitResult result;
     {
         SpinLockGuard guard(q.lock);
-        result = q.requests->submit(request);
-        if (last && result.outcome != RequestQueue::Outcome::Busy)
+        if (q.owner == QueueOwner::Shutdown) {
+            result = { RequestQueue::Outcome::Completed, EIO };
+        } else if (q.owner != QueueOwner::BlkMq) {
+            // Lent to the raw benchmark: return_queue() kicks blk-mq again.
+            return block::QueueStatus::Busy;
+        } else {
+            result = q.requests->submit(request);
+        }
+        if (last && result.outcome == RequestQueue::Outcome::Issued)
             q.requests->commit();
     }
     switch (result.outcome) {
@@ -310,7 +346,10 @@ void Disk::commit(block::HwQueue& hw)
 {
     Queue& q = *static_cast<Queue*>(hw.driver_data);
     SpinLockGuard guard(q.lock);
-    q.requests->commit();
+    // While Draining, chains blk-mq added before it was told Busy are still
+    // its own: publish them, or the queue never drains.
+    if (q.owner == QueueOwner::BlkMq || q.owner == QueueOwner::Draining)
+        q.requests->commit();
 }
 
 block::TimeoutAction Disk::timeout(block::Request& request)
@@ -335,6 +374,10 @@ void Disk::queue_interrupt(void* context)
     do {
         {
             SpinLockGuard guard(q.lock);
+            // The raw loop's chains are not requests, and at power-off the
+            // flush is being polled: leave those rings alone.
+            if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown)
+                return;
             n = q.requests->reap_batch(done, BATCH);
         }
         for (usize i = 0; i < n; i++)
@@ -350,6 +393,115 @@ void Disk::config_interrupt(void* context)
     // supported; say so.
     log_warn(TAG, "%s: device configuration changed (generation %u)", disk->m_name,
         disk->m_transport->config_generation());
+}
+
+// --- power-off ------------------------------------------------------------------------
+
+namespace {
+
+// How long the power-off flush may take before the device is reset anyway.
+constexpr u64 SHUTDOWN_FLUSH_TIMEOUT_NS = 5'000'000'000ul;
+
+} // namespace
+
+void Disk::shutdown()
+{
+    if (m_shut_down)
+        return;
+    m_shut_down = true;
+    // §5.2.6.4: with FLUSH negotiated, completed writes may sit in a volatile
+    // cache until a flush; one flush covers every write completed before it,
+    // whatever queue it went through.
+    int error = 0;
+    if (m_info.volatile_write_cache && !m_info.read_only) {
+        // This CPU's queue, or the next one not lent to the raw benchmark.
+        error = ENODEV;
+        for (u32 i = 0; i < m_queue_count; i++) {
+            auto flushed = flush_polled(m_queues[(current_cpu_index() + i) % m_queue_count]);
+            error = flushed.is_error() ? flushed.error().code() : 0;
+            if (error != EBUSY)
+                break;
+        }
+    }
+    // §2.4 / §4.1.4.3.2: a reset stops the device: it uses no buffer and
+    // sends no interrupt after it reads back 0.
+    for (u32 i = 0; i < m_queue_count; i++) {
+        SpinLockGuard guard(m_queues[i].lock);
+        m_queues[i].owner = QueueOwner::Shutdown;
+    }
+    auto reset = m_transport->reset();
+    const char* cache = !m_info.volatile_write_cache ? "no write cache"
+        : m_info.read_only                          ? "read-only, no flush"
+        : error                                      ? "write cache flush FAILED"
+                                                     : "write cache flushed";
+    if (error || reset.is_error())
+        log_warn(TAG, "%s: shutdown: %s (errno %d), device reset %s", m_name, cache, error,
+            reset.is_error() ? "timed out" : "done");
+    else
+        log_info(TAG, "%s: shutdown: %s, device reset", m_name, cache);
+}
+
+// The power-off flush, polled on `q` (interrupts may be off on this CPU, and
+// the queue's vector may point at it). New requests fail from here on; the
+// ones the device completes meanwhile are completed once the lock is dropped.
+Result<void> Disk::flush_polled(Queue& q)
+{
+    constexpr usize MAX_OTHERS = MAX_QUEUE_SIZE;
+    static block::Request* others[MAX_OTHERS];
+    usize other_count = 0;
+    int error = 0;
+    {
+        SpinLockGuard guard(q.lock);
+        if (q.owner != QueueOwner::BlkMq)
+            return Error::from_errno(EBUSY); // the raw benchmark is using it
+        q.owner = QueueOwner::Shutdown;
+        SplitVirtqueue& ring = *q.ring;
+        ring.disable_interrupts();
+        prepare_command(m_shutdown_command, Operation::Flush, 0);
+        const Segment chain[] = {
+            { kernel_virt_phys(&m_shutdown_command.header), sizeof(RequestHeader), false },
+            { kernel_virt_phys(&m_shutdown_command.status), 1, true },
+        };
+        const u64 deadline = clock_ns() + SHUTDOWN_FLUSH_TIMEOUT_NS;
+        bool added = false, done = false;
+        while (!done) {
+            if (!added) {
+                auto head = ring.add_chain(chain, ARRAY_SIZE(chain), &m_shutdown_command);
+                if (head.is_error() && head.error().code() != ENOSPC) {
+                    error = head.error().code();
+                    break;
+                }
+                added = !head.is_error();
+                if (added && ring.publish())
+                    q.notifier.notify();
+            }
+            UsedBuffer used;
+            while (!done && ring.pop_used(used)) {
+                if (used.token == &m_shutdown_command) {
+                    done = true;
+                } else if (other_count < MAX_OTHERS) {
+                    auto* request = static_cast<block::Request*>(used.token);
+                    others[other_count++] = request;
+                }
+            }
+            if (ring.is_broken()) {
+                error = EIO;
+                break;
+            }
+            if (!done && clock_ns() > deadline) {
+                error = ETIMEDOUT;
+                break;
+            }
+            x86::pause();
+        }
+        if (done)
+            error = completion_errno(m_shutdown_command);
+    }
+    for (usize i = 0; i < other_count; i++)
+        block::complete_request(*others[i], completion_errno(others[i]->driver_data_as<RequestData>().command));
+    if (error)
+        return Error::from_errno(error);
+    return {};
 }
 
 // --- the PCI driver -------------------------------------------------------------------
@@ -375,6 +527,12 @@ public:
         Disk* disk = TRY(Disk::create(device));
         device.driver_data = disk;
         return {};
+    }
+
+    void shutdown(::pci::Device& device) override
+    {
+        if (device.driver_data)
+            static_cast<Disk*>(device.driver_data)->shutdown();
     }
 };
 

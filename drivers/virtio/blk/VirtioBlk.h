@@ -24,16 +24,30 @@
 
 namespace virtio::blk {
 
+// Who may touch a request queue's ring. Changes only under the queue's lock;
+// blk-mq's calls and the interrupt handler check it under that lock.
+//   BlkMq    -> Draining  the raw benchmark wants the queue (lend_queue):
+//                         blk-mq gets Busy, the handler still reaps what is
+//                         in flight
+//   Draining -> RawLoop   nothing in flight: the raw loop owns the ring (no
+//                         lock), interrupts suppressed, the handler ignores it
+//   RawLoop  -> BlkMq     the raw loop drained its own chains (return_queue)
+//   any      -> Shutdown  power-off: the flush is polled here, nothing else
+//                         touches the ring again
+enum class QueueOwner : u8 { BlkMq, Draining, RawLoop, Shutdown };
+
 // One request virtqueue and everything that belongs to it.
 struct Queue {
     u16 index = 0; // virtqueue index on the device
-    u16 msix_entry = 0; // MSI-X table entry (0 is configuration changes)
+    u16 msix_entry = 0; // MSI-X table entry (0 is configuration changes); NO_VECTOR for the raw queue
     u32 cpu = 0; // where its interrupt is delivered
     u64 interrupts = 0; // how many times it fired (ktests compare)
     char irq_name[24] = {};
-    SpinLock lock; // guards ring and requests (submit, commit, reap)
+    SpinLock lock; // guards ring, requests and owner
+    QueueOwner owner = QueueOwner::BlkMq;
     SplitVirtqueue* ring = nullptr;
-    RequestQueue* requests = nullptr;
+    QueueNotifier notifier;
+    RequestQueue* requests = nullptr; // null on the reserved raw queue
 };
 
 class Disk final : public block::BlockDriver {
@@ -46,6 +60,13 @@ public:
     block::QueueStatus queue_request(block::HwQueue& hw, block::Request& request, bool last) override;
     void commit(block::HwQueue& hw) override;
     block::TimeoutAction timeout(block::Request& request) override;
+    // Commands straight onto one virtqueue, polled (RawBenchmark.cpp).
+    bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
+        block::BenchResult& out) override;
+
+    // Power-off (pci::shutdown_all): flush the write cache, polled, then
+    // reset the device. Runs with interrupts possibly disabled.
+    void shutdown();
 
     const char* name() const { return m_name; }
     block::BlockDevice* block_device() { return m_block_device; }
@@ -53,15 +74,25 @@ public:
     const DeviceInfo& info() const { return m_info; }
     u32 queue_count() const { return m_queue_count; }
     Queue& queue(u32 index) { return m_queues[index]; }
+    // The virtqueue reserved for the raw benchmark loop (null when the device
+    // offers no queue beyond one per CPU: the loop then borrows a request queue).
+    Queue* raw_queue() { return m_raw_queue; }
     u64 config_interrupts() const { return m_config_interrupts; }
 
 private:
     explicit Disk(::pci::Device& device);
 
     Result<void> bring_up();
-    Result<void> create_queues(u16 wanted, u16 queue_size);
+    Result<void> create_queues(u16 wanted, u16 queue_size, bool reserve_raw);
+    Result<SplitVirtqueue*> create_ring(const SplitVirtqueue::Options& options);
     Result<void> create_block_device();
     void print_summary();
+
+    // The raw loop's queue: the reserved one, or request queue `index` taken
+    // from blk-mq once it has drained (false if it does not drain in time).
+    bool lend_queue(Queue& q);
+    void return_queue(Queue& q);
+    Result<void> flush_polled(Queue& q);
 
     static void queue_interrupt(void* context);
     static void config_interrupt(void* context);
@@ -80,7 +111,11 @@ private:
     u16 m_queue_size = 0;
     u16 m_indirect_entries = 0;
     u32 m_queue_count = 0;
-    Queue m_queues[MAX_QUEUES];
+    Queue m_queues[MAX_QUEUES + 1]; // request queues, then the raw queue if reserved
+    Queue* m_raw_queue = nullptr;
+    bool m_raw_running = false; // one raw benchmark at a time
+    bool m_shut_down = false;
+    CommandBuffer m_shutdown_command{}; // the power-off flush
     u64 m_config_interrupts = 0;
     block::TagSet* m_tag_set = nullptr;
     block::BlockDevice* m_block_device = nullptr;
