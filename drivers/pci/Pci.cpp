@@ -368,7 +368,7 @@ void print_devices()
     }
 }
 
-void init()
+void enumerate()
 {
     init_config_access();
     acpi::EcamRegion regions[4];
@@ -379,8 +379,12 @@ void init()
         for (usize i = 0; i < min<usize>(regions_found, 4); i++)
             scan_bus(regions[i].segment, regions[i].start_bus, 0);
     }
-    g_enumerated = true;
     log_info("pci", "%zu functions found", g_device_count);
+}
+
+void probe_drivers()
+{
+    g_enumerated = true;
     power_ops().prepare_shutdown = shutdown_all;
     for (usize i = 0; i < g_device_count; i++)
         probe_device(*g_devices[i]);

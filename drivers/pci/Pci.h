@@ -1,6 +1,6 @@
 // PCI devices, their BARs, capabilities and MSI/MSI-X vectors, and the
 // driver model: a driver registers an id table (PCI_DRIVER(...), no list in
-// init), pci::init() enumerates every bus through ECAM and probes each
+// init), pci::enumerate() scans every bus through ECAM and pci::probe_drivers() binds each
 // device with the first driver whose table matches.
 #pragma once
 
@@ -130,8 +130,14 @@ struct DriverRegistration {
 };
 #define PCI_DRIVER(driver_object) static ::pci::DriverRegistration pci_registration_##driver_object(driver_object)
 
-// Boot: config access, enumeration, probing, the table.
-void init();
+// Boot, in two steps. enumerate(): config access, every bus scanned, BARs
+// sized. It runs before the other CPUs start: sizing a BAR briefly turns its
+// decoding off, which changes the machine's memory map, and QEMU's TCG has
+// crashed when another vCPU did MMIO while that happened.
+// probe_drivers(): bind drivers (they size per-CPU queues by the CPUs online,
+// so this runs after SMP bring-up), then print the table.
+void enumerate();
+void probe_drivers();
 usize device_count();
 Device* device_at(usize index);
 void print_devices();

@@ -85,6 +85,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     apic::init_boot_cpu();
     timers::init_boot();
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
+    pci::enumerate();         // before SMP: BAR sizing remaps MMIO (see drivers/pci/Pci.h)
     smp::init();              // before drivers: they size per-CPU queues by the CPUs online
 
     mm::PageCounters pages = mm::page_counters();
@@ -92,7 +93,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
              percpu::online_count(), pages.total * PAGE_SIZE / MiB, pages.free * PAGE_SIZE / MiB,
              info.module_count);
 
-    pci::init(); // enumerate, probe drivers (NVMe, virtio-blk), print the table
+    pci::probe_drivers(); // NVMe, virtio-blk, ...; prints the table
     block::print_devices();
 
     // This context becomes CPU 0's idle thread; the rest runs in init_main.

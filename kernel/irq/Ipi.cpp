@@ -3,6 +3,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/apic/Lapic.h"
+#include "arch/x86_64/mm/PageTable.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/irq/IrqInternal.h"
 
@@ -113,26 +114,17 @@ struct TlbRange {
 
 // Past this many pages one full flush is cheaper than page-by-page INVLPG.
 constexpr usize TLB_SINGLE_PAGE_LIMIT = 32;
-constexpr u64 CR4_PGE = 1 << 7;
 
 void flush_local(void* arg)
 {
     auto* range = static_cast<TlbRange*>(arg);
     usize pages = (range->length + PAGE_SIZE - 1) / PAGE_SIZE;
     if (range->length == 0 || pages > TLB_SINGLE_PAGE_LIMIT) {
-        // SDM Vol. 3A §4.10.4.1: toggling CR4.PGE flushes global entries as
-        // well; a CR3 write alone would keep them.
-        u64 cr4 = x86::read_cr4();
-        if (cr4 & CR4_PGE) {
-            x86::write_cr4(cr4 & ~CR4_PGE);
-            x86::write_cr4(cr4);
-        } else {
-            x86::write_cr3(x86::read_cr3());
-        }
+        mm::flush_tlb_local_all(); // global entries too
     } else {
         uptr end = range->start + range->length;
         for (uptr page = align_down<uptr>(range->start, PAGE_SIZE); page < end; page += PAGE_SIZE)
-            x86::invlpg(page);
+            mm::flush_tlb_local(page);
     }
     g_tlb_handled[current_cpu_index()]++;
 }

@@ -56,19 +56,30 @@ Result<void> allocate_vectors(const u32* cpus, usize count, Handler handler, voi
 
 void free_vector(u32 cpu, u8 vector)
 {
+    // Two steps, so that an interrupt already latched for the vector can
+    // never run the handler with a cleared (or a new owner's) context:
+    // handle_interrupt() reads the handler and then the context, so the
+    // context must stay as it is while any CPU may still be between the two.
     {
         SpinLockGuard guard(g_lock);
-        if (g_allocator.free(cpu, vector).is_error()) {
+        if (!g_allocator.is_allocated(cpu, vector)) {
             log_warn("irq", "free of unallocated vector 0x%x on CPU %u", vector, cpu);
             return;
         }
-        install(cpu, vector, nullptr, nullptr, nullptr);
-        __atomic_store_n(&g_slots[cpu][vector].count, 0ul, __ATOMIC_RELAXED);
+        Slot& slot = g_slots[cpu][vector];
+        __atomic_store_n(&slot.handler, static_cast<Handler>(nullptr), __ATOMIC_RELEASE);
+        __atomic_store_n(&slot.name, static_cast<const char*>(nullptr), __ATOMIC_RELAXED);
     }
-    // A handler already running on that CPU may still use its context:
-    // wait for it to leave (interrupt handlers run with interrupts off, so
-    // once the CPU takes an IPI it is out of any handler).
+    // A handler already running on that CPU may still use its context: wait
+    // for it to leave (interrupt handlers run with interrupts off, so once
+    // the CPU takes an IPI it is out of any handler).
     synchronize_cpu(cpu);
+    // Only now may the vector go to a new owner.
+    SpinLockGuard guard(g_lock);
+    if (g_allocator.free(cpu, vector).is_error())
+        return; // freed concurrently by another caller
+    install(cpu, vector, nullptr, nullptr, nullptr);
+    __atomic_store_n(&g_slots[cpu][vector].count, 0ul, __ATOMIC_RELAXED);
 }
 
 void set_system_handler(u8 vector, Handler handler, void* context, const char* name)

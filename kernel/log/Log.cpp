@@ -7,7 +7,7 @@
 
 namespace {
 
-SpinLock g_log_lock;
+SpinLock g_log_lock{LockRank::Log, "log"};
 bool g_panic_mode = false;
 constexpr usize LINE_MAX = 512;
 

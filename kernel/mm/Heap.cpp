@@ -65,9 +65,11 @@ void* kmalloc(usize size)
             __atomic_fetch_add(&g_allocated_bytes, cache->object_size(), __ATOMIC_RELAXED);
         return object;
     }
-    unsigned order = order_for(size);
-    if (order > MAX_ORDER)
+    // Checked before rounding: a size within a page of the top of the address
+    // space would wrap to a tiny block in order_for().
+    if (size > (PAGE_SIZE << MAX_ORDER))
         return nullptr;
+    unsigned order = order_for(size);
     Page* page = alloc_pages(order);
     if (!page)
         return nullptr;

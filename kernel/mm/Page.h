@@ -8,7 +8,8 @@
 //   free       head of a free buddy block: PAGE_FREE, `order` = block order,
 //              `list` links it into the buddy free list of that order. The
 //              other pages of the block have no flags. Owner: the buddy.
-//   cached     in a per-CPU page magazine (order 0): no flags. Owner: that CPU.
+//   cached     in a per-CPU page magazine (order 0): PAGE_CACHED only, so that
+//              a second free_pages of it is caught. Owner: that CPU.
 //   allocated  refcount 1 on return from alloc_pages, `order` = the order it
 //              was allocated with. The caller owns every other field:
 //              slab pages carry PAGE_SLAB (`private_data` = its SlabCache,
@@ -40,6 +41,7 @@ enum PageFlag : u32 {
     PAGE_KMALLOC = 1 << 11,   // head of a large kmalloc block (size = 2^order pages)
     PAGE_PAGE_TABLE = 1 << 12, // a page-table page (arch/x86_64/mm)
     PAGE_READAHEAD = 1 << 13, // page cache: readahead trigger (a hit starts the next window)
+    PAGE_CACHED = 1 << 14,    // free, in a per-CPU page magazine (order 0)
 };
 
 struct Page {

@@ -152,6 +152,13 @@ void buddy_free(Page* page, unsigned order)
               order);
 }
 
+// A magazine page back to the buddy lists. Caller holds g_zone_lock.
+void magazine_release(Page* page)
+{
+    page->flags &= ~PAGE_CACHED;
+    buddy_free(page, 0);
+}
+
 Page* magazine_allocate()
 {
     bool irq = x86::save_and_disable_interrupts();
@@ -162,6 +169,7 @@ Page* magazine_allocate()
             Page* page = buddy_allocate(0, ALLOC_NONE);
             if (!page)
                 break;
+            page->flags = PAGE_CACHED;
             magazine.pages[magazine.count++] = page;
         }
     }
@@ -178,11 +186,12 @@ void magazine_free(Page* page)
         // Return the oldest (coldest) batch; keep the recently freed, cache-warm pages.
         SpinLockGuard guard(g_zone_lock);
         for (u32 i = 0; i < PageCacheMagazine::BATCH; i++)
-            buddy_free(magazine.pages[i], 0);
+            magazine_release(magazine.pages[i]);
         memmove(magazine.pages, magazine.pages + PageCacheMagazine::BATCH,
                 (magazine.count - PageCacheMagazine::BATCH) * sizeof(Page*));
         magazine.count -= PageCacheMagazine::BATCH;
     }
+    page->flags = PAGE_CACHED;
     magazine.pages[magazine.count++] = page;
     x86::restore_interrupts(irq);
 }
@@ -311,9 +320,15 @@ void free_pages(Page* page, unsigned order)
 {
     if (!page || page < g_pages || page >= g_pages + g_max_pfn || order > MAX_ORDER)
         panic("mm: free_pages(%p, %u): not a page descriptor", page, order);
-    if (page->flags & (PAGE_FREE | PAGE_RESERVED))
+    // A page in a magazine carries PAGE_CACHED rather than PAGE_FREE: without
+    // checking it, an order-0 double free would put the page in a magazine
+    // twice and hand it out to two owners.
+    if (page->flags & (PAGE_FREE | PAGE_CACHED | PAGE_RESERVED))
         panic("mm: free_pages(pfn 0x%lx, order %u): page is %s", page_to_phys(page) >> PAGE_SHIFT, order,
-              (page->flags & PAGE_FREE) ? "already free" : "reserved");
+              (page->flags & PAGE_RESERVED) ? "reserved" : "already free");
+    if (page->order != order)
+        panic("mm: free_pages(pfn 0x%lx, order %u): allocated with order %u", page_to_phys(page) >> PAGE_SHIFT,
+              order, page->order);
     __atomic_fetch_add(&g_free_pages, u64(1) << order, __ATOMIC_RELAXED);
     page->flags = 0;
     page->refcount = 0;
@@ -332,7 +347,7 @@ void drain_page_magazine()
     {
         SpinLockGuard guard(g_zone_lock);
         while (magazine.count)
-            buddy_free(magazine.pages[--magazine.count], 0);
+            magazine_release(magazine.pages[--magazine.count]);
     }
     x86::restore_interrupts(irq);
 }

@@ -1,4 +1,5 @@
 // ktest suite "mm": page allocator, slab caches, kmalloc, kernel page tables.
+#include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/lib/String.h"
@@ -66,6 +67,31 @@ KTEST(mm, pages_are_aligned_and_counted)
     KEXPECT_EQ(mm::page_counters().total, before.total);
 }
 
+// An order-0 page freed into this CPU's magazine must be recognisable as
+// free (PAGE_CACHED), which is what lets free_pages() panic on a second free
+// instead of caching the page twice and handing it to two owners.
+KTEST(mm, freed_order0_page_is_marked_free_in_the_magazine)
+{
+    bool irq = x86::save_and_disable_interrupts(); // stay on this CPU's magazine
+    Page* page = mm::alloc_page();
+    bool allocated = page != nullptr;
+    u32 flags_allocated = allocated ? page->flags : 0;
+    u32 flags_freed = 0;
+    u32 flags_drained = 0;
+    if (allocated) {
+        mm::free_page(page);
+        flags_freed = page->flags; // still in the magazine: nothing ran in between
+        // Draining gives it back to the buddy lists, which mark only block heads.
+        mm::drain_page_magazine();
+        flags_drained = page->flags;
+    }
+    x86::restore_interrupts(irq);
+    KASSERT(allocated);
+    KEXPECT_EQ(flags_allocated & PAGE_CACHED, 0u);
+    KEXPECT((flags_freed & (PAGE_FREE | PAGE_CACHED)) != 0);
+    KEXPECT_EQ(flags_drained & PAGE_CACHED, 0u);
+}
+
 KTEST(mm, zeroed_and_dma32_pages)
 {
     Page* page = mm::alloc_pages(1, mm::ALLOC_ZERO | mm::ALLOC_DMA32);
@@ -101,6 +127,20 @@ KTEST(mm, kmalloc_size_classes)
     }
     KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
     kfree(nullptr);
+}
+
+// A size that wraps when rounded up to pages must fail, not return a page
+// (a caller that computed the size from user input would overrun it).
+KTEST(mm, kmalloc_rejects_sizes_that_wrap)
+{
+    u64 heap_before = mm::heap_allocated_bytes();
+    static const usize sizes[] = {~usize(0), ~usize(0) - PAGE_SIZE + 2, (PAGE_SIZE << mm::MAX_ORDER) + 1};
+    for (usize size : sizes) {
+        void* block = kmalloc(size);
+        KEXPECT(block == nullptr);
+        kfree(block);
+    }
+    KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
 }
 
 KTEST(mm, new_and_delete)

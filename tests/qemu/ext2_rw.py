@@ -4,7 +4,7 @@
 Read: the host builds an image with `mkfs.ext2 -d` from a directory of files
 with random content and sizes (0 B to several MiB, sparse files, deep
 directories, symlinks, an 8 MiB file for readahead); Sluice mounts it
-(root2=/dev/nvme0n1), reads every file and prints its FNV-1a hash; every file must
+(root2=/dev/nvme0n1 with 4 KiB blocks, root2=/dev/vda with 1 KiB blocks), reads every file and prints its FNV-1a hash; every file must
 match the host's, and the readahead counters must show large requests and no
 reads of a cached file.
 
@@ -79,7 +79,7 @@ def make_tree(root, rng):
     return files, links
 
 
-def run_read(a, c, tmp, block_size):
+def run_read(a, c, tmp, block_size, virtio=False):
     rng = random.Random(4242 + block_size)
     src = pathlib.Path(tmp) / f"src{block_size}"
     src.mkdir()
@@ -87,9 +87,15 @@ def run_read(a, c, tmp, block_size):
     image = pathlib.Path(tmp) / f"read{block_size}.img"
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", str(block_size), "-d", str(src), str(image), "96M"],
                    check=True)
-    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
-               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_read", drives=drives, echo=False)
+    if virtio:
+        drives = [["-drive", f"file={image},if=none,id=vd0drive,format=raw,cache=writeback",
+                   "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={a.smp}"]]
+        device = "vda"
+    else:
+        drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
+                   "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+        device = "nvme0n1"
+    r = scenario.boot(a, f"root2=/dev/{device} ktest=ext2_read", drives=drives, echo=False)
     storage.check_ktests(c, r)
     seen = {m[0]: (int(m[1]), int(m[2], 16))
             for m in re.findall(r"^ext2_read: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
@@ -186,7 +192,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
         if a.part in ("read", "all"):
             run_read(a, c, tmp, 4096)
-            run_read(a, c, tmp, 1024)
+            run_read(a, c, tmp, 1024, virtio=True)
         if a.part in ("write", "all"):
             run_write(a, c, tmp)
         if a.part in ("fsync", "all"):

@@ -39,6 +39,7 @@ def arguments(description):
 
 
 def boot(args, cmdline, **kwargs):
+    kwargs.setdefault("tcg_thread", "single")  # see sluice_qemu.run
     r = sluice_qemu.run(args.build_dir, cmdline, smp=args.smp, mem=kwargs.pop("mem", args.mem),
                         timeout=kwargs.pop("timeout", args.timeout), **kwargs)
     if "Kernel panic" in r.output or "EXCEPTION" in r.output:

@@ -89,7 +89,9 @@ bool parse(u32 magic, PhysAddr info_phys, BootInfo& out)
     u8* end = reinterpret_cast<u8*>(header) + header->total_size;
     while (cursor + sizeof(Tag) <= end) {
         auto* tag = reinterpret_cast<Tag*>(cursor);
-        if (tag->type == TAG_END)
+        // A tag shorter than its own header (or running past the end) would
+        // never advance the cursor: stop rather than loop at boot.
+        if (tag->type == TAG_END || tag->size < sizeof(Tag) || tag->size > static_cast<usize>(end - cursor))
             break;
         switch (tag->type) {
         case TAG_CMDLINE:
@@ -111,6 +113,9 @@ bool parse(u32 magic, PhysAddr info_phys, BootInfo& out)
         }
         case TAG_MMAP: {
             auto* mmap = reinterpret_cast<MmapTag*>(tag);
+            // §3.6.8: entry_size is a multiple of 8 and at least the 24-byte entry.
+            if (mmap->entry_size < sizeof(MmapEntry))
+                break;
             for (u8* e = cursor + sizeof(MmapTag); e + sizeof(MmapEntry) <= cursor + tag->size;
                  e += mmap->entry_size) {
                 auto* entry = reinterpret_cast<MmapEntry*>(e);

@@ -5,6 +5,7 @@
 #include "arch/x86_64/boot/Layout.h"
 #include "arch/x86_64/mm/Mmio.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/irq/Ipi.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/log/Log.h"
@@ -276,7 +277,12 @@ void drop_low_identity_map()
     u64* pml4_entries = phys_to_virt<u64>(kernel_page_table_root());
     u64 entry = pml4_entries[0];
     __atomic_store_n(&pml4_entries[0], u64(0), __ATOMIC_RELEASE);
-    x86::write_cr3(kernel_page_table_root()); // identity entries are not global
+    // Every CPU that ran through the trampoline has the identity map in its
+    // TLB and paging-structure caches (SDM Vol. 3A §4.10.3). The tables are
+    // freed below and will be reused as ordinary pages, so no CPU may keep a
+    // cached PML4E/PDPTE/PDE pointing at them (§4.10.4.1): flush all CPUs,
+    // this one included, before the free.
+    tlb_shootdown_all(online_cpus());
     if (entry & pte::PRESENT)
         free_page_table_tree(entry & pte::ADDRESS_MASK, 2);
     log_info("mm", "low identity map dropped");

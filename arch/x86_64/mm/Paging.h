@@ -44,9 +44,8 @@ PhysAddr kernel_page_table_root();
 void init_this_cpu_paging();
 
 // Remove the low identity map (call once, after every AP is online and every
-// CPU has loaded a GDT/IDT that lives in the higher half). Frees its tables.
-// Other CPUs may keep stale TLB entries for it until their next CR3 write;
-// harmless, since the memory stays reserved.
+// CPU has loaded a GDT/IDT that lives in the higher half). Flushes the TLBs of
+// every online CPU, then frees its tables.
 void drop_low_identity_map();
 
 bool cpu_has_nx();

@@ -1,6 +1,7 @@
 #include "arch/x86_64/time/TscCalibration.h"
 
 #include "arch/x86_64/Cpu.h"
+#include "kernel/debug/Panic.h"
 #include "kernel/log/Log.h"
 #include "kernel/time/Clock.h"
 
@@ -22,6 +23,10 @@ constexpr u8 PORT_B_OUT2 = 1 << 5;
 
 constexpr u64 CALIBRATION_WINDOW_MS = 5;
 constexpr int CALIBRATION_ROUNDS = 3;
+// Give up on a PIT that never reaches terminal count (absent, or gate 2 not
+// wired, as on some virtual machines) instead of spinning forever: 2^34 TSC
+// ticks is seconds at any real TSC rate, against a 5 ms window.
+constexpr u64 PIT_WAIT_MAX_TSC_TICKS = 1ul << 34;
 
 // TSC ticks during one PIT countdown of `ms` milliseconds.
 u64 measure_with_pit(u64 ms)
@@ -34,9 +39,13 @@ u64 measure_with_pit(u64 ms)
     x86::outb(PIT_CHANNEL2_DATA, latch >> 8);
     // Mode 0: OUT2 goes low on the count write and high at terminal count.
     u64 start = x86::rdtsc();
-    while (!(x86::inb(SYSTEM_CONTROL_PORT_B) & PORT_B_OUT2))
-        ;
-    u64 end = x86::rdtsc();
+    u64 end = start;
+    while (!(x86::inb(SYSTEM_CONTROL_PORT_B) & PORT_B_OUT2)) {
+        end = x86::rdtsc();
+        if (end - start > PIT_WAIT_MAX_TSC_TICKS)
+            panic("time: PIT channel 2 never reached terminal count: cannot calibrate the TSC");
+    }
+    end = x86::rdtsc();
     x86::outb(SYSTEM_CONTROL_PORT_B, port_b);
     return (end - start) * 1000 / ms;
 }
