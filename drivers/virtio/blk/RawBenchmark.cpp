@@ -124,7 +124,8 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
     auto* slots = static_cast<RawSlot*>(slot_pages.virt);
     auto* reaped = static_cast<RawSlot**>(kzalloc(sizeof(RawSlot*) * depth));
     auto phys_of = [&](const void* field) {
-        return slot_pages.phys + PhysAddr(static_cast<const u8*>(field) - static_cast<const u8*>(slot_pages.virt));
+        return slot_pages.phys
+            + PhysAddr(static_cast<const u8*>(field) - static_cast<const u8*>(slot_pages.virt));
     };
     u32 ready = 0;
     for (; slots && reaped && ready < depth; ready++) {
@@ -214,8 +215,8 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
         // the queue stays out of blk-mq's hands.
         log_error(TAG, "%s: raw loop: queue %u broken; buffers leaked", m_name, q.index);
     }
-    log_info(TAG, "%s: raw loop on queue %u (%s): %lu requests, %lu batches, %lu notifications", m_name, q.index,
-        m_raw_queue ? "reserved" : "borrowed from blk-mq", issued, batches, notifications);
+    log_info(TAG, "%s: raw loop on queue %u (%s): %lu requests, %lu batches, %lu notifications", m_name,
+        q.index, m_raw_queue ? "reserved" : "borrowed from blk-mq", issued, batches, notifications);
     kfree(reaped);
     __atomic_store_n(&m_raw_running, false, __ATOMIC_RELEASE);
     return true;

@@ -294,7 +294,8 @@ void Disk::print_summary()
         format_string(segment, sizeof(segment), "x %u bytes max", m_info.max_segment_bytes);
     else
         format_string(segment, sizeof(segment), "of unlimited size");
-    log_info(TAG, "%s: %u request queues (device offers %u), %u entries each, %s, %u segments %s, %u KiB per request",
+    log_info(TAG,
+        "%s: %u request queues (device offers %u), %u entries each, %s, %u segments %s, %u KiB per request",
         m_name, m_queue_count, m_device_queues, m_queue_size,
         m_indirect_entries ? "indirect tables" : "direct descriptors", m_block_device->limits().max_segments,
         segment, (m_block_device->limits().max_hw_sectors << block::SECTOR_SHIFT) / 1024);
@@ -431,7 +432,7 @@ void Disk::shutdown()
     }
     auto reset = m_transport->reset();
     const char* cache = !m_info.volatile_write_cache ? "no write cache"
-        : m_info.read_only                          ? "read-only, no flush"
+        : m_info.read_only                           ? "read-only, no flush"
         : error                                      ? "write cache flush FAILED"
                                                      : "write cache flushed";
     if (error || reset.is_error())
@@ -498,7 +499,8 @@ Result<void> Disk::flush_polled(Queue& q)
             error = completion_errno(m_shutdown_command);
     }
     for (usize i = 0; i < other_count; i++)
-        block::complete_request(*others[i], completion_errno(others[i]->driver_data_as<RequestData>().command));
+        block::complete_request(
+            *others[i], completion_errno(others[i]->driver_data_as<RequestData>().command));
     if (error)
         return Error::from_errno(error);
     return {};

@@ -61,8 +61,8 @@ public:
     void commit(block::HwQueue& hw) override;
     block::TimeoutAction timeout(block::Request& request) override;
     // Commands straight onto one virtqueue, polled (RawBenchmark.cpp).
-    bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
-        block::BenchResult& out) override;
+    bool raw_benchmark(
+        block::BlockDevice& device, const block::BenchParams& params, block::BenchResult& out) override;
 
     // Power-off (pci::shutdown_all): flush the write cache, polled, then
     // reset the device. Runs with interrupts possibly disabled.
