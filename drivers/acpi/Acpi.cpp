@@ -120,6 +120,12 @@ void parse_madt(const Madt* madt)
 
 void parse_mcfg(const SdtHeader* mcfg)
 {
+    // A table too short for its fixed part has no allocations (and must not
+    // make the subtraction below wrap).
+    if (mcfg->length < MCFG_ALLOCATIONS_OFFSET) {
+        log_warn("acpi", "MCFG: %u bytes, shorter than its header: ignored", mcfg->length);
+        return;
+    }
     usize count = (mcfg->length - MCFG_ALLOCATIONS_OFFSET) / sizeof(McfgAllocation);
     auto* allocations = reinterpret_cast<const McfgAllocation*>(reinterpret_cast<const u8*>(mcfg) +
                                                                 MCFG_ALLOCATIONS_OFFSET);

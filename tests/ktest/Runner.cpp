@@ -29,7 +29,8 @@ namespace {
 // panic), or are workloads too long for `ktest=all` under TCG
 // (pagecache_pressure, pagecache_dev_pressure: a file four times RAM;
 // tests/qemu/pagecache_*.py run them with a small guest).
-const char* const SUITES_NOT_IN_ALL[] = {"panic", "panic_double_fault", "pagecache_pressure", "pagecache_dev_pressure"};
+const char* const SUITES_NOT_IN_ALL[] = {"panic",          "panic_double_fault",    "panic_lock_order",
+                                         "panic_sleep_in_atomic", "pagecache_pressure", "pagecache_dev_pressure"};
 
 bool excluded_from_all(const char* suite)
 {

@@ -112,7 +112,8 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=subprocess.STDOUT)
         output = bytearray()
-        deadline = time.monotonic() + timeout
+        started = time.monotonic()
+        deadline = started + timeout
         timed_out = killed = False
         pending = b""
         while True:
@@ -147,7 +148,10 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
         proc.wait()
         text = output.decode(errors="replace").replace("\r\n", "\n")
         if timed_out:
-            print(f"\n*** QEMU timed out after {timeout} s ***", file=sys.stderr)
+            print(f"\n*** QEMU timed out: {time.monotonic() - started:.1f} s elapsed, limit {timeout} s ***",
+                  file=sys.stderr)
+            if not echo:
+                print("--- last console lines ---\n" + "\n".join(text.splitlines()[-40:]), file=sys.stderr)
             return Result(TIMEOUT_STATUS, text, True, proc.returncode)
         q = proc.returncode
         if killed:

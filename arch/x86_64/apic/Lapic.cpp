@@ -47,6 +47,9 @@ constexpr u32 TIMER_DIVIDE_BY_16 = 0x3;
 
 // ICR bits, SDM §11.6.1 Figure 11-12.
 constexpr u32 ICR_DELIVERY_PENDING = 1 << 12;
+// Polls of the delivery status before declaring the APIC stuck (far beyond
+// the microseconds a real or emulated delivery takes).
+constexpr u64 ICR_DELIVERY_SPIN_LIMIT = 100'000'000;
 constexpr u32 ICR_LEVEL_ASSERT = 1 << 14;
 constexpr u32 ICR_TRIGGER_LEVEL = 1 << 15;
 constexpr u32 ICR_SHORTHAND_SELF = 1 << 18;
@@ -93,8 +96,13 @@ void write_icr(u32 destination, u32 low)
     } else {
         write(REG_ICR_HIGH, destination << 24);
         write(REG_ICR_LOW, low);
-        while (read(REG_ICR_LOW) & ICR_DELIVERY_PENDING)
+        // Delivery takes a few bus cycles; a status stuck at "pending" means
+        // the APIC is broken, which is reported rather than hanging the CPU.
+        for (u64 spins = 0; read(REG_ICR_LOW) & ICR_DELIVERY_PENDING; spins++) {
+            if (spins == ICR_DELIVERY_SPIN_LIMIT)
+                panic("LAPIC: IPI to APIC ID %u still pending after %lu polls", destination, spins);
             x86::pause();
+        }
     }
     x86::restore_interrupts(were_enabled);
 }

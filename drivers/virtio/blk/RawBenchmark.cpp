@@ -169,6 +169,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
         batches++;
         if (ring.publish()) {
             notifications++;
+            __atomic_fetch_add(&m_raw_notifications, 1ul, __ATOMIC_RELAXED);
             q.notifier.notify();
         }
     };
@@ -182,6 +183,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
     while (in_flight && !ring.is_broken()) {
         u32 count = 0;
         UsedBuffer used;
+        const u64 reap_start = clock_ns();
         while (count < depth && ring.pop_used(used))
             reaped[count++] = static_cast<RawSlot*>(used.token);
         if (!count) {
@@ -189,6 +191,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
             continue;
         }
         const u64 now = clock_ns();
+        out.reap_ns += now - reap_start;
         for (u32 i = 0; i < count; i++) {
             RawSlot& slot = *reaped[i];
             out.latency.record(now - slot.submit_ns);
@@ -201,6 +204,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
             in_flight--;
         }
         publish(); // one index update, at most one notification, per batch
+        out.submit_ns += clock_ns() - now;
     }
     out.elapsed_ns = clock_ns() - start;
     const bool broken = ring.is_broken();

@@ -386,6 +386,16 @@ void Disk::queue_interrupt(void* context)
     } while (n == BATCH);
 }
 
+block::DriverQueueCounters Disk::queue_counters(block::HwQueue* hw)
+{
+    if (!hw)
+        return { true, 0, __atomic_load_n(&m_raw_notifications, __ATOMIC_RELAXED), 0 };
+    Queue& q = *static_cast<Queue*>(hw->driver_data);
+    SpinLockGuard guard(q.lock);
+    return { true, __atomic_load_n(&q.interrupts, __ATOMIC_RELAXED), q.requests->counters().notifications,
+        0 };
+}
+
 void Disk::config_interrupt(void* context)
 {
     auto* disk = static_cast<Disk*>(context);

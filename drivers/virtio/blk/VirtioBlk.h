@@ -64,6 +64,10 @@ public:
     bool raw_benchmark(
         block::BlockDevice& device, const block::BenchParams& params, block::BenchResult& out) override;
 
+    // Interrupts and notifications (the "SQ doorbell" of virtio) of `hw`, or
+    // of the raw loop when `hw` is null. Virtio has no completion doorbell.
+    block::DriverQueueCounters queue_counters(block::HwQueue* hw) override;
+
     // Power-off (pci::shutdown_all): flush the write cache, polled, then
     // reset the device. Runs with interrupts possibly disabled.
     void shutdown();
@@ -114,6 +118,7 @@ private:
     Queue m_queues[MAX_QUEUES + 1]; // request queues, then the raw queue if reserved
     Queue* m_raw_queue = nullptr;
     bool m_raw_running = false; // one raw benchmark at a time
+    u64 m_raw_notifications = 0; // by the raw loop, over all its runs
     bool m_shut_down = false;
     CommandBuffer m_shutdown_command{}; // the power-off flush
     u64 m_config_interrupts = 0;
