@@ -298,8 +298,9 @@ KTEST(blk_verify, random_reads_from_every_cpu)
             bytes += workers[cpu].bytes;
         }
         const u64 elapsed_ms = max<u64>(1, (clock_ns() - start) / 1'000'000);
-        log_info("ktest", "%s: verified %lu reads, %lu MiB, %u threads x depth %u, %lu ms", device.name(), ios,
-                 bytes / MiB, cpus, per_thread, elapsed_ms);
+        log_info("ktest", "%s: verified %lu reads, %lu MiB, %u threads x depth %u, %lu ms, scheduler %s",
+                 device.name(), ios, bytes / MiB, cpus, per_thread, elapsed_ms,
+                 device.tag_set().hw_queue(0).scheduler_name());
         TagSet& set = device.tag_set();
         for (u32 q = 0; q < set.hw_queue_count(); q++)
             KEXPECT_EQ(set.hw_queue(q).tags_in_use(), 0u);
@@ -360,6 +361,8 @@ KTEST(blk_write, pattern_over_ranges_then_flush)
         log_raw("diskstats: %s", line);
         KEXPECT(s.ios[1] >= ranges);
         KEXPECT(s.ios[3] >= 1);
+        log_info("ktest", "%s: wrote %u ranges and flushed through %s", device.name(), ranges,
+                 device.tag_set().hw_queue(0).scheduler_name());
     });
 }
 

@@ -2,6 +2,8 @@
 (blk_image.py) attached as NVMe and virtio-blk, each with several queues."""
 import pathlib
 import re
+import shutil
+import subprocess
 import tempfile
 
 import blk_image
@@ -43,3 +45,31 @@ def make_images(directory, seed):
     blk_image.write_image(nvme, IMAGE_BYTES, seed)
     blk_image.write_image(virtio, IMAGE_BYTES, seed)
     return nvme, virtio
+
+
+def device_table(output):
+    """The boot log's block device table: name -> scheduler column."""
+    return {m.group(1): m.group(2) for m in
+            re.finditer(r"^  (\S+)\s+\d+:\d+\s+\d+ MiB .* (\S+)$", output, re.M)}
+
+
+def expect_writes(images, tmp):
+    """Copies of the images (device -> path) to rebuild the expected bytes in."""
+    expected = {}
+    for device, image in images.items():
+        expected[device] = f"{tmp}/{device}.expected"
+        shutil.copy(image, expected[device])
+    return expected
+
+
+def check_writes(c, r, images, expected, seed2):
+    """Apply the ranges ktest blk_write printed to the expected copies and
+    compare them with the images QEMU wrote, byte for byte (cmp)."""
+    ranges = re.findall(r"^blk_write: range (\S+) (\d+) (\d+)$", r.output, re.M)
+    written = {d for d, _, _ in ranges}
+    c.check(set(images) <= written, f"{len(ranges)} ranges written on {sorted(written)}")
+    for device, sector, count in ranges:
+        blk_image.apply_range(expected[device], int(sector), int(count), seed2)
+    for device in sorted(written & set(images)):
+        same = subprocess.run(["cmp", str(images[device]), expected[device]]).returncode == 0
+        c.check(same, f"{device}: image equals the expected bytes (cmp)")
