@@ -79,6 +79,13 @@ def make_tree(root, rng):
     return files, links
 
 
+def fs_state(image):
+    """The superblock's s_state as dumpe2fs prints it ("clean", "not clean", ...)."""
+    out = subprocess.run(["dumpe2fs", "-h", str(image)], capture_output=True, text=True).stdout
+    m = re.search(r"^Filesystem state:\s+(.+?)\s*$", out, re.M)
+    return m.group(1) if m else None
+
+
 def run_read(a, c, tmp, block_size, virtio=False):
     rng = random.Random(4242 + block_size)
     src = pathlib.Path(tmp) / f"src{block_size}"
@@ -124,6 +131,10 @@ def run_write(a, c, tmp):
                 for m in re.findall(r"^ext2_write: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
     c.check(len(expected) > 100, f"{len(expected)} files reported by the guest")
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    # e2fsck -fn exits 0 on a consistent image even when it was not unmounted
+    # cleanly: the superblock state is checked on its own.
+    state = fs_state(image)
+    c.check(state == "clean", f"superblock state after power-off: {state!r} (dumpe2fs -h)")
     c.check(fsck.returncode == 0, "e2fsck -fn finds nothing to fix"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
     out = pathlib.Path(tmp) / "dump"
@@ -163,6 +174,10 @@ def run_fsync(a, c, tmp):
     subprocess.run(["debugfs", "-R", f"dump {path} {out}", str(image)], capture_output=True)
     c.check(out.exists() and out.stat().st_size == size and fnv1a_file(out) == h,
             "data acknowledged by fsync is in the image after the kill (debugfs)")
+    # Killed while mounted read-write: the state must say so (this is what
+    # proves the clean check of the write part can fail).
+    state = fs_state(image)
+    c.check(state == "not clean", f"superblock state after the kill: {state!r} (dumpe2fs -h)")
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
     c.check(fsck.returncode == 0, "e2fsck -fn: the killed image is consistent"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
