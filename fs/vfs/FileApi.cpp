@@ -100,7 +100,9 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
     }
 
     Inode* inode = found.dentry->inode;
-    if (inode->is_directory() && may_write(flags))
+    // Linux (fs/namei.c do_open): an existing directory with O_CREAT, or
+    // opened for writing, is EISDIR.
+    if (inode->is_directory() && (may_write(flags) || (flags & O_CREAT)))
         return Error::from_errno(EISDIR);
     if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);

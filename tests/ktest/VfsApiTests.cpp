@@ -3,6 +3,8 @@
 // Linux errno rules, on the root ramfs and /dev. Needs no disk.
 #include "fs/vfs/FdTable.h"
 #include "fs/vfs/FileApi.h"
+#include "kernel/init/BootInfo.h"
+#include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "tests/ktest/Ktest.h"
@@ -270,4 +272,117 @@ KTEST(vfs_api, setattr_mode_owner_times_size)
     KEXPECT_EQ(st.mode, static_cast<u32>(S_IFDIR | 01777));
     KEXPECT(!vfs::chmod("/", root_mode).is_error());
     KEXPECT(!vfs::unlink("/vfs-api-attr").is_error());
+}
+
+KTEST(vfs_api, open_errors_as_linux)
+{
+    KEXPECT(!vfs::mkdir("/vfs-api-isdir").is_error());
+    // An existing directory with O_CREAT, or for writing: EISDIR.
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir", O_RDONLY | O_CREAT)), EISDIR);
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir", O_WRONLY | O_CREAT)), EISDIR);
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir", O_WRONLY)), EISDIR);
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir", O_RDWR)), EISDIR);
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir/", O_RDONLY | O_CREAT)), EISDIR);
+    KEXPECT_EQ(error_of(vfs::open("/", O_RDONLY | O_CREAT)), EISDIR);
+    // O_CREAT|O_EXCL on an existing directory is EEXIST first.
+    KEXPECT_EQ(error_of(vfs::open("/vfs-api-isdir", O_RDONLY | O_CREAT | O_EXCL)), EEXIST);
+    auto plain = vfs::open("/vfs-api-isdir", O_RDONLY);
+    KEXPECT(!plain.is_error());
+    if (!plain.is_error())
+        (void)vfs::close(plain.value());
+
+    // A component of 256 bytes: ENAMETOOLONG, as last or intermediate
+    // component, creating or not; 255 bytes is fine.
+    char* path = static_cast<char*>(kmalloc(600));
+    KASSERT(path != nullptr);
+    memcpy(path, "/vfs-api-isdir/", 15);
+    memset(path + 15, 'n', 256);
+    path[15 + 256] = 0;
+    const StringView long_name(path, 15 + 256);
+    KEXPECT_EQ(error_of(vfs::open(long_name, O_RDONLY)), ENAMETOOLONG);
+    KEXPECT_EQ(error_of(vfs::open(long_name, O_WRONLY | O_CREAT)), ENAMETOOLONG);
+    KEXPECT_EQ(error_of(vfs::open(long_name, O_WRONLY | O_CREAT | O_EXCL)), ENAMETOOLONG);
+    KEXPECT_EQ(error_of(vfs::mkdir(long_name)), ENAMETOOLONG);
+    vfs::Stat st;
+    KEXPECT_EQ(error_of(vfs::stat(long_name, st)), ENAMETOOLONG);
+    memcpy(path + 15 + 256, "/x", 3);
+    const StringView long_middle(path, 15 + 256 + 2);
+    KEXPECT_EQ(error_of(vfs::open(long_middle, O_WRONLY | O_CREAT)), ENAMETOOLONG);
+    KEXPECT_EQ(error_of(vfs::mkdir(long_middle)), ENAMETOOLONG);
+    path[15 + 255] = 0;
+    const StringView longest(path, 15 + 255);
+    KEXPECT(!vfs::mkdir(longest).is_error());
+    auto inside = vfs::open(longest, O_RDONLY | O_DIRECTORY);
+    KEXPECT(!inside.is_error());
+    if (!inside.is_error())
+        (void)vfs::close(inside.value());
+    KEXPECT(!vfs::rmdir(longest).is_error());
+    kfree(path);
+    KEXPECT(!vfs::rmdir("/vfs-api-isdir").is_error());
+}
+
+// Over an ext2 mount at /mnt (root2=...), only when the command line asks:
+//   vfs_api.ext2  setattr is written back to the on-disk inode (the host
+//                 reads /vfs-api-attr with debugfs: mode 0640, uid 1234,
+//                 gid 70000, atime 1111, mtime 2222); directory SEEK_END
+//   vfs_api.ext3  an ext3 image (has_journal) is mounted read-only: EROFS
+KTEST(vfs_api_ext2, setattr_written_back)
+{
+    if (!boot_info().command_line.has("vfs_api.ext2"))
+        return;
+    auto file = vfs::open("/mnt/vfs-api-attr", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    KASSERT(!file.is_error());
+    KEXPECT_EQ(vfs::write(*file.value(), "attributes", 10).value(), 10u);
+    KEXPECT(!vfs::chmod("/mnt/vfs-api-attr", 0640).is_error());
+    KEXPECT(!vfs::chown("/mnt/vfs-api-attr", 1234, 70000).is_error());
+    KEXPECT(!vfs::utimes("/mnt/vfs-api-attr", 1111, 2222).is_error());
+    KEXPECT(!vfs::fsync(*file.value()).is_error());
+    KEXPECT(!vfs::close(file.value()).is_error());
+    vfs::Stat st;
+    KEXPECT(!vfs::stat("/mnt/vfs-api-attr", st).is_error());
+    KEXPECT_EQ(st.mode, static_cast<u32>(S_IFREG | 0640));
+    KEXPECT_EQ(st.uid, 1234u);
+    KEXPECT_EQ(st.gid, 70000u);
+    KEXPECT_EQ(st.mtime, 2222u);
+
+    // ext2 directories seek as Linux's generic_file_llseek: SEEK_END is the size.
+    KEXPECT(!vfs::stat("/mnt", st).is_error());
+    auto directory = vfs::open("/mnt", O_RDONLY | O_DIRECTORY);
+    KASSERT(!directory.is_error());
+    KEXPECT_EQ(vfs::lseek(*directory.value(), 0, SEEK_END).value(), st.size);
+    KEXPECT(!vfs::close(directory.value()).is_error());
+    KEXPECT(!vfs::sync_all().is_error());
+    log_info("vfs_api", "ext2 attributes written");
+}
+
+KTEST(vfs_api_ext2, ext3_is_read_only)
+{
+    if (!boot_info().command_line.has("vfs_api.ext3"))
+        return;
+    KEXPECT_EQ(error_of(vfs::open("/mnt/new", O_WRONLY | O_CREAT)), EROFS);
+    KEXPECT_EQ(error_of(vfs::mkdir("/mnt/newdir")), EROFS);
+    KEXPECT_EQ(error_of(vfs::chmod("/mnt", 0700)), EROFS);
+    vfs::Stat st;
+    KEXPECT(!vfs::stat("/mnt", st).is_error()); // reading works
+}
+
+// With any root2= device: the block device file seeks against its capacity
+// and polls ready, as Linux.
+KTEST(vfs_api_ext2, block_device_llseek_and_poll)
+{
+    if (!boot_info().command_line.has("vfs_api.ext2") && !boot_info().command_line.has("vfs_api.ext3"))
+        return;
+    const StringView device = boot_info().command_line.get("root2");
+    auto file = vfs::open(device, O_RDONLY);
+    KASSERT(!file.is_error());
+    vfs::Stat st;
+    KEXPECT(!vfs::fstat(*file.value(), st).is_error());
+    KEXPECT_EQ(st.mode & S_IFMT, static_cast<u32>(S_IFBLK));
+    KEXPECT(st.size > 0);
+    KEXPECT_EQ(vfs::lseek(*file.value(), 0, SEEK_END).value(), st.size);
+    KEXPECT_EQ(vfs::lseek(*file.value(), -512, SEEK_END).value(), st.size - 512);
+    KEXPECT_EQ(error_of(vfs::lseek(*file.value(), -static_cast<i64>(st.size) - 1, SEEK_END)), EINVAL);
+    KEXPECT_EQ(vfs::poll(*file.value(), POLLIN | POLLOUT), static_cast<u32>(POLLIN | POLLOUT));
+    KEXPECT_EQ(error_of(vfs::ioctl(*file.value(), 0x5401, 0)), ENOTTY);
+    KEXPECT(!vfs::close(file.value()).is_error());
 }
