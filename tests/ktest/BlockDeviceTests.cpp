@@ -3,8 +3,9 @@
 // the one named by blk.dev=NAME; with no device attached they pass vacuously.
 //
 //   blk_device  non-destructive: bad bios rejected, reads work, flush works
-//   blk_verify  random reads (512 B..1 MiB) from a thread per CPU at depth
-//               blk.qd, every byte checked against the host-written image
+//   blk_verify  random reads (512 B..1 MiB; ..32 KiB beyond depth 64) from a
+//               thread per CPU at depth blk.qd (up to the device's queue
+//               depth), every byte checked against the host-written image
 //               (sector s holds s, blk.seed, then mix(s, seed, k)); then the
 //               interrupt counters of every queue, each on its CPU
 //   blk_write   writes the pattern for blk.seed2 over random ranges, flushes,
@@ -71,10 +72,18 @@ struct Random {
 };
 
 constexpr u32 MAX_IO_BYTES = 1 * MiB;
-constexpr u32 MAX_PAGES = MAX_IO_BYTES / PAGE_SIZE + 1;
+// Deep queues (blk_verify beyond SHALLOW_DEPTH per thread) use smaller I/Os,
+// so that a device's whole depth of buffers fits in the guest: up to 32 KiB,
+// still more than two pages (PRP lists, several virtio segments).
+constexpr u32 SHALLOW_DEPTH = 64;
+constexpr u32 DEEP_IO_BYTES = 32 * KiB;
 
-// One I/O in flight: its own scattered pages, so PRPs need lists.
-struct Slot {
+// One I/O in flight of up to IO_BYTES: its own scattered pages, so PRPs
+// need lists.
+template <u32 IO_BYTES>
+struct SlotOf {
+    static constexpr u32 MAX_BYTES = IO_BYTES;
+    static constexpr u32 MAX_PAGES = IO_BYTES / PAGE_SIZE + 1; // + 1: the start offset into the first page
     Bio bio;
     BioVec vecs[MAX_PAGES];
     Page* pages[MAX_PAGES];
@@ -125,9 +134,13 @@ struct Slot {
     }
 };
 
+using Slot = SlotOf<MAX_IO_BYTES>;
+using DeepSlot = SlotOf<DEEP_IO_BYTES>;
+
 void slot_end_io(Bio& bio) { __atomic_store_n(static_cast<bool*>(bio.private_data), true, __ATOMIC_RELEASE); }
 
-void submit_slot(Slot& slot, BlockDevice& device, BioOp op, u64 sector, u32 bytes, u32 offset)
+template <typename SlotType>
+void submit_slot(SlotType& slot, BlockDevice& device, BioOp op, u64 sector, u32 bytes, u32 offset)
 {
     slot.done = false;
     slot.map(offset, bytes);
@@ -138,12 +151,13 @@ void submit_slot(Slot& slot, BlockDevice& device, BioOp op, u64 sector, u32 byte
     submit_bio(slot.bio);
 }
 
-// Pick a random I/O: 512 B .. 1 MiB in logical blocks, anywhere on the device.
-void random_range(Random& random, BlockDevice& device, u64& sector, u32& bytes, u32& offset)
+// Pick a random I/O: 512 B .. max_bytes in logical blocks, anywhere on the device.
+void random_range(Random& random, BlockDevice& device, u64& sector, u32& bytes, u32& offset,
+                  u32 max_bytes = MAX_IO_BYTES)
 {
     const u32 lbs = device.limits().logical_block_size;
     const u32 lbs_sectors = lbs / SECTOR_SIZE;
-    u32 blocks = 1 + static_cast<u32>(random.below(MAX_IO_BYTES / lbs));
+    u32 blocks = 1 + static_cast<u32>(random.below(max_bytes / lbs));
     const u64 capacity_blocks = device.capacity_sectors() / lbs_sectors;
     if (blocks > capacity_blocks)
         blocks = static_cast<u32>(capacity_blocks);
@@ -162,37 +176,42 @@ struct VerifyWorker {
     u64 bytes = 0;
     u64 mismatches = 0;
     u64 errors = 0;
+    u32 peak_tags = 0; // most tags seen in use on this CPU's hardware queue
     bool setup_failed = false;
-    Slot* slots = nullptr;
 };
 
-void verify_worker(void* argument)
+template <typename SlotType>
+void verify_reads(VerifyWorker& w)
 {
-    auto& w = *static_cast<VerifyWorker*>(argument);
     Random random {w.seed * 1000003 + w.cpu + 1};
-    w.slots = static_cast<Slot*>(kzalloc(sizeof(Slot) * w.depth));
-    if (!w.slots) {
+    auto* slots = static_cast<SlotType*>(kzalloc(sizeof(SlotType) * w.depth));
+    auto* sectors = static_cast<u64*>(kzalloc(sizeof(u64) * w.depth));
+    if (!slots || !sectors) {
         w.setup_failed = true;
+        kfree(slots);
+        kfree(sectors);
         return;
     }
     u32 ready = 0;
     for (; ready < w.depth; ready++)
-        if (!w.slots[ready].init())
+        if (!slots[ready].init())
             break;
     if (ready < w.depth) {
         w.setup_failed = true;
     } else {
-        u64 sectors[64];
+        HwQueue& hw = w.device->tag_set().hw_queue_for_cpu(w.cpu, false);
         for (u32 i = 0; i < w.depth; i++) {
             u32 bytes, offset;
-            random_range(random, *w.device, sectors[i], bytes, offset);
-            submit_slot(w.slots[i], *w.device, BioOp::Read, sectors[i], bytes, offset);
+            random_range(random, *w.device, sectors[i], bytes, offset, SlotType::MAX_BYTES);
+            submit_slot(slots[i], *w.device, BioOp::Read, sectors[i], bytes, offset);
+            w.peak_tags = max(w.peak_tags, hw.tags_in_use());
         }
         u32 in_flight = w.depth;
         while (in_flight) {
+            w.peak_tags = max(w.peak_tags, hw.tags_in_use());
             bool progress = false;
             for (u32 i = 0; i < w.depth; i++) {
-                Slot& slot = w.slots[i];
+                SlotType& slot = slots[i];
                 if (!__atomic_load_n(&slot.done, __ATOMIC_ACQUIRE) || slot.bio.device == nullptr)
                     continue;
                 progress = true;
@@ -212,7 +231,7 @@ void verify_worker(void* argument)
                 }
                 if (clock_ns() < w.deadline_ns) {
                     u32 bytes, offset;
-                    random_range(random, *w.device, sectors[i], bytes, offset);
+                    random_range(random, *w.device, sectors[i], bytes, offset, SlotType::MAX_BYTES);
                     submit_slot(slot, *w.device, BioOp::Read, sectors[i], bytes, offset);
                 } else {
                     slot.bio.device = nullptr;
@@ -224,8 +243,18 @@ void verify_worker(void* argument)
         }
     }
     for (u32 i = 0; i < ready; i++)
-        w.slots[i].release();
-    kfree(w.slots);
+        slots[i].release();
+    kfree(slots);
+    kfree(sectors);
+}
+
+void verify_worker(void* argument)
+{
+    auto& w = *static_cast<VerifyWorker*>(argument);
+    if (w.depth > SHALLOW_DEPTH)
+        verify_reads<DeepSlot>(w);
+    else
+        verify_reads<Slot>(w);
 }
 
 struct IrqCheck {
@@ -272,7 +301,9 @@ KTEST(blk_device, rejects_bad_bios_reads_and_flushes)
 KTEST(blk_verify, random_reads_from_every_cpu)
 {
     const u64 seed = option("blk.seed", 1);
-    const u32 depth = static_cast<u32>(min<u64>(option("blk.qd", 8), 64));
+    // Per thread, up to the device's queue depth (each thread's CPU maps to
+    // its own hardware queue); beyond SHALLOW_DEPTH the I/Os are smaller.
+    const u32 depth = static_cast<u32>(min<u64>(option("blk.qd", 8), MAX_TAGS));
     const u64 secs = option("blk.secs", 5);
     for_each_selected_device([&](BlockDevice& device) {
         const u32 cpus = sched::cpu_count();
@@ -294,13 +325,16 @@ KTEST(blk_verify, random_reads_from_every_cpu)
             KEXPECT_EQ(workers[cpu].mismatches, 0ul);
             KEXPECT_EQ(workers[cpu].errors, 0ul);
             KEXPECT(workers[cpu].ios > 0);
-            log_info("ktest", "%s: cpu %u thread verified %lu reads", device.name(), cpu, workers[cpu].ios);
+            log_info("ktest", "%s: cpu %u thread verified %lu reads, peak %u tags in use on its queue", device.name(),
+                     cpu, workers[cpu].ios, workers[cpu].peak_tags);
             ios += workers[cpu].ios;
             bytes += workers[cpu].bytes;
         }
         const u64 elapsed_ms = max<u64>(1, (clock_ns() - start) / 1'000'000);
-        log_info("ktest", "%s: verified %lu reads, %lu MiB, %u threads x depth %u, %lu ms, scheduler %s",
-                 device.name(), ios, bytes / MiB, cpus, per_thread, elapsed_ms,
+        log_info("ktest", "%s: verified %lu reads, %lu MiB, %u threads x depth %u (device %u), up to %u KiB, %lu ms,"
+                 " scheduler %s",
+                 device.name(), ios, bytes / MiB, cpus, per_thread, device.tag_set().config().queue_depth,
+                 static_cast<u32>((per_thread > SHALLOW_DEPTH ? DEEP_IO_BYTES : MAX_IO_BYTES) / KiB), elapsed_ms,
                  device.tag_set().hw_queue(0).scheduler_name());
         TagSet& set = device.tag_set();
         for (u32 q = 0; q < set.hw_queue_count(); q++)

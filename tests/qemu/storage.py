@@ -11,11 +11,11 @@ import blk_image
 IMAGE_BYTES = 64 << 20
 
 
-def drives(nvme_image, virtio_image=None, smp=2, nvme_file=None, virtio_file=None):
+def drives(nvme_image, virtio_image=None, smp=2, nvme_file=None, virtio_file=None, nvme_options=""):
     """QEMU arguments for an NVMe namespace and (optionally) a virtio-blk disk
     with one queue per CPU. `nvme_file` and `virtio_file` override the
-    -drive file= (blkdebug)."""
-    out = [["-drive", f"file={nvme_file or nvme_image},if=none,id=nvme0drive,format=raw,cache=writeback",
+    -drive file= (blkdebug); `nvme_options` are appended to the NVMe -drive."""
+    out = [["-drive", f"file={nvme_file or nvme_image},if=none,id=nvme0drive,format=raw,cache=writeback{nvme_options}",
             "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=16"]]
     if virtio_image:
         out.append(["-drive", f"file={virtio_file or virtio_image},if=none,id=vd0drive,format=raw,cache=writeback",
