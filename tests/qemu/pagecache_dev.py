@@ -2,7 +2,8 @@
 """The page cache over real devices: NVMe and virtio-blk attached, ktest
 suite pagecache_dev (readahead request counts from diskstats, cached
 re-reads, write + fsync + cold re-read, O_DIRECT alignment and coherence,
-writer throttling). With --pressure: one NVMe namespace four times the
+writer throttling), and ktest suite vfs_blockdev (the same devices opened
+as files: /dev/nvme0n1, /dev/vda, buffered and O_DIRECT). With --pressure: one NVMe namespace four times the
 guest's RAM written and read back through the cache (pagecache_dev_pressure),
 plus the fake-device pressure suite (pagecache_pressure), in a small guest."""
 import os
@@ -35,7 +36,7 @@ def main():
             drives = storage.drives(nvme, virtio, a.smp)
             for d in drives:
                 d[1] += f",throttling.bps-write={WRITE_BYTES_PER_SECOND}"
-            r = scenario.boot(a, "ktest=pagecache_dev", drives=drives, echo=False)
+            r = scenario.boot(a, "ktest=pagecache_dev,vfs_blockdev", drives=drives, echo=False)
         for line in r.output.splitlines():
             if "ktest" in line and ("I ktest" in line or "FAIL" in line or line.startswith("ktest:   ")):
                 print(line)
@@ -43,6 +44,9 @@ def main():
         c.check("nvme0n1:" in r.output, "ran against nvme0n1")
         if not a.pressure:
             c.check("vda:" in r.output, "ran against vda")
+            for dev in ("nvme0n1", "vda"):
+                c.check(f"vfs_blockdev: /dev/{dev} checked" in r.output,
+                        f"/dev/{dev} through the VFS: buffered and O_DIRECT coherent, misaligned EINVAL")
     return c.finish()
 
 
