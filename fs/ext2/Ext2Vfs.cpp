@@ -461,6 +461,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
         mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
         mount->fs.is_read_only() ? ", read-only" : "");
+    mount->read_only = mount->fs.is_read_only();
     return static_cast<vfs::SuperBlock*>(mount);
 }
 

@@ -102,7 +102,10 @@ def run_read(a, c, tmp, block_size, virtio=False):
         drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                    "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
         device = "nvme0n1"
-    r = scenario.boot(a, f"root2=/dev/{device} ktest=ext2_read", drives=drives, echo=False)
+    # The virtio run mounts read-only (root2.ro): reading needs nothing more,
+    # and ktest procfs checks that /proc/mounts says "ro" (and "rw" on NVMe).
+    ro = " root2.ro" if virtio else ""
+    r = scenario.boot(a, f"root2=/dev/{device}{ro} ktest=ext2_read,procfs", drives=drives, echo=False)
     storage.check_ktests(c, r)
     seen = {m[0]: (int(m[1]), int(m[2], 16))
             for m in re.findall(r"^ext2_read: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
@@ -112,6 +115,9 @@ def run_read(a, c, tmp, block_size, virtio=False):
             + (f" (wrong: {wrong[:5]})" if wrong else ""))
     c.check(set(seen) == set(files), f"-b {block_size}: no extra or missing files ({len(seen)} seen)")
     c.check(seen_links == links, f"-b {block_size}: symlink targets match")
+    mounts = re.search(r"^procfs: mounts (.*)$", r.output, re.M)
+    want = f"/dev/{device} /mnt ext2 {'ro' if virtio else 'rw'} 0 0"
+    c.check(mounts is not None and mounts.group(1) == want, f"-b {block_size}: /proc/mounts line {want!r}")
     m = re.search(r"^ext2_read: readahead pages=(\d+) cold_ios=(\d+) cold_sectors=(\d+) warm_ios=(\d+)$",
                   r.output, re.M)
     if c.check(m is not None, f"-b {block_size}: readahead counters reported"):
@@ -125,7 +131,7 @@ def run_write(a, c, tmp):
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "128M"], check=True)
     drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write ext2.files=1500", drives=drives, echo=False)
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write,vfs_mount ext2.files=1500", drives=drives, echo=False)
     storage.check_ktests(c, r)
     expected = {m[0]: (int(m[1]), int(m[2], 16))
                 for m in re.findall(r"^ext2_write: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
