@@ -365,3 +365,24 @@ KTEST(vfs_api_ext2, ext3_is_read_only)
     vfs::Stat st;
     KEXPECT(!vfs::stat("/mnt", st).is_error()); // reading works
 }
+
+// With any root2= device: the block device file seeks against its capacity
+// and polls ready, as Linux.
+KTEST(vfs_api_ext2, block_device_llseek_and_poll)
+{
+    if (!boot_info().command_line.has("vfs_api.ext2") && !boot_info().command_line.has("vfs_api.ext3"))
+        return;
+    const StringView device = boot_info().command_line.get("root2");
+    auto file = vfs::open(device, O_RDONLY);
+    KASSERT(!file.is_error());
+    vfs::Stat st;
+    KEXPECT(!vfs::fstat(*file.value(), st).is_error());
+    KEXPECT_EQ(st.mode & S_IFMT, static_cast<u32>(S_IFBLK));
+    KEXPECT(st.size > 0);
+    KEXPECT_EQ(vfs::lseek(*file.value(), 0, SEEK_END).value(), st.size);
+    KEXPECT_EQ(vfs::lseek(*file.value(), -512, SEEK_END).value(), st.size - 512);
+    KEXPECT_EQ(error_of(vfs::lseek(*file.value(), -static_cast<i64>(st.size) - 1, SEEK_END)), EINVAL);
+    KEXPECT_EQ(vfs::poll(*file.value(), POLLIN | POLLOUT), static_cast<u32>(POLLIN | POLLOUT));
+    KEXPECT_EQ(error_of(vfs::ioctl(*file.value(), 0x5401, 0)), ENOTTY);
+    KEXPECT(!vfs::close(file.value()).is_error());
+}
