@@ -23,6 +23,9 @@
 #define O_SYNC 04010000
 #define O_PATH 010000000
 
+/* descriptor flags (fcntl F_GETFD/F_SETFD) */
+#define FD_CLOEXEC 1
+
 #define AT_FDCWD -100
 #define AT_SYMLINK_NOFOLLOW 0x100
 #define AT_REMOVEDIR 0x200

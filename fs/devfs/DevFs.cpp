@@ -85,6 +85,15 @@ public:
     }
     Result<void> truncate(u64) override { return {}; }
     Result<void> fsync(bool) override { return {}; }
+    // drivers/char/mem.c null_lseek: /dev/null and /dev/zero seek anywhere
+    // and stay at 0; the console is a tty (no_llseek: ESPIPE).
+    Result<u64> llseek(vfs::File& file, i64, int) override
+    {
+        if (m_kind == Kind::Console)
+            return Error::from_errno(ESPIPE);
+        file.position = 0;
+        return 0ul;
+    }
 
 private:
     Kind m_kind;

@@ -155,7 +155,11 @@ public:
         mode = disk.disk.i_mode;
         links = disk.disk.i_links_count;
         size = disk.size();
+        uid = disk.disk.i_uid | (static_cast<u32>(disk.disk.l_i_uid_high) << 16);
+        gid = disk.disk.i_gid | (static_cast<u32>(disk.disk.l_i_gid_high) << 16);
+        atime = disk.disk.i_atime;
         mtime = disk.disk.i_mtime;
+        ctime = disk.disk.i_ctime;
         m_space.set_size_bytes(size);
     }
     // Reread after an ext2 call that changed this inode behind our copy.
@@ -261,6 +265,42 @@ public:
         return m_mount.fs.read_link(disk, buffer, capacity);
     }
 
+    Result<void> setattr(const vfs::SetAttr& attributes) override
+    {
+        if (m_mount.fs.is_read_only())
+            return Error::from_errno(EROFS);
+        return Inode::setattr(attributes);
+    }
+
+    // Mode, owner (32-bit ids split into low and high halves, ext2-doc
+    // §3.5 i_uid / l_i_uid_high) and times into the on-disk inode.
+    Result<void> attributes_changed() override
+    {
+        MutexGuard guard(m_mount.lock);
+        disk.disk.i_mode = static_cast<u16>(mode);
+        disk.disk.i_uid = static_cast<u16>(uid);
+        disk.disk.l_i_uid_high = static_cast<u16>(uid >> 16);
+        disk.disk.i_gid = static_cast<u16>(gid);
+        disk.disk.l_i_gid_high = static_cast<u16>(gid >> 16);
+        disk.disk.i_atime = static_cast<u32>(atime);
+        disk.disk.i_mtime = static_cast<u32>(mtime);
+        disk.disk.i_ctime = static_cast<u32>(ctime);
+        return m_mount.fs.write_inode(disk);
+    }
+
+    // Linux's ext2 directories seek with generic_file_llseek: SEEK_END is
+    // the directory's size. The cursor is a byte offset that read_dir
+    // resynchronises from the start of its block.
+    Result<u64> llseek(vfs::File& file, i64 offset, int whence) override
+    {
+        if (!is_directory())
+            return Inode::llseek(file, offset, whence);
+        file.position = file.dir_cursor;
+        const u64 position = TRY(vfs::generic_llseek(file, offset, whence, size));
+        file.dir_cursor = position;
+        return position;
+    }
+
     Result<void> size_changed() override
     {
         MutexGuard guard(m_mount.lock);
@@ -312,9 +352,6 @@ public:
         Inode::fill_stat(out);
         out.blocks = disk.disk.i_blocks;
         out.block_size = m_mount.fs.block_size();
-        out.atime = disk.disk.i_atime;
-        out.mtime = disk.disk.i_mtime;
-        out.ctime = disk.disk.i_ctime;
     }
 
     Ext2Mount& m_mount;
@@ -461,6 +498,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
         mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
         mount->fs.is_read_only() ? ", read-only" : "");
+    mount->read_only = mount->fs.is_read_only();
     return static_cast<vfs::SuperBlock*>(mount);
 }
 

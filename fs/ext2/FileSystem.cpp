@@ -154,6 +154,21 @@ Result<void> FileSystem::mount(u32 flags)
                 m_message, sizeof(m_message), "mounted read-only: unsupported feature(s): %s", names);
             m_read_only = true;
         }
+        // An ext3 filesystem (has_journal) with a clean journal: Linux's ext2
+        // driver mounts it with "warning: mounting ext3 filesystem as ext2"
+        // (a dirty journal sets needs_recovery, an incompat feature refused
+        // above). Sluice mounts it read-only instead, so nothing can change
+        // blocks behind a journal it does not maintain.
+        if ((sb.s_feature_compat & COMPAT_HAS_JOURNAL) && !m_read_only) {
+            format_string(m_message, sizeof(m_message),
+                "mounted read-only: has_journal (ext3; the journal is not maintained)");
+            m_read_only = true;
+        } else if (sb.s_feature_compat & COMPAT_HAS_JOURNAL) {
+            char previous[sizeof(m_message)];
+            memcpy(previous, m_message, sizeof(m_message));
+            format_string(m_message, sizeof(m_message), "%s%shas_journal (ext3) ignored read-only", previous,
+                previous[0] ? "; " : "");
+        }
     }
 
     if (m_inode_size < GOOD_OLD_INODE_SIZE || m_inode_size > m_block_size

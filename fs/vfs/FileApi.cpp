@@ -100,7 +100,9 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
     }
 
     Inode* inode = found.dentry->inode;
-    if (inode->is_directory() && may_write(flags))
+    // Linux (fs/namei.c do_open): an existing directory with O_CREAT, or
+    // opened for writing, is EISDIR.
+    if (inode->is_directory() && (may_write(flags) || (flags & O_CREAT)))
         return Error::from_errno(EISDIR);
     if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);
@@ -122,6 +124,8 @@ Result<void> close(File* file)
 {
     if (!file)
         return Error::from_errno(EBADF);
+    if (__atomic_sub_fetch(&file->ref_count, 1, __ATOMIC_ACQ_REL) != 0)
+        return {};
     {
         MutexGuard guard(namespace_lock());
         Inode* inode = file->inode;
@@ -196,27 +200,74 @@ Result<usize> pwrite(File& file, const void* buffer, usize length, u64 offset)
 Result<u64> lseek(File& file, i64 offset, int whence)
 {
     MutexGuard guard(file.position_lock);
-    i64 base;
-    switch (whence) {
-    case SEEK_SET:
-        base = 0;
-        break;
-    case SEEK_CUR:
-        base = static_cast<i64>(file.position);
-        break;
-    case SEEK_END:
-        base = static_cast<i64>(file.inode->size);
-        break;
-    default:
+    return file.inode->llseek(file, offset, whence);
+}
+
+Result<long> ioctl(File& file, u32 request, unsigned long argument)
+{
+    return file.inode->ioctl(file, request, argument);
+}
+
+u32 poll(File& file, u32 events)
+{
+    // POLLERR and POLLHUP are reported whether asked for or not (poll(2)).
+    return file.inode->poll(file) & (events | POLLERR | POLLHUP);
+}
+
+Result<void> mmap(File& file, MmapRequest& request)
+{
+    if (request.length == 0)
         return Error::from_errno(EINVAL);
+    return file.inode->mmap(file, request);
+}
+
+static Result<void> apply_setattr(Inode& inode, const SetAttr& attributes)
+{
+    MutexGuard guard(inode.lock);
+    return inode.setattr(attributes);
+}
+
+Result<void> fsetattr(File& file, const SetAttr& attributes)
+{
+    if ((attributes.valid & ATTR_SIZE) && !may_write(file.flags))
+        return Error::from_errno(EINVAL); // as ftruncate on a read-only file
+    return apply_setattr(*file.inode, attributes);
+}
+
+Result<void> setattr(StringView path, const SetAttr& attributes)
+{
+    Inode* inode;
+    {
+        MutexGuard guard(namespace_lock());
+        inode = TRY(resolve(path, WALK_FOLLOW)).dentry->inode;
     }
-    const i64 position = base + offset;
-    if (position < 0)
-        return Error::from_errno(EINVAL);
-    file.position = static_cast<u64>(position);
-    if (file.inode->is_directory())
-        file.dir_cursor = 0;
-    return file.position;
+    return apply_setattr(*inode, attributes);
+}
+
+Result<void> chmod(StringView path, u32 mode)
+{
+    SetAttr attributes;
+    attributes.valid = ATTR_MODE;
+    attributes.mode = mode;
+    return setattr(path, attributes);
+}
+
+Result<void> chown(StringView path, u32 uid, u32 gid)
+{
+    SetAttr attributes;
+    attributes.valid = ATTR_UID | ATTR_GID;
+    attributes.uid = uid;
+    attributes.gid = gid;
+    return setattr(path, attributes);
+}
+
+Result<void> utimes(StringView path, u64 atime, u64 mtime)
+{
+    SetAttr attributes;
+    attributes.valid = ATTR_ATIME | ATTR_MTIME;
+    attributes.atime = atime;
+    attributes.mtime = mtime;
+    return setattr(path, attributes);
 }
 
 Result<void> fsync(File& file) { return file.inode->fsync(false); }
@@ -228,8 +279,10 @@ Result<void> ftruncate(File& file, u64 size)
         return Error::from_errno(EINVAL);
     if (!file.inode->is_regular())
         return Error::from_errno(file.inode->is_directory() ? EISDIR : EINVAL);
-    MutexGuard guard(file.inode->lock);
-    return file.inode->truncate(size);
+    SetAttr attributes;
+    attributes.valid = ATTR_SIZE;
+    attributes.size = size;
+    return apply_setattr(*file.inode, attributes);
 }
 
 Result<void> fstat(File& file, Stat& out)

@@ -8,6 +8,7 @@
 namespace vfs {
 
 Result<File*> open(StringView path, u32 flags, u32 mode = 0644);
+// Drops one reference (see File); the last one releases the file.
 Result<void> close(File* file);
 
 Result<usize> read(File& file, void* buffer, usize length);
@@ -15,6 +16,20 @@ Result<usize> write(File& file, const void* buffer, usize length);
 Result<usize> pread(File& file, void* buffer, usize length, u64 offset);
 Result<usize> pwrite(File& file, const void* buffer, usize length, u64 offset);
 Result<u64> lseek(File& file, i64 offset, int whence);
+// ioctl(2): ENOTTY unless the file type has the command.
+Result<long> ioctl(File& file, u32 request, unsigned long argument);
+// The POLL* events of `events` that are ready now (plus POLLERR/POLLHUP).
+u32 poll(File& file, u32 events);
+// The file's mmap hook (ENODEV where the file cannot be mapped).
+Result<void> mmap(File& file, MmapRequest& request);
+// setattr: ATTR_SIZE truncates (EINVAL on a file not open for writing),
+// mode/uid/gid/times are stored in the inode and written back by the
+// filesystem.
+Result<void> fsetattr(File& file, const SetAttr& attributes);
+Result<void> setattr(StringView path, const SetAttr& attributes);
+Result<void> chmod(StringView path, u32 mode);
+Result<void> chown(StringView path, u32 uid, u32 gid);
+Result<void> utimes(StringView path, u64 atime, u64 mtime);
 Result<void> fsync(File& file);
 Result<void> fdatasync(File& file);
 Result<void> ftruncate(File& file, u64 size);

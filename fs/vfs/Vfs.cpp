@@ -182,17 +182,89 @@ Result<usize> Inode::direct_io(bool write, u64 offset, void* buffer, usize lengt
     return pagecache::direct_read(*mapping, offset, buffer, length);
 }
 
+Result<long> Inode::ioctl(File&, u32, unsigned long) { return Error::from_errno(ENOTTY); }
+
+u32 Inode::poll(File&) { return DEFAULT_POLL_MASK; }
+
+Result<void> Inode::mmap(File&, MmapRequest&) { return Error::from_errno(ENODEV); }
+
+Result<u64> generic_llseek(File& file, i64 offset, int whence, u64 end)
+{
+    i64 base;
+    switch (whence) {
+    case SEEK_SET:
+        base = 0;
+        break;
+    case SEEK_CUR:
+        base = static_cast<i64>(file.position);
+        break;
+    case SEEK_END:
+        base = static_cast<i64>(end);
+        break;
+    default:
+        return Error::from_errno(EINVAL);
+    }
+    i64 position;
+    if (__builtin_add_overflow(base, offset, &position) || position < 0)
+        return Error::from_errno(EINVAL);
+    file.position = static_cast<u64>(position);
+    return file.position;
+}
+
+Result<u64> Inode::llseek(File& file, i64 offset, int whence)
+{
+    if (is_directory()) {
+        // The position of a directory is its readdir cursor (what telldir
+        // returns and getdents reports as d_off).
+        if (whence == SEEK_END)
+            return Error::from_errno(EINVAL);
+        file.position = file.dir_cursor;
+        const u64 position = TRY(generic_llseek(file, offset, whence, 0));
+        file.dir_cursor = position;
+        return position;
+    }
+    return generic_llseek(file, offset, whence, size);
+}
+
+Result<void> Inode::setattr(const SetAttr& attributes)
+{
+    if (attributes.valid & ATTR_SIZE) {
+        if (is_directory())
+            return Error::from_errno(EISDIR);
+        if (!is_regular())
+            return Error::from_errno(EINVAL);
+        TRY(truncate(attributes.size));
+    }
+    if (attributes.valid & ATTR_MODE)
+        mode = (mode & S_IFMT) | (attributes.mode & 07777);
+    if (attributes.valid & ATTR_UID)
+        uid = attributes.uid;
+    if (attributes.valid & ATTR_GID)
+        gid = attributes.gid;
+    if (attributes.valid & ATTR_ATIME)
+        atime = attributes.atime;
+    if (attributes.valid & ATTR_MTIME)
+        mtime = attributes.mtime;
+    if (attributes.valid & ATTR_CTIME)
+        ctime = attributes.ctime;
+    return attributes_changed();
+}
+
 void Inode::fill_stat(Stat& out)
 {
     out.device = superblock.device_number;
     out.inode = number;
     out.mode = mode;
     out.links = links;
+    out.uid = uid;
+    out.gid = gid;
     out.size = size;
     out.blocks = (size + 511) / 512;
     out.block_size = PAGE_SIZE;
     out.rdev = rdev;
-    out.atime = out.mtime = out.ctime = mtime;
+    out.atime = atime;
+    out.mtime = mtime;
+    out.ctime = ctime;
 }
 
 // --- dentries and mounts ----------------------------------------------------------

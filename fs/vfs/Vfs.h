@@ -22,6 +22,7 @@
 #include "kernel/lib/StringView.h"
 #include "kernel/sync/Mutex.h"
 #include "uapi/fcntl.h"
+#include "uapi/poll.h"
 
 namespace block {
 class BlockDevice;
@@ -47,6 +48,8 @@ struct Stat {
     u64 inode;
     u32 mode;
     u32 links;
+    u32 uid;
+    u32 gid;
     u64 size;
     u64 blocks; // 512-byte units
     u32 block_size;
@@ -57,6 +60,44 @@ struct Stat {
 };
 
 u8 dirent_type_of_mode(u32 mode);
+
+// setattr: which fields of SetAttr apply (Linux's ATTR_* values, linux/fs.h).
+constexpr u32 ATTR_MODE = 1u << 0;
+constexpr u32 ATTR_UID = 1u << 1;
+constexpr u32 ATTR_GID = 1u << 2;
+constexpr u32 ATTR_SIZE = 1u << 3;
+constexpr u32 ATTR_ATIME = 1u << 4;
+constexpr u32 ATTR_MTIME = 1u << 5;
+constexpr u32 ATTR_CTIME = 1u << 6;
+
+// chmod/chown/truncate/utimensat in one request. Times are seconds.
+struct SetAttr {
+    u32 valid = 0; // ATTR_*
+    u32 mode = 0; // permission bits only; the file type never changes
+    u32 uid = 0;
+    u32 gid = 0;
+    u64 size = 0;
+    u64 atime = 0;
+    u64 mtime = 0;
+    u64 ctime = 0;
+};
+
+// What a file without its own poll reports: always ready (Linux's
+// DEFAULT_POLLMASK, for regular files, block devices, directories).
+constexpr u32 DEFAULT_POLL_MASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
+
+// An mmap(2) request handed to a file's mmap hook (the memory-mapping side
+// arrives with user mode).
+struct MmapRequest {
+    u64 offset = 0;
+    usize length = 0;
+    u32 protection = 0; // PROT_*
+    u32 flags = 0; // MAP_*
+};
+
+// lseek arithmetic shared by the file types: SEEK_SET/CUR/END against `end`,
+// EINVAL for another whence or a negative result. Sets file.position.
+Result<u64> generic_llseek(File& file, i64 offset, int whence, u64 end);
 
 class Inode {
 public:
@@ -93,6 +134,24 @@ public:
     // the cache coherent). Supported when the inode has a device-backed mapping.
     virtual Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length);
     bool supports_direct_io() const;
+    // The rest of Linux's file_operations. Called without the inode lock;
+    // llseek with the file's position lock held.
+    // ioctl: ENOTTY unless the file type has commands.
+    virtual Result<long> ioctl(File& file, u32 request, unsigned long argument);
+    // poll: the ready events (POLL*) now; DEFAULT_POLL_MASK unless overridden.
+    virtual u32 poll(File& file);
+    // mmap: ENODEV unless the file can be mapped.
+    virtual Result<void> mmap(File& file, MmapRequest& request);
+    // llseek: regular files and block devices seek against their size;
+    // directories take SEEK_SET/SEEK_CUR on their readdir cursor (EINVAL for
+    // SEEK_END, as ramfs on Linux); other types override.
+    virtual Result<u64> llseek(File& file, i64 offset, int whence);
+    // setattr: ATTR_SIZE through truncate (regular files), then mode, owner
+    // and times into the inode, then attributes_changed() so the filesystem
+    // writes them back. Times change only as given (no wall clock yet).
+    virtual Result<void> setattr(const SetAttr& attributes);
+    virtual Result<void> attributes_changed() { return {}; }
+
     // The filesystem's view of the size changed through a write.
     virtual Result<void> size_changed() { return {}; }
     // The last link went and nobody has the file open: free it on disk.
@@ -105,7 +164,11 @@ public:
     u32 links = 1;
     u64 size = 0;
     u64 rdev = 0;
+    u32 uid = 0;
+    u32 gid = 0;
+    u64 atime = 0;
     u64 mtime = 0;
+    u64 ctime = 0;
     AddressSpace* mapping = nullptr; // its page cache (null: no file data)
     Mutex lock{ LockRank::MutexFilesystem, "inode" };
     u32 open_count = 0; // files open on it (under the namespace mutex)
@@ -134,6 +197,7 @@ struct SuperBlock {
 
     const char* type_name = "";
     u64 device_number = 0;
+    bool read_only = false; // set by the filesystem when it refuses writes (/proc/mounts "ro")
     Inode* root = nullptr;
 };
 
@@ -152,6 +216,9 @@ struct Path {
     Dentry* dentry = nullptr;
 };
 
+// An open file. Reference counted: vfs::open returns it with one reference,
+// vfs::file_get adds one (a dup'd descriptor, a kernel holder), vfs::close
+// drops one and frees it at zero. Descriptors sharing it share its position.
 struct File {
     Path path;
     Inode* inode = nullptr;
@@ -160,7 +227,15 @@ struct File {
     u64 dir_cursor = 0;
     pagecache::ReadaheadState readahead;
     Mutex position_lock{ LockRank::MutexFilesystem, "file position" }; // outside the inode lock
+    u32 ref_count = 1; // atomic
 };
+
+// Take another reference to an open file.
+inline File* file_get(File& file)
+{
+    __atomic_fetch_add(&file.ref_count, 1, __ATOMIC_RELAXED);
+    return &file;
+}
 
 // --- the namespace ---------------------------------------------------------
 

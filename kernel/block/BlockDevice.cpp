@@ -1,5 +1,7 @@
 #include "kernel/block/BlockDevice.h"
 
+#include "kernel/block/SchedulerChoice.h"
+#include "kernel/init/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -11,6 +13,40 @@ namespace {
 SpinLock g_registry_lock;
 BlockDevice* g_devices[MAX_BLOCK_DEVICES];
 usize g_device_count = 0;
+
+// blk.scheduler=<device>:<scheduler>,... (kernel/block/SchedulerChoice.h).
+// The scheduler lives on the hardware queues of the device's tag set, which
+// the namespaces of one NVMe controller share: the first of them named gets
+// its choice, a different choice for a sibling is refused with a warning.
+void apply_scheduler_option(BlockDevice& device)
+{
+    const SchedulerChoice choice = scheduler_choice(boot_info().command_line.get("blk.scheduler"), device.name());
+    TagSet& set = device.tag_set();
+    switch (choice.status) {
+    case SchedulerChoice::Status::NotNamed:
+        return;
+    case SchedulerChoice::Status::Unknown:
+        log_warn("block", "%s: blk.scheduler names an unknown scheduler (none, mq-deadline); keeping %s",
+                 device.name(), scheduler_kind_name(set.scheduler()));
+        return;
+    case SchedulerChoice::Status::Chosen:
+        break;
+    }
+    if (set.scheduler_chosen_by() && set.scheduler() != choice.kind) {
+        log_warn("block", "%s: blk.scheduler=%s refused: it shares the hardware queues of %s with %s, which chose %s",
+                 device.name(), scheduler_kind_name(choice.kind), set.name(), set.scheduler_chosen_by(),
+                 scheduler_kind_name(set.scheduler()));
+        return;
+    }
+    if (auto result = set.set_scheduler(choice.kind); result.is_error()) {
+        log_warn("block", "%s: scheduler %s not set: I/O already queued", device.name(),
+                 scheduler_kind_name(choice.kind));
+        return;
+    }
+    set.set_scheduler_chosen_by(device.name());
+    log_info("block", "%s: scheduler %s (blk.scheduler), on the hardware queues of %s", device.name(),
+             scheduler_kind_name(choice.kind), set.name());
+}
 } // namespace
 
 Result<BlockDevice*> BlockDevice::create(const DeviceInfo& info, TagSet& set, void* driver_data)
@@ -26,12 +62,19 @@ Result<BlockDevice*> BlockDevice::create(const DeviceInfo& info, TagSet& set, vo
 
 Result<void> register_device(BlockDevice& device)
 {
+    {
+        SpinLockGuard guard(g_registry_lock);
+        if (g_device_count == MAX_BLOCK_DEVICES)
+            return Error::from_errno(ENOSPC);
+        for (usize i = 0; i < g_device_count; i++)
+            if (strcmp(g_devices[i]->name(), device.name()) == 0)
+                return Error::from_errno(EEXIST);
+    }
+    // Before the device is visible: no I/O can be queued on its behalf yet.
+    apply_scheduler_option(device);
     SpinLockGuard guard(g_registry_lock);
     if (g_device_count == MAX_BLOCK_DEVICES)
         return Error::from_errno(ENOSPC);
-    for (usize i = 0; i < g_device_count; i++)
-        if (strcmp(g_devices[i]->name(), device.name()) == 0)
-            return Error::from_errno(EEXIST);
     g_devices[g_device_count++] = &device;
     return {};
 }

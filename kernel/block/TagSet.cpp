@@ -2,6 +2,7 @@
 
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/QueueMap.h"
+#include "kernel/block/SchedulerChoice.h"
 #include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/String.h"
@@ -75,15 +76,23 @@ HwQueue& TagSet::hw_queue_for_cpu(u32 cpu, bool polled)
     return *m_hw[polled ? m_poll_map[cpu] : m_map[cpu]];
 }
 
-void TagSet::set_scheduler(SchedulerKind kind)
+Result<void> TagSet::set_scheduler(SchedulerKind kind)
 {
+    // Requests already inside a scheduler would be stranded by a switch.
+    for (u32 q = 0; q < m_hw_count; q++) {
+        SpinLockGuard guard(m_hw[q]->m_lock);
+        if (m_hw[q]->m_scheduler->has_work())
+            return Error::from_errno(EBUSY);
+    }
     for (u32 q = 0; q < m_hw_count; q++) {
         HwQueue& hw = *m_hw[q];
         SpinLockGuard guard(hw.m_lock);
-        ASSERT(!hw.m_scheduler->has_work());
+        if (hw.m_scheduler->has_work())
+            return Error::from_errno(EBUSY);
         hw.m_scheduler = kind == SchedulerKind::MqDeadline ? static_cast<Scheduler*>(&hw.m_deadline) : &hw.m_none;
     }
     m_config.scheduler = kind;
+    return {};
 }
 
 void TagSet::check_timeouts(u64 now_ns)
@@ -190,7 +199,7 @@ void TagSet::print_queue_map() const
 {
     log_info("block", "%s: %u hardware queues (%u interrupt, %u polled), depth %u, scheduler %s", name(), m_hw_count,
              m_config.interrupt_queues, m_config.poll_queues, m_config.queue_depth,
-             m_config.scheduler == SchedulerKind::MqDeadline ? "mq-deadline" : "none");
+             scheduler_kind_name(m_config.scheduler));
     for (u32 cpu = 0; cpu < m_cpu_count; cpu++)
         log_info("block", "%s: cpu %u -> queue %u", name(), cpu, m_map[cpu]);
     if (m_config.poll_queues)

@@ -118,8 +118,15 @@ public:
     u32 cpu_count() const { return m_cpu_count; }
     SoftwareQueue& software_queue(u32 cpu) { return m_sw[cpu]; }
 
-    // The scheduler of every hardware queue (only while no I/O is queued).
-    void set_scheduler(SchedulerKind kind);
+    // The scheduler of every hardware queue; EBUSY while any has requests
+    // queued (in practice: call it before the first I/O, as register_device
+    // does for blk.scheduler). Every device on this set shares it.
+    Result<void> set_scheduler(SchedulerKind kind);
+    SchedulerKind scheduler() const { return m_config.scheduler; }
+    // The device whose blk.scheduler entry set the scheduler, or nullptr
+    // (still the driver's default).
+    const char* scheduler_chosen_by() const { return m_scheduler_chosen_by; }
+    void set_scheduler_chosen_by(const char* device_name) { m_scheduler_chosen_by = device_name; }
     // Check every issued request against its deadline; calls the driver's
     // timeout() for the overdue. Thread context (the driver may reset the
     // controller): the block worker runs it when the timeout timer fires.
@@ -154,6 +161,7 @@ private:
     SoftwareQueue* m_sw = nullptr;
     u16 m_map[MAX_CPUS] {};      // CPU -> interrupt-driven queue
     u16 m_poll_map[MAX_CPUS] {}; // CPU -> polled queue (offset by interrupt_queues)
+    const char* m_scheduler_chosen_by = nullptr;
 
     // Request timeouts (kernel/block/Worker.h): a kernel timer, armed while
     // requests are in flight, wakes the block worker to scan this set.

@@ -7,6 +7,7 @@
 #include "kernel/block/DeadlineScheduler.h"
 #include "kernel/block/DiskStats.h"
 #include "kernel/block/Scheduler.h"
+#include "kernel/block/SchedulerChoice.h"
 
 using namespace block;
 
@@ -155,4 +156,26 @@ TEST(DiskStats, CountsLikeLinuxAndFormatsItsLine)
     for (char* p = strtok(line, " \n"); p; p = strtok(nullptr, " \n"))
         fields++;
     EXPECT_EQ(fields, 3 + 17);
+}
+
+TEST(SchedulerChoice, PerDeviceEntriesOfTheCommandLine)
+{
+    const StringView list("nvme0n1:mq-deadline,vda:none,vdb:cfq");
+    SchedulerChoice c = scheduler_choice(list, "nvme0n1");
+    EXPECT_EQ(c.status, SchedulerChoice::Status::Chosen);
+    EXPECT_EQ(c.kind, SchedulerKind::MqDeadline);
+    c = scheduler_choice(list, "vda");
+    EXPECT_EQ(c.status, SchedulerChoice::Status::Chosen);
+    EXPECT_EQ(c.kind, SchedulerKind::None);
+    EXPECT_EQ(scheduler_choice(list, "vdb").status, SchedulerChoice::Status::Unknown);
+    // Names match whole: nvme0n1 is not nvme0n11, vd is not vda.
+    EXPECT_EQ(scheduler_choice(list, "nvme0n11").status, SchedulerChoice::Status::NotNamed);
+    EXPECT_EQ(scheduler_choice(list, "vd").status, SchedulerChoice::Status::NotNamed);
+    EXPECT_EQ(scheduler_choice(StringView(), "vda").status, SchedulerChoice::Status::NotNamed);
+    // Malformed entries are skipped; the last entry for a device wins.
+    c = scheduler_choice(StringView(":none,vda,,vda:none,vda:mq-deadline"), "vda");
+    EXPECT_EQ(c.status, SchedulerChoice::Status::Chosen);
+    EXPECT_EQ(c.kind, SchedulerKind::MqDeadline);
+    EXPECT_STREQ(scheduler_kind_name(SchedulerKind::MqDeadline), "mq-deadline");
+    EXPECT_STREQ(scheduler_kind_name(SchedulerKind::None), "none");
 }

@@ -678,6 +678,47 @@ TEST(Ext2Mount, UnknownRoCompatFeatureMountsReadOnly)
     EXPECT_EQ(fs.mkdir(root, "x", 0755, out).error().code(), EROFS);
 }
 
+TEST(Ext2Mount, Ext3JournalMountsReadOnlyNamingTheFeature)
+{
+    if (!have_e2fsprogs())
+        GTEST_SKIP();
+    TempDir temp;
+    const std::string image_path = temp.path() + "/image";
+    int status;
+    run("mke2fs -q -F -t ext3 '" + image_path + "' 8M", &status);
+    ASSERT_EQ(status, 0);
+    {
+        MemoryBlockCache cache(read_file(image_path));
+        ext2::FileSystem fs(cache, fixed_clock);
+        ASSERT_FALSE(fs.mount(0).is_error()) << fs.message();
+        EXPECT_TRUE(fs.is_read_only());
+        EXPECT_NE(std::string(fs.message()).find("has_journal"), std::string::npos) << fs.message();
+        ext2::Inode root, out;
+        ASSERT_FALSE(fs.read_inode(ext2::ROOT_INO, root).is_error());
+        EXPECT_EQ(fs.mkdir(root, "x", 0755, out).error().code(), EROFS);
+    }
+    {
+        // Asked for read-only: the same, and the message still names it.
+        MemoryBlockCache cache(read_file(image_path));
+        ext2::FileSystem fs(cache, fixed_clock);
+        ASSERT_FALSE(fs.mount(ext2::MOUNT_READ_ONLY).is_error()) << fs.message();
+        EXPECT_TRUE(fs.is_read_only());
+        EXPECT_NE(std::string(fs.message()).find("has_journal"), std::string::npos) << fs.message();
+    }
+    {
+        // A journal left dirty (needs_recovery, incompat) is refused.
+        std::vector<u8> image = read_file(image_path);
+        auto* sb = reinterpret_cast<ext2::SuperBlock*>(image.data() + ext2::SUPERBLOCK_OFFSET);
+        sb->s_feature_incompat |= ext2::INCOMPAT_RECOVER;
+        MemoryBlockCache cache(image);
+        ext2::FileSystem fs(cache, fixed_clock);
+        auto result = fs.mount(0);
+        ASSERT_TRUE(result.is_error());
+        EXPECT_EQ(result.error().code(), EINVAL);
+        EXPECT_NE(std::string(fs.message()).find("needs_recovery"), std::string::npos) << fs.message();
+    }
+}
+
 TEST(Ext2Mount, RejectsGarbageAndReadsRevisionZero)
 {
     if (!have_e2fsprogs())

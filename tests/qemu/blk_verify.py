@@ -2,7 +2,13 @@
 """Random-range verified reads: the host writes images where every sector
 holds its LBA and a seed; Sluice reads random ranges (512 B..1 MiB) from a
 thread per CPU at depth --qd on NVMe and virtio-blk and checks every byte;
-every storage queue's interrupt vector must have fired on its own CPU."""
+every storage queue's interrupt vector must have fired on its own CPU.
+
+With --scheduler LIST (blk.scheduler, e.g. nvme0n1:mq-deadline,vda:none)
+the devices run under the schedulers named, the boot device table must show
+them, and the guest also writes a pattern over random ranges and flushes
+(ktest blk_write, in a second boot: ktest order is not the command line's)
+which the host compares byte for byte after power-off."""
 import re
 import sys
 
@@ -10,20 +16,38 @@ import scenario
 import storage
 
 
+def check_schedulers(c, r, wanted, images):
+    """The boot device table shows the scheduler each device was given."""
+    table = storage.device_table(r.output)
+    for dev in images:
+        want = wanted.get(dev, "none")
+        c.check(table.get(dev) == want, f"{dev}: device table shows scheduler {want} ({table.get(dev)})")
+
+
 def main():
     p = scenario.arguments(__doc__)
     p.add_argument("--qd", type=int, default=16)
     p.add_argument("--secs", type=int, default=5)
+    p.add_argument("--scheduler", default="", help="blk.scheduler value; adds writes checked by cmp")
     a = p.parse_args()
-    c = scenario.Checks(f"blk_verify smp={a.smp}")
-    seed = 0x5EED0000 + a.smp
+    c = scenario.Checks(f"blk_verify smp={a.smp} qd={a.qd}" + (f" scheduler={a.scheduler}" if a.scheduler else ""))
+    seed, seed2 = 0x5EED0000 + a.smp, 0x5EED1000 + a.smp
+    wanted = dict(entry.split(":") for entry in a.scheduler.split(",")) if a.scheduler else {}
     with storage.tempdir() as tmp:
         nvme, virtio = storage.make_images(tmp, seed)
-        r = scenario.boot(a, f"ktest=blk_device,blk_verify blk.seed={seed} blk.qd={a.qd} blk.secs={a.secs}",
+        images = {"nvme0n1": nvme, "vda": virtio}
+        expected = storage.expect_writes(images, tmp)
+        options = f" blk.scheduler={a.scheduler}" if wanted else ""
+        r = scenario.boot(a, f"ktest=blk_device,blk_verify blk.seed={seed} blk.qd={a.qd} blk.secs={a.secs}{options}",
                           drives=storage.drives(nvme, virtio, a.smp), echo=False)
         print("\n".join(l for l in r.output.splitlines() if "ktest" in l or "nvme" in l or "virtio" in l
                         or "block" in l))
         storage.check_ktests(c, r)
+        check_schedulers(c, r, wanted, images)
+        for dev in images:
+            want = wanted.get(dev, "none")
+            c.check(re.search(rf"{dev}: verified [1-9]\d* reads, .* scheduler {want}$", r.output, re.M) is not None,
+                    f"{dev}: reads verified through {want}")
         cpus = set(range(a.smp))
         for dev, tag_set in (("nvme0n1", "nvme0"), ("vda", "virtio0")):
             c.check(re.search(rf"{dev}: verified [1-9]\d* reads", r.output) is not None, f"{dev} reads verified")
@@ -42,6 +66,16 @@ def main():
             mine = [(q, int(cpu), int(n)) for q, cpu, n in irqs if q.startswith(prefix)]
             c.check(len(mine) == a.smp and all(n > 0 for _, _, n in mine) and {cpu for _, cpu, _ in mine} == cpus,
                     f"{prefix}*: {a.smp} queue vectors, every one fired, each on its own CPU: {mine}")
+        if wanted:
+            # A second boot with the same schedulers: writes + flush, then cmp on the host.
+            w = scenario.boot(a, f"ktest=blk_write blk.seed2={seed2} blk.ranges=8{options}",
+                              drives=storage.drives(nvme, virtio, a.smp), echo=False)
+            print("\n".join(l for l in w.output.splitlines() if "ktest" in l))
+            storage.check_ktests(c, w)
+            check_schedulers(c, w, wanted, images)
+            c.check(all(re.search(rf"{dev}: wrote \d+ ranges and flushed through {want}$", w.output, re.M)
+                        for dev, want in wanted.items()), f"writes and flush went through {wanted}")
+            storage.check_writes(c, w, images, expected, seed2)
     return c.finish()
 
 

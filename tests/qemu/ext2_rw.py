@@ -79,6 +79,13 @@ def make_tree(root, rng):
     return files, links
 
 
+def fs_state(image):
+    """The superblock's s_state as dumpe2fs prints it ("clean", "not clean", ...)."""
+    out = subprocess.run(["dumpe2fs", "-h", str(image)], capture_output=True, text=True).stdout
+    m = re.search(r"^Filesystem state:\s+(.+?)\s*$", out, re.M)
+    return m.group(1) if m else None
+
+
 def run_read(a, c, tmp, block_size, virtio=False):
     rng = random.Random(4242 + block_size)
     src = pathlib.Path(tmp) / f"src{block_size}"
@@ -95,7 +102,10 @@ def run_read(a, c, tmp, block_size, virtio=False):
         drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                    "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
         device = "nvme0n1"
-    r = scenario.boot(a, f"root2=/dev/{device} ktest=ext2_read", drives=drives, echo=False)
+    # The virtio run mounts read-only (root2.ro): reading needs nothing more,
+    # and ktest procfs checks that /proc/mounts says "ro" (and "rw" on NVMe).
+    ro = " root2.ro" if virtio else ""
+    r = scenario.boot(a, f"root2=/dev/{device}{ro} ktest=ext2_read,procfs", drives=drives, echo=False)
     storage.check_ktests(c, r)
     seen = {m[0]: (int(m[1]), int(m[2], 16))
             for m in re.findall(r"^ext2_read: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
@@ -105,6 +115,9 @@ def run_read(a, c, tmp, block_size, virtio=False):
             + (f" (wrong: {wrong[:5]})" if wrong else ""))
     c.check(set(seen) == set(files), f"-b {block_size}: no extra or missing files ({len(seen)} seen)")
     c.check(seen_links == links, f"-b {block_size}: symlink targets match")
+    mounts = re.search(r"^procfs: mounts (.*)$", r.output, re.M)
+    want = f"/dev/{device} /mnt ext2 {'ro' if virtio else 'rw'} 0 0"
+    c.check(mounts is not None and mounts.group(1) == want, f"-b {block_size}: /proc/mounts line {want!r}")
     m = re.search(r"^ext2_read: readahead pages=(\d+) cold_ios=(\d+) cold_sectors=(\d+) warm_ios=(\d+)$",
                   r.output, re.M)
     if c.check(m is not None, f"-b {block_size}: readahead counters reported"):
@@ -118,12 +131,16 @@ def run_write(a, c, tmp):
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "128M"], check=True)
     drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write ext2.files=1500", drives=drives, echo=False)
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write,vfs_mount ext2.files=1500", drives=drives, echo=False)
     storage.check_ktests(c, r)
     expected = {m[0]: (int(m[1]), int(m[2], 16))
                 for m in re.findall(r"^ext2_write: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
     c.check(len(expected) > 100, f"{len(expected)} files reported by the guest")
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    # e2fsck -fn exits 0 on a consistent image even when it was not unmounted
+    # cleanly: the superblock state is checked on its own.
+    state = fs_state(image)
+    c.check(state == "clean", f"superblock state after power-off: {state!r} (dumpe2fs -h)")
     c.check(fsck.returncode == 0, "e2fsck -fn finds nothing to fix"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
     out = pathlib.Path(tmp) / "dump"
@@ -163,6 +180,10 @@ def run_fsync(a, c, tmp):
     subprocess.run(["debugfs", "-R", f"dump {path} {out}", str(image)], capture_output=True)
     c.check(out.exists() and out.stat().st_size == size and fnv1a_file(out) == h,
             "data acknowledged by fsync is in the image after the kill (debugfs)")
+    # Killed while mounted read-write: the state must say so (this is what
+    # proves the clean check of the write part can fail).
+    state = fs_state(image)
+    c.check(state == "not clean", f"superblock state after the kill: {state!r} (dumpe2fs -h)")
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
     c.check(fsck.returncode == 0, "e2fsck -fn: the killed image is consistent"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
