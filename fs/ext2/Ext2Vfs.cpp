@@ -412,13 +412,47 @@ Result<void> FileBlocks::prepare_write(AddressSpace& space, u64 pos, u64 length)
         return {};
     auto& inode = *static_cast<Ext2Inode*>(space.host());
     Ext2Mount& mount = inode.m_mount;
-    MutexGuard guard(mount.lock);
-    const u32 block_size = mount.fs.block_size();
-    for (u64 block = pos / block_size; block <= (pos + length - 1) / block_size; block++) {
-        bool fresh = false;
-        const u32 mapped = TRY(mount.fs.map_block(inode.disk, block, true, &fresh));
-        if (fresh)
+    u32 block_size = 0;
+    // A block allocated here holds whatever the disk had (a freed block's old
+    // data). The write covers its own bytes; the rest of a new first or last
+    // block that lies below the end of the file must read as zeros (it was a
+    // hole), so it is zeroed in the page cache before the caller's data goes
+    // in, or the page's read-modify-write would fetch the stale bytes from the
+    // disk (Linux zeroes new buffers in block_write_begin for the same reason).
+    u64 zero_from[2] = {}, zero_to[2] = {}; // before and after the write
+    {
+        MutexGuard guard(mount.lock);
+        block_size = mount.fs.block_size();
+        const u64 first = pos / block_size, last = (pos + length - 1) / block_size;
+        for (u64 block = first; block <= last; block++) {
+            bool fresh = false;
+            const u32 mapped = TRY(mount.fs.map_block(inode.disk, block, true, &fresh));
+            if (!fresh)
+                continue;
             mount.cache.forget(mapped);
+            if (block != first && block != last)
+                continue; // overwritten whole
+            const u64 start = block * block_size, end = min(start + block_size, space.size_bytes());
+            if (block == first && start < pos && start < end) { // before the write
+                zero_from[0] = start;
+                zero_to[0] = min(pos, end);
+            }
+            if (block == last && pos + length < end) { // after it
+                zero_from[1] = pos + length;
+                zero_to[1] = end;
+            }
+        }
+    }
+    static const u8 ZEROS[4096] = {};
+    for (usize slot = 0; slot < 2; slot++) {
+        // Within the file's size and within allocated blocks: no recursion
+        // into allocation, no change of size.
+        if (zero_to[slot] > zero_from[slot]) {
+            const usize n = static_cast<usize>(zero_to[slot] - zero_from[slot]);
+            const usize written = TRY(pagecache::buffered_write(space, zero_from[slot], ZEROS, n));
+            if (written != n)
+                return Error::from_errno(EIO);
+        }
     }
     return {};
 }
@@ -498,6 +532,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
         mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
         mount->fs.is_read_only() ? ", read-only" : "");
+    mount->read_only = mount->fs.is_read_only();
     return static_cast<vfs::SuperBlock*>(mount);
 }
 

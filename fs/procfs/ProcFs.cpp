@@ -1,7 +1,7 @@
 // procfs at /proc: text files generated when read, in Linux's formats.
 //   diskstats  one line per block device (block::format_diskstats_line)
 //   meminfo    MemTotal, MemFree, Cached, Dirty, Writeback (kB)
-//   mounts     "source target type rw 0 0"
+//   mounts     "source target type rw|ro 0 0"
 //   interrupts one row per vector and name, one column per CPU (Linux's layout)
 #include "fs/procfs/ProcFs.h"
 
@@ -65,7 +65,8 @@ void generate_mounts(Text& text)
     vfs::for_each_mount(
         [](const vfs::Mount& mount, void* context) {
             static_cast<Text*>(context)->append(
-                "%s %s %s rw 0 0\n", mount.source, mount.path, mount.superblock->type_name);
+                "%s %s %s %s 0 0\n", mount.source, mount.path, mount.superblock->type_name,
+                mount.superblock->read_only ? "ro" : "rw");
         },
         &text);
 }

@@ -228,12 +228,18 @@ void RamInode::evict()
     pagecache::truncate_pages(m_space, 0);
 }
 
+// Superblocks without a device get their own anonymous device number, as
+// Linux's get_anon_bdev() gives them (major 0, minors from 1): stat's st_dev
+// tells two ramfs mounts apart. Mounts are made under the namespace mutex.
+static u32 g_next_anonymous_minor = 1;
+
 Result<vfs::SuperBlock*> make_superblock(const char* type_name)
 {
     auto* superblock = new RamSuperBlock;
     if (!superblock)
         return Error::from_errno(ENOMEM);
     superblock->type_name = type_name;
+    superblock->device_number = g_next_anonymous_minor++; // major 0: the encoding is the minor (< 256)
     auto* root = new RamInode(*superblock, g_next_inode++, S_IFDIR | 0755);
     if (!root)
         return Error::from_errno(ENOMEM);

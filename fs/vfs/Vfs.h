@@ -197,6 +197,7 @@ struct SuperBlock {
 
     const char* type_name = "";
     u64 device_number = 0;
+    bool read_only = false; // set by the filesystem when it refuses writes (/proc/mounts "ro")
     Inode* root = nullptr;
 };
 

@@ -1,5 +1,7 @@
 #include "kernel/debug/Symbols.h"
 
+#include "kernel/lib/String.h"
+
 namespace symbols {
 namespace {
 
@@ -15,6 +17,19 @@ int hex_value(char c)
     if (c >= 'A' && c <= 'F')
         return c - 'A' + 10;
     return -1;
+}
+
+bool ends_with(const char* name, usize length, const char* suffix, usize suffix_length)
+{
+    return length >= suffix_length && memcmp(name + length - suffix_length, suffix, suffix_length) == 0;
+}
+
+// Labels from the linker script (__text_start, __init_array_end, ...) share
+// their address with a real function; a backtrace should name the function.
+bool is_linker_label(const char* name, usize length)
+{
+    return length > 2 && name[0] == '_' && name[1] == '_' &&
+           (ends_with(name, length, "_start", 6) || ends_with(name, length, "_end", 4));
 }
 
 } // namespace
@@ -50,6 +65,8 @@ bool lookup(u64 address, Symbol& out)
             continue;
         if (value > address)
             break;
+        if (is_linker_label(g_text + p + 3, line_end - (p + 3)))
+            continue;
         out.name = g_text + p + 3;
         out.name_length = line_end - (p + 3);
         out.offset = address - value;

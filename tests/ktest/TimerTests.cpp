@@ -48,9 +48,16 @@ KTEST(timers, fires_at_its_deadline)
     Record record{};
     Timer timer;
     timer.context = &record;
+    // No preemption from arming to firing (interrupts stay on): the spinning
+    // thread stays on the CPU whose timer interrupt it waits for. Otherwise,
+    // under single-threaded TCG, a migrated spinner could hold the host
+    // thread for a whole round-robin slice while that CPU waits its turn.
+    this_cpu().preempt_count++;
     u64 deadline = clock_ns() + 3 * 1000000;
     timer_arm(timer, deadline, record_callback);
-    KASSERT(spin_until([&] { return __atomic_load_n(&record.fired_at_ns, __ATOMIC_ACQUIRE) != 0; }, 1000000000));
+    bool fired = spin_until([&] { return __atomic_load_n(&record.fired_at_ns, __ATOMIC_ACQUIRE) != 0; }, 1000000000);
+    this_cpu().preempt_count--;
+    KASSERT(fired);
     KEXPECT(record.fired_at_ns >= deadline);
     // Timers are not rounded to ticks: typically tens of microseconds late.
     // The bound is loose because under TCG on a loaded host a vCPU can be

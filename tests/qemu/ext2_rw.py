@@ -3,19 +3,24 @@
 
 Read: the host builds an image with `mkfs.ext2 -d` from a directory of files
 with random content and sizes (0 B to several MiB, sparse files, deep
-directories, symlinks, an 8 MiB file for readahead); Sluice mounts it
-(root2=/dev/nvme0n1 with 4 KiB blocks, root2=/dev/vda with 1 KiB blocks), reads every file and prints its FNV-1a hash; every file must
-match the host's, and the readahead counters must show large requests and no
-reads of a cached file.
+directories, symlinks, an 8 MiB file for readahead, a sparse file whose data
+needs triple-indirect blocks with 1 KiB blocks; over 300 files); Sluice mounts
+it (root2=/dev/nvme0n1 with 4 KiB and 2 KiB blocks, root2=/dev/vda read-only
+with 1 KiB blocks), reads every file and prints its FNV-1a hash; every file
+must match the host's, the readahead counters must show large requests and no
+reads of a cached file, and /proc/mounts must say rw or ro (ktest procfs).
 
 Write: an empty image from `mkfs.ext2 -b 1024` on NVMe (root2=/dev/nvme0n1);
-Sluice creates, appends, truncates, renames and deletes over a thousand files and
-reports what each must contain; after power-off `e2fsck -fn` must find nothing
-to fix and every file read back with debugfs must have the reported hash;
-O_DIRECT alignment and coherence are checked in the guest.
+Sluice creates 3000 files, appends, truncates, renames and deletes and
+reports what each must contain (exactly as many as the rules leave); after
+power-off the superblock must be clean (dumpe2fs -h), `e2fsck -fn` must find
+nothing to fix and count exactly the inodes expected, and every file read back
+with debugfs must have the reported hash; O_DIRECT alignment and coherence and
+`..` across the mount point (ktest vfs_mount) are checked in the guest.
 
 Fsync: the guest fsyncs a file and prints a marker; the host kills QEMU at
-once; the data must be in the image (debugfs) and e2fsck -fn must pass.
+once; the data must be in the image (debugfs), e2fsck -fn must pass and the
+superblock must say "not clean" (it was mounted read-write when killed).
 """
 import os
 import pathlib
@@ -36,6 +41,16 @@ def fnv1a(data, h=FNV_OFFSET):
     for b in data:
         h = ((h ^ b) * FNV_PRIME) & 0xFFFFFFFFFFFFFFFF
     return h
+
+
+def fnv1a_zeros(count, h):
+    """fnv1a over `count` zero bytes: each is h = h * PRIME (xor 0 is nothing)."""
+    return (h * pow(FNV_PRIME, count, 1 << 64)) & 0xFFFFFFFFFFFFFFFF
+
+
+# A sparse file whose data needs triple-indirect blocks with 1 KiB blocks:
+# 12 direct + 256 single + 256*256 double-indirect blocks end at 65804 KiB.
+TRIPLE_DATA_OFFSET = (65 << 20) + (300 << 10)
 
 
 def fnv1a_file(path):
@@ -60,7 +75,7 @@ def make_tree(root, rng):
     sizes = [0, 1, 100, 1023, 1024, 1025, 4095, 4096, 4097, 49152, 49153, 300000, 1 << 20, 3 * (1 << 20) + 7]
     for i, size in enumerate(sizes):
         add(f"sizes/f{i}", rng.randbytes(size))
-    for i in range(150):
+    for i in range(300):
         add(f"many/d{i % 7}/file-{i}", rng.randbytes(rng.choice([0, 10, 700, 3000, 9000, 40000])))
     deep = "/".join(f"level{i}" for i in range(24))
     add(f"{deep}/leaf", rng.randbytes(5000))
@@ -73,6 +88,14 @@ def make_tree(root, rng):
         f.seek(6 << 20)
         f.write(tail)
     files["/mnt/sparse"] = (os.path.getsize(sparse), fnv1a_file(sparse))
+    # Data past the double-indirect range of a 1 KiB-block filesystem (and a
+    # hole of 65 MiB before it); hashed without reading the hole byte by byte.
+    triple = root / "triple"
+    data = rng.randbytes(9000)
+    with open(triple, "wb") as f:
+        f.seek(TRIPLE_DATA_OFFSET)
+        f.write(data)
+    files["/mnt/triple"] = (TRIPLE_DATA_OFFSET + len(data), fnv1a(data, fnv1a_zeros(TRIPLE_DATA_OFFSET, FNV_OFFSET)))
     for name, target in [("short-link", "sizes/f1"), ("long-link", "many/" + "x" * 100)]:
         os.symlink(target, root / name)
         links["/mnt/" + name] = target
@@ -102,7 +125,10 @@ def run_read(a, c, tmp, block_size, virtio=False):
         drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                    "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
         device = "nvme0n1"
-    r = scenario.boot(a, f"root2=/dev/{device} ktest=ext2_read", drives=drives, echo=False)
+    # The virtio run mounts read-only (root2.ro): reading needs nothing more,
+    # and ktest procfs checks that /proc/mounts says "ro" (and "rw" on NVMe).
+    ro = " root2.ro" if virtio else ""
+    r = scenario.boot(a, f"root2=/dev/{device}{ro} ktest=ext2_read,procfs", drives=drives, echo=False)
     storage.check_ktests(c, r)
     seen = {m[0]: (int(m[1]), int(m[2], 16))
             for m in re.findall(r"^ext2_read: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
@@ -112,6 +138,12 @@ def run_read(a, c, tmp, block_size, virtio=False):
             + (f" (wrong: {wrong[:5]})" if wrong else ""))
     c.check(set(seen) == set(files), f"-b {block_size}: no extra or missing files ({len(seen)} seen)")
     c.check(seen_links == links, f"-b {block_size}: symlink targets match")
+    if block_size == 1024:
+        stat = subprocess.run(["debugfs", "-R", "stat /triple", str(image)], capture_output=True, text=True).stdout
+        c.check("(TIND)" in stat, "-b 1024: /triple uses a triple-indirect block (debugfs stat), read back above")
+    mounts = re.search(r"^procfs: mounts (.*)$", r.output, re.M)
+    want = f"/dev/{device} /mnt ext2 {'ro' if virtio else 'rw'} 0 0"
+    c.check(mounts is not None and mounts.group(1) == want, f"-b {block_size}: /proc/mounts line {want!r}")
     m = re.search(r"^ext2_read: readahead pages=(\d+) cold_ios=(\d+) cold_sectors=(\d+) warm_ios=(\d+)$",
                   r.output, re.M)
     if c.check(m is not None, f"-b {block_size}: readahead counters reported"):
@@ -120,16 +152,34 @@ def run_read(a, c, tmp, block_size, virtio=False):
         c.check(warm == 0, f"-b {block_size}: second read of the cached file: {warm} device reads")
 
 
+WRITE_FILES = 3000
+
+
+def expected_live_files(count):
+    """The files ext2_write.create_change_and_report leaves, by its rules:
+    a rename over an existing file (from i = 5, 45, ...) ends i + 1, then
+    every fourth file from 6 on is unlinked."""
+    live = [True] * count
+    for i in range(5, count - 1, 40):
+        if live[i] and live[i + 1]:
+            live[i + 1] = False
+    for i in range(6, count, 4):
+        live[i] = False
+    return sum(live)
+
+
 def run_write(a, c, tmp):
     image = pathlib.Path(tmp) / "write.img"
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "128M"], check=True)
     drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_write ext2.files=1500", drives=drives, echo=False)
+    r = scenario.boot(a, f"root2=/dev/nvme0n1 ktest=ext2_write,vfs_mount ext2.files={WRITE_FILES}", drives=drives, echo=False)
     storage.check_ktests(c, r)
     expected = {m[0]: (int(m[1]), int(m[2], 16))
                 for m in re.findall(r"^ext2_write: file (\S+) (\d+) ([0-9a-f]{16})$", r.output, re.M)}
-    c.check(len(expected) > 100, f"{len(expected)} files reported by the guest")
+    live = expected_live_files(WRITE_FILES)
+    c.check(len(expected) == live, f"{len(expected)} files reported by the guest, {live} expected "
+            f"({WRITE_FILES} created, then appended, truncated, renamed, deleted)")
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
     # e2fsck -fn exits 0 on a consistent image even when it was not unmounted
     # cleanly: the superblock state is checked on its own.
@@ -137,6 +187,12 @@ def run_write(a, c, tmp):
     c.check(state == "clean", f"superblock state after power-off: {state!r} (dumpe2fs -h)")
     c.check(fsck.returncode == 0, "e2fsck -fn finds nothing to fix"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
+    # Inodes in use, counted by e2fsck: the 11 of an empty filesystem (the
+    # reserved ones and lost+found), the live files, /w and its 4 directories
+    # (a, b, a/deep, er-moved) and the 2 symlinks; nothing leaked.
+    m = re.search(r"(\d+)/\d+ files", fsck.stdout)
+    used = int(m.group(1)) if m else None
+    c.check(used == 11 + live + 5 + 2, f"inodes in use after the run: {used}, expected {11 + live + 5 + 2} (e2fsck)")
     out = pathlib.Path(tmp) / "dump"
     out.mkdir()
     commands = pathlib.Path(tmp) / "commands"
@@ -208,6 +264,7 @@ def main():
         if a.part in ("read", "all"):
             run_read(a, c, tmp, 4096)
             run_read(a, c, tmp, 1024, virtio=True)
+            run_read(a, c, tmp, 2048)
         if a.part in ("write", "all"):
             run_write(a, c, tmp)
         if a.part in ("fsync", "all"):
