@@ -10,7 +10,7 @@ buffers fit, and the host checks that the depth used is the device's and
 that the queues really fill: under TCG the emulated devices complete about
 as fast as one thread submits, so --throttle-iops (QEMU
 throttling.iops-total on the NVMe drive) holds requests in the device until
-every NVMe queue holds its full depth. (Throttling the virtio-blk drive the
+every NVMe queue holds (nearly) its full depth. (Throttling the virtio-blk drive the
 same way sometimes stalls a full 256-entry queue: see docs/BLOCK.md, Tests.)
 
 With --scheduler LIST (blk.scheduler, e.g. nvme0n1:mq-deadline,vda:none)
@@ -67,9 +67,11 @@ def main():
                         f"device {device_depth})")
             peaks = [int(n) for n in re.findall(rf"{dev}: cpu \d+ thread verified \d+ reads, peak (\d+) tags", r.output)]
             if m and a.throttle_iops and dev == "nvme0n1":
-                # Throttled, every queue fills to the depth used.
-                c.check(len(peaks) == a.smp and min(peaks) == depth,
-                        f"{dev}: {depth} tags in use at once on every CPU's queue (peaks {peaks})")
+                # Throttled, every queue fills up to (nearly: some complete
+                # while a busy host's vCPU is still submitting) the depth.
+                want = depth * 3 // 4
+                c.check(len(peaks) == a.smp and min(peaks) >= want,
+                        f"{dev}: at least {want} of {depth} tags in use at once on every CPU's queue (peaks {peaks})")
         cpus = set(range(a.smp))
         for dev, tag_set in (("nvme0n1", "nvme0"), ("vda", "virtio0")):
             c.check(re.search(rf"{dev}: verified [1-9]\d* reads", r.output) is not None, f"{dev} reads verified")
