@@ -318,19 +318,27 @@ Result<void> lstat(StringView path, Stat& out)
     return {};
 }
 
-Result<void> mkdir(StringView path, u32 mode)
+// The parent directory of a name that is about to be created (mkdir,
+// symlink): EEXIST if the name is "." or ".." or already exists.
+static Result<void> resolve_new_name(StringView path, ParentAndName& out)
 {
-    MutexGuard guard(namespace_lock());
-    ParentAndName where;
-    TRY(resolve_parent(path, where));
-    if (is_dot_or_dotdot(where))
+    TRY(resolve_parent(path, out));
+    if (is_dot_or_dotdot(out))
         return Error::from_errno(EEXIST);
-    const StringView name(where.name, where.name_length);
-    auto existing = child_of(*where.parent.dentry, name);
+    auto existing = child_of(*out.parent.dentry, StringView(out.name, out.name_length));
     if (!existing.is_error())
         return Error::from_errno(EEXIST);
     if (existing.error().code() != ENOENT)
         return existing.error();
+    return {};
+}
+
+Result<void> mkdir(StringView path, u32 mode)
+{
+    MutexGuard guard(namespace_lock());
+    ParentAndName where;
+    TRY(resolve_new_name(path, where));
+    const StringView name(where.name, where.name_length);
     Inode* inode = TRY(where.parent.dentry->inode->mkdir(name, S_IFDIR | (mode & 07777)));
     TRY(add_dentry(*where.parent.dentry, name, inode));
     return {};
@@ -435,15 +443,8 @@ Result<void> symlink(StringView target, StringView link_path)
 {
     MutexGuard guard(namespace_lock());
     ParentAndName where;
-    TRY(resolve_parent(link_path, where));
-    if (is_dot_or_dotdot(where))
-        return Error::from_errno(EEXIST);
+    TRY(resolve_new_name(link_path, where));
     const StringView name(where.name, where.name_length);
-    auto existing = child_of(*where.parent.dentry, name);
-    if (!existing.is_error())
-        return Error::from_errno(EEXIST);
-    if (existing.error().code() != ENOENT)
-        return existing.error();
     Inode* inode = TRY(where.parent.dentry->inode->symlink(name, target));
     TRY(add_dentry(*where.parent.dentry, name, inode));
     return {};
