@@ -41,10 +41,19 @@ public:
     static constexpr u64 DEFAULT_MAX_PAGES = DEFAULT_MAX_BYTES / PAGE_SIZE;
     static constexpr u64 MIN_WINDOW_PAGES = 4;
 
-    explicit ReadaheadState(u64 max_pages = DEFAULT_MAX_PAGES)
+    ReadaheadState()
+        : m_max_pages(s_default_max_pages)
+    {
+    }
+    explicit ReadaheadState(u64 max_pages)
         : m_max_pages(max_pages)
     {
     }
+
+    // The window new files start with: `readahead_kb=` on the kernel command
+    // line (like Linux's per-device read_ahead_kb, but one value for all).
+    static void set_default_max_pages(u64 max_pages) { s_default_max_pages = max(max_pages, MIN_WINDOW_PAGES); }
+    static u64 default_max_pages() { return s_default_max_pages; }
 
     // The reader needs pages [index, index + request_pages) and `index` is not
     // cached. `file_pages`: pages up to end of file (nothing is read past it).
@@ -76,6 +85,7 @@ private:
     ReadaheadRequest read_only_request(u64 index, u64 request_pages, u64 file_pages);
 
     u64 m_max_pages;
+    static inline u64 s_default_max_pages = DEFAULT_MAX_PAGES;
     // The current window [m_start, m_start + m_size); its last m_async_size
     // pages are the asynchronous part, whose first page is the trigger.
     u64 m_start = 0;

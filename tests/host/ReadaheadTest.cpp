@@ -220,3 +220,15 @@ TEST(Readahead, SkippedTriggerStillContinuesThePipeline)
     // Every window is reached synchronously at its end and still grows.
     EXPECT_LE(cache.device_requests, 1024u / 32 + 6);
 }
+
+TEST(Readahead, DefaultWindowIsTunableForNewFiles)
+{
+    EXPECT_EQ(ReadaheadState().max_pages(), ReadaheadState::DEFAULT_MAX_PAGES);
+    ReadaheadState::set_default_max_pages(256); // readahead_kb=1024
+    ReadaheadState tuned;
+    EXPECT_EQ(tuned.max_pages(), 256u);
+    ReadaheadState::set_default_max_pages(1); // never below the smallest window
+    EXPECT_EQ(ReadaheadState().max_pages(), ReadaheadState::MIN_WINDOW_PAGES);
+    ReadaheadState::set_default_max_pages(ReadaheadState::DEFAULT_MAX_PAGES);
+    EXPECT_EQ(tuned.max_pages(), 256u); // existing files keep their window
+}

@@ -192,7 +192,7 @@ KTEST(pagecache, sequential_read_issues_few_large_requests)
     KEXPECT(requests <= PAGES / 8);
     KEXPECT(bytes / requests >= 32 * KiB);
     // Readahead does not run far past what was read.
-    KEXPECT(bytes <= LENGTH + ReadaheadState::DEFAULT_MAX_BYTES * 2);
+    KEXPECT(bytes <= LENGTH + ReadaheadState::default_max_pages() * PAGE_SIZE * 2);
 }
 
 KTEST(pagecache, random_read_does_not_inflate_requests)
