@@ -174,6 +174,11 @@ private:
     Result<void> new_inode(Inode& directory, u16 mode, Inode& out);
     Result<void> check_writable() const;
     Result<void> check_name(StringView name) const;
+    // The checks every new directory entry starts with: a writable mount, a
+    // directory to put it in (ENOTDIR), a valid name.
+    Result<void> check_new_entry_directory(Inode& directory, StringView name) const;
+    // EEXIST when `name` is already in `directory`; lookup errors other than ENOENT pass through.
+    Result<void> check_name_is_free(Inode& directory, StringView name);
     Result<bool> is_ancestor(u32 ancestor, Inode& directory);
     void set_size(Inode& inode, u64 size);
     Result<void> note_large_file(u64 size);

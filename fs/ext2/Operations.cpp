@@ -42,6 +42,24 @@ Result<void> FileSystem::check_name(StringView name) const
     return {};
 }
 
+Result<void> FileSystem::check_new_entry_directory(Inode& directory, StringView name) const
+{
+    TRY(check_writable());
+    if (!directory.is_directory())
+        return Error::from_errno(ENOTDIR);
+    return check_name(name);
+}
+
+Result<void> FileSystem::check_name_is_free(Inode& directory, StringView name)
+{
+    auto existing = lookup(directory, name);
+    if (!existing.is_error())
+        return Error::from_errno(EEXIST);
+    if (existing.error().code() != ENOENT)
+        return existing.error();
+    return {};
+}
+
 Result<void> FileSystem::new_inode(Inode& directory, u16 mode, Inode& out)
 {
     const bool is_directory = (mode & MODE_TYPE_MASK) == MODE_DIRECTORY;
@@ -63,21 +81,14 @@ Result<void> FileSystem::new_inode(Inode& directory, u16 mode, Inode& out)
 
 Result<void> FileSystem::create(Inode& directory, StringView name, u16 mode, Inode& out)
 {
-    TRY(check_writable());
-    if (!directory.is_directory())
-        return Error::from_errno(ENOTDIR);
-    TRY(check_name(name));
+    TRY(check_new_entry_directory(directory, name));
     if ((mode & MODE_TYPE_MASK) == MODE_DIRECTORY)
         return Error::from_errno(EINVAL); // mkdir() makes directories
     if ((mode & MODE_TYPE_MASK) == 0)
         mode |= MODE_REGULAR;
     if (directory.disk.i_links_count == 0)
         return Error::from_errno(ENOENT); // a removed directory
-    auto existing = lookup(directory, name);
-    if (!existing.is_error())
-        return Error::from_errno(EEXIST);
-    if (existing.error().code() != ENOENT)
-        return existing.error();
+    TRY(check_name_is_free(directory, name));
 
     TRY(new_inode(directory, mode, out));
     out.disk.i_links_count = 1;
@@ -93,19 +104,12 @@ Result<void> FileSystem::create(Inode& directory, StringView name, u16 mode, Ino
 
 Result<void> FileSystem::mkdir(Inode& directory, StringView name, u16 mode, Inode& out)
 {
-    TRY(check_writable());
-    if (!directory.is_directory())
-        return Error::from_errno(ENOTDIR);
-    TRY(check_name(name));
+    TRY(check_new_entry_directory(directory, name));
     if (directory.disk.i_links_count == 0)
         return Error::from_errno(ENOENT);
     if (directory.disk.i_links_count >= LINK_MAX)
         return Error::from_errno(EMLINK);
-    auto existing = lookup(directory, name);
-    if (!existing.is_error())
-        return Error::from_errno(EEXIST);
-    if (existing.error().code() != ENOENT)
-        return existing.error();
+    TRY(check_name_is_free(directory, name));
 
     TRY(new_inode(directory, MODE_DIRECTORY | (mode & PERMISSION_MASK), out));
     out.disk.i_links_count = 2; // its name in the parent, and its own "."
@@ -141,19 +145,12 @@ Result<void> FileSystem::mkdir(Inode& directory, StringView name, u16 mode, Inod
 
 Result<void> FileSystem::symlink(Inode& directory, StringView name, StringView target, Inode& out)
 {
-    TRY(check_writable());
-    if (!directory.is_directory())
-        return Error::from_errno(ENOTDIR);
-    TRY(check_name(name));
+    TRY(check_new_entry_directory(directory, name));
     if (target.is_empty())
         return Error::from_errno(ENOENT);
     if (target.length() >= m_block_size)
         return Error::from_errno(ENAMETOOLONG);
-    auto existing = lookup(directory, name);
-    if (!existing.is_error())
-        return Error::from_errno(EEXIST);
-    if (existing.error().code() != ENOENT)
-        return existing.error();
+    TRY(check_name_is_free(directory, name));
 
     TRY(new_inode(directory, MODE_SYMLINK | 0777, out));
     out.disk.i_links_count = 1;
@@ -178,19 +175,12 @@ Result<void> FileSystem::symlink(Inode& directory, StringView name, StringView t
 
 Result<void> FileSystem::link(Inode& directory, StringView name, Inode& target)
 {
-    TRY(check_writable());
-    if (!directory.is_directory())
-        return Error::from_errno(ENOTDIR);
-    TRY(check_name(name));
+    TRY(check_new_entry_directory(directory, name));
     if (target.is_directory())
         return Error::from_errno(EPERM);
     if (target.disk.i_links_count >= LINK_MAX)
         return Error::from_errno(EMLINK);
-    auto existing = lookup(directory, name);
-    if (!existing.is_error())
-        return Error::from_errno(EEXIST);
-    if (existing.error().code() != ENOENT)
-        return existing.error();
+    TRY(check_name_is_free(directory, name));
     TRY(add_entry(directory, name, target.number, entry_file_type(target.disk.i_mode)));
     target.disk.i_links_count++;
     target.disk.i_ctime = now();
