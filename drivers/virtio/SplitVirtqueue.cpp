@@ -293,6 +293,14 @@ bool SplitVirtqueue::enable_interrupts()
     return load_acquire(&m_used->idx) == m_last_used_idx;
 }
 
+SplitVirtqueue::Snapshot SplitVirtqueue::snapshot() const
+{
+    if (!m_size)
+        return {};
+    return { m_avail_idx, m_published_idx, load_acquire(&m_used->idx), m_last_used_idx, load_relaxed(m_avail_event),
+        load_relaxed(m_used_event), load_relaxed(&m_avail->flags), load_relaxed(&m_used->flags) };
+}
+
 void* SplitVirtqueue::detach_unused()
 {
     for (u16 i = 0; i < m_size; i++) {

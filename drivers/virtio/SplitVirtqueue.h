@@ -134,6 +134,12 @@ public:
     void* detach_unused();
     void reinitialize();
 
+    // Ring indices for diagnostics (a stalled queue's timeout report).
+    struct Snapshot {
+        u16 avail_idx, published_idx, used_idx, last_used_idx, avail_event, used_event, avail_flags, used_flags;
+    };
+    Snapshot snapshot() const;
+
     u16 size() const { return m_size; }
     u16 free_descriptors() const { return m_num_free; }
     u16 in_flight() const { return m_in_flight; }

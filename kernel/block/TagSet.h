@@ -61,6 +61,7 @@ public:
     };
     Counters counters() const;
     u32 tags_in_use() const { return m_tags.in_use(); }
+    bool restart_pending() const { return __atomic_load_n(&m_restart, __ATOMIC_ACQUIRE); }
     const char* scheduler_name() const { return m_scheduler->name(); }
 
 private:

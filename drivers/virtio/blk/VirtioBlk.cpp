@@ -360,6 +360,16 @@ block::TimeoutAction Disk::timeout(block::Request& request)
     // whole device (not implemented).
     log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) still outstanding", m_name, request.tag,
         request.sector, request.size_bytes);
+    Queue& q = *static_cast<Queue*>(request.hw_queue->driver_data);
+    SpinLockGuard guard(q.lock);
+    const SplitVirtqueue& ring = *q.ring;
+    const SplitVirtqueue::Snapshot s = ring.snapshot();
+    log_warn(TAG,
+        "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
+        "avail_flags %x used_flags %x in_flight %u free %u blk-mq restart %d tags %u",
+        m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event, s.used_event,
+        s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
+        int(request.hw_queue->restart_pending()), request.hw_queue->tags_in_use());
     return block::TimeoutAction::ResetTimer;
 }
 
