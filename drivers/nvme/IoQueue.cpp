@@ -145,6 +145,8 @@ block::QueueStatus IoQueue::issue(block::Request& request, bool last)
     if (built.is_error()) {
         log_warn("nvme", "queue %u: cannot describe request (errno %d)", qid(), built.error().code());
         block::complete_request(request, built.error().code());
+        if (last)
+            commit(); // the batch's earlier commands are in the ring: ring for them
         return block::QueueStatus::Ok;
     }
     {

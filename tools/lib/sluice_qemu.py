@@ -94,9 +94,12 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
     "multi" (QEMU's default) gives each vCPU its own host thread. Tests use
     single: with more vCPUs than host cores, multi-threaded TCG lets a vCPU
     spin for a whole host time slice on a lock whose holder is descheduled,
-    which made cross-CPU tests 3-20x slower and their timing erratic. The
-    benchmarks keep QEMU's default, as the Linux baseline does. The
-    SLUICE_TCG_THREAD environment variable overrides either."""
+    which made cross-CPU tests 3-20x slower and their timing erratic. But
+    QEMU 7.2 drops guest memory barriers in single mode while its device
+    models run in other host threads, which can stall virtio and NVMe queues:
+    scenarios with disks use multi (tests/qemu/scenario.py), as do the
+    benchmarks and the Linux baseline. The SLUICE_TCG_THREAD environment
+    variable overrides either."""
     build_dir = pathlib.Path(build_dir)
     if accel is None:
         accel = "kvm" if kvm_usable(build_dir) else "tcg"

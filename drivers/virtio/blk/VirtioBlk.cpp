@@ -328,7 +328,9 @@ block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& reque
         } else {
             result = q.requests->submit(request);
         }
-        if (last && result.outcome == RequestQueue::Outcome::Issued)
+        // The last of a batch publishes the batch, even when it failed
+        // itself: the chains queued before it are waiting on this.
+        if (last && q.owner == QueueOwner::BlkMq)
             q.requests->commit();
     }
     switch (result.outcome) {
@@ -362,14 +364,23 @@ block::TimeoutAction Disk::timeout(block::Request& request)
         request.sector, request.size_bytes);
     Queue& q = *static_cast<Queue*>(request.hw_queue->driver_data);
     SpinLockGuard guard(q.lock);
+    // Once per queue and timeout round: the ring's indices tell a device
+    // that never fetched the requests (avail_event behind published) from
+    // one that used them without an interrupt (used ahead of harvested).
+    const u64 now = clock_ns();
+    if (now - q.last_stall_report_ns < 1'000'000'000ul)
+        return block::TimeoutAction::ResetTimer;
+    q.last_stall_report_ns = now;
     const SplitVirtqueue& ring = *q.ring;
     const SplitVirtqueue::Snapshot s = ring.snapshot();
     log_warn(TAG,
         "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
-        "avail_flags %x used_flags %x in_flight %u free %u blk-mq restart %d tags %u",
+        "avail_flags %x used_flags %x in_flight %u free %u; blk-mq restart %d tags %u; device status %x; "
+        "batches %lu notifies %lu interrupts %lu",
         m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event, s.used_event,
         s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
-        int(request.hw_queue->restart_pending()), request.hw_queue->tags_in_use());
+        int(request.hw_queue->restart_pending()), request.hw_queue->tags_in_use(), m_transport->status(),
+        q.requests->counters().batches, q.requests->counters().notifications, q.interrupts);
     return block::TimeoutAction::ResetTimer;
 }
 

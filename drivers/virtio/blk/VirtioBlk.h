@@ -42,6 +42,7 @@ struct Queue {
     u16 msix_entry = 0; // MSI-X table entry (0 is configuration changes); NO_VECTOR for the raw queue
     u32 cpu = 0; // where its interrupt is delivered
     u64 interrupts = 0; // how many times it fired (ktests compare)
+    u64 last_stall_report_ns = 0; // timeout(): one ring report per queue per round
     char irq_name[24] = {};
     SpinLock lock; // guards ring, requests and owner
     QueueOwner owner = QueueOwner::BlkMq;
