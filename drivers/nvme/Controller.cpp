@@ -433,8 +433,11 @@ block::TimeoutAction Controller::timeout(block::Request& request)
 {
     auto& data = request.driver_data_as<RequestData>();
     IoQueue& queue = *static_cast<IoQueue*>(request.hw_queue->driver_data);
-    // It may simply have completed without an interrupt we noticed.
-    if (queue.reap() && request.state != block::RequestState::Issued)
+    // It may simply have completed without an interrupt we noticed, here or
+    // on the queue's own CPU a moment ago: then its tag may already carry a
+    // new command, which must not be aborted.
+    queue.reap();
+    if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued)
         return block::TimeoutAction::Handled;
     if (!data.aborted) {
         // First strike: Abort (§5.1). The command then completes normally

@@ -98,7 +98,15 @@ Request* HwQueue::alloc_request(Bio& bio)
     ASSERT(request.state == RequestState::Idle);
     BlockDevice& device = *bio.device;
     request_init_from_bio(request, bio, device.limits());
-    request.submit_cpu = cpu % m_set->cpu_count();
+    // The software queue must be one this hardware queue drains: a submitter
+    // preempted after choosing us may be running on a CPU mapped elsewhere.
+    u32 sw_cpu = cpu % m_set->cpu_count();
+    if (!m_cpus.has(sw_cpu))
+        for (u32 mapped : m_cpus) {
+            sw_cpu = mapped;
+            break;
+        }
+    request.submit_cpu = sw_cpu;
     // Parked bios start when they get their tag; others when submitted
     // (one clock read less per I/O).
     request.start_ns = __atomic_load_n(&m_parked_count, __ATOMIC_RELAXED) ? clock_ns() : bio.submit_ns;
@@ -224,6 +232,9 @@ void HwQueue::dispatch_all()
         if (count == 0)
             return;
 
+        // Completions and kicks seen from here on (pairs with the check after
+        // a Busy below).
+        const u64 restart_events = __atomic_load_n(&m_restart_events, __ATOMIC_SEQ_CST);
         u32 issued = 0;
         for (; issued < count; issued++) {
             Request& request = *batch[issued];
@@ -251,10 +262,17 @@ void HwQueue::dispatch_all()
                 batch[i - 1]->state = RequestState::Queued;
                 m_scheduler->requeue(*batch[i - 1]);
             }
-            __atomic_store_n(&m_restart, true, __ATOMIC_RELEASE);
+            __atomic_store_n(&m_restart, true, __ATOMIC_SEQ_CST);
         }
         if (issued)
             driver.commit(*this);
+        // A completion (or kick_all) between the driver's Busy and the flag
+        // above found no flag to act on: it freed room nobody will use. Each
+        // side stores, then loads the other's variable (both sequentially
+        // consistent), so at least one of us sees the other: retry here.
+        if (__atomic_load_n(&m_restart_events, __ATOMIC_SEQ_CST) != restart_events
+            && __atomic_exchange_n(&m_restart, false, __ATOMIC_ACQ_REL))
+            continue;
         return;
     }
 }
@@ -283,10 +301,14 @@ void complete_request(Request& request, int error)
         bio = next;
     }
     __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_RELAXED);
+    // No timeout may claim it from here on (a claim compares the deadline).
+    __atomic_store_n(&request.timeout_deadline_ns, 0ul, __ATOMIC_RELAXED);
     hw.release_tag(request);
 
-    // The device had said Busy: a slot is free now.
-    if (__atomic_load_n(&hw.m_restart, __ATOMIC_ACQUIRE) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
+    // The device had said Busy: a slot is free now. The event count goes up
+    // before the flag is read (see dispatch_all).
+    __atomic_fetch_add(&hw.m_restart_events, 1, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&hw.m_restart, __ATOMIC_SEQ_CST) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
         hw.run();
 }
 

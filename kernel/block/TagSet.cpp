@@ -107,8 +107,12 @@ void TagSet::check_timeouts(u64 now_ns)
             if (deadline == 0 || deadline > now_ns)
                 continue;
             // Claim the timeout once: a concurrent check skips it.
+            // A completion zeroes the deadline and a new issue sets a later
+            // one, so the claim fails for a request that ended meanwhile.
             if (!__atomic_compare_exchange_n(&request.timeout_deadline_ns, const_cast<u64*>(&deadline), 0ul, false,
                                              __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+                continue;
+            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
                 continue;
             log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
                      request.sector, request.size_bytes);
@@ -190,6 +194,7 @@ void TagSet::kick_all()
     // Whatever the driver said Busy about before (e.g. during its reset) is
     // retried now.
     for (u32 q = 0; q < m_hw_count; q++) {
+        __atomic_fetch_add(&m_hw[q]->m_restart_events, 1, __ATOMIC_SEQ_CST); // see dispatch_all
         __atomic_store_n(&m_hw[q]->m_restart, false, __ATOMIC_RELEASE);
         m_hw[q]->run();
     }

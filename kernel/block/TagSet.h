@@ -93,6 +93,7 @@ private:
     Bio* m_parked_tail = nullptr;
     u32 m_parked_count = 0; // written under m_lock, read without it
     bool m_restart = false; // the driver said Busy: run again after a completion (atomic)
+    u64 m_restart_events = 0; // completions and kicks, for the Busy/restart race (atomic)
 
     // Single dispatcher at a time; others set m_rerun (see run()).
     bool m_dispatching = false;

@@ -337,8 +337,13 @@ KTEST(blk_verify, random_reads_from_every_cpu)
                  static_cast<u32>((per_thread > SHALLOW_DEPTH ? DEEP_IO_BYTES : MAX_IO_BYTES) / KiB), elapsed_ms,
                  device.tag_set().hw_queue(0).scheduler_name());
         TagSet& set = device.tag_set();
-        for (u32 q = 0; q < set.hw_queue_count(); q++)
+        u64 busy = 0;
+        for (u32 q = 0; q < set.hw_queue_count(); q++) {
             KEXPECT_EQ(set.hw_queue(q).tags_in_use(), 0u);
+            busy += set.hw_queue(q).counters().busy;
+        }
+        // How often the driver said "full" (each one a restart on completion).
+        log_info("ktest", "%s: driver answered Busy %lu times", device.name(), busy);
         KEXPECT_EQ(device.stats().in_flight(), 0ul);
     });
     // Every named interrupt vector of a storage queue fired, on the CPU it
@@ -465,8 +470,13 @@ KTEST(blk_errors, injected_errors_hit_only_their_bios)
         KEXPECT_EQ(mm::page_counters().free, pages_before.free);
         KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
         TagSet& set = device.tag_set();
-        for (u32 q = 0; q < set.hw_queue_count(); q++)
+        u64 busy = 0;
+        for (u32 q = 0; q < set.hw_queue_count(); q++) {
             KEXPECT_EQ(set.hw_queue(q).tags_in_use(), 0u);
+            busy += set.hw_queue(q).counters().busy;
+        }
+        // How often the driver said "full" (each one a restart on completion).
+        log_info("ktest", "%s: driver answered Busy %lu times", device.name(), busy);
         log_info("ktest", "%s: %u of %u reads failed with EIO as injected; write %d", device.name(), failed, N,
                  write_status);
         for (u32 i = 0; i < N; i++)

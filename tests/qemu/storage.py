@@ -11,15 +11,17 @@ import blk_image
 IMAGE_BYTES = 64 << 20
 
 
-def drives(nvme_image, virtio_image=None, smp=2, nvme_file=None, virtio_file=None, nvme_options=""):
+def drives(nvme_image, virtio_image=None, smp=2, nvme_file=None, virtio_file=None, nvme_options="",
+           virtio_device_options=""):
     """QEMU arguments for an NVMe namespace and (optionally) a virtio-blk disk
     with one queue per CPU. `nvme_file` and `virtio_file` override the
-    -drive file= (blkdebug); `nvme_options` are appended to the NVMe -drive."""
+    -drive file= (blkdebug); `nvme_options` are appended to the NVMe -drive,
+    `virtio_device_options` to the virtio-blk -device."""
     out = [["-drive", f"file={nvme_file or nvme_image},if=none,id=nvme0drive,format=raw,cache=writeback{nvme_options}",
             "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=16"]]
     if virtio_image:
         out.append(["-drive", f"file={virtio_file or virtio_image},if=none,id=vd0drive,format=raw,cache=writeback",
-                    "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={smp}"])
+                    "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={smp}{virtio_device_options}"])
     return out
 
 
