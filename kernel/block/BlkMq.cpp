@@ -510,6 +510,20 @@ void complete_waiter(Bio& bio) { static_cast<Completion*>(bio.private_data)->com
 
 } // namespace
 
+namespace {
+
+u32 poll_every_queue(BlockDevice& device)
+{
+    TagSet& set = device.tag_set();
+    u32 reaped = 0;
+    for (u32 q = 0; q < set.hw_queue_count(); q++)
+        if (set.hw_queue(q).is_poll())
+            reaped += set.driver().poll(set.hw_queue(q));
+    return reaped;
+}
+
+} // namespace
+
 int submit_bio_wait(Bio& bio)
 {
     Completion done;
@@ -526,8 +540,11 @@ int submit_bio_wait(Bio& bio)
     if (polled) {
         // Polled queues have no interrupt: reap until our bio has ended.
         // (Overdue requests are the timeout timer's business, TagSet.h.)
+        // This CPU's polled queue first; the bio went to the queue of the
+        // CPU we were on when it was submitted (or split), which may differ
+        // now, so an empty poll here tries every polled queue.
         while (!done.try_wait())
-            if (!poll(device, current_cpu_index()))
+            if (!poll(device, current_cpu_index()) && !poll_every_queue(device))
                 sched::yield();
     } else {
         done.wait();
