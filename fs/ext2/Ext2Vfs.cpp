@@ -529,8 +529,10 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     {
         MutexGuard guard(mount->lock);
         auto got = mount->get_inode(ROOT_INO);
-        if (got.is_error())
+        if (got.is_error()) {
+            device->unclaim();
             return got.error();
+        }
         root = got.value();
     }
     mount->root = root;
