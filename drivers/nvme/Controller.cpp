@@ -8,6 +8,7 @@
 #include "drivers/pci/DmaPages.h"
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlkMq.h"
+#include "kernel/block/DeviceRemoval.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
@@ -233,9 +234,9 @@ Result<void> Controller::create_io_queues()
             // One vector per queue, queue i on CPU i.
             queue->msix_entry = qid;
             queue->cpu = i % cpus;
-            char* vector_name = static_cast<char*>(kmalloc(16));
-            format_string(vector_name, 16, "%sq%u", m_name, qid);
-            queue->vector = TRY(m_pci.bind_msix_vector(qid, queue->cpu, interrupt_queue_handler, queue, vector_name));
+            format_string(queue->vector_name, sizeof(queue->vector_name), "%sq%u", m_name, qid);
+            queue->vector
+                = TRY(m_pci.bind_msix_vector(qid, queue->cpu, interrupt_queue_handler, queue, queue->vector_name));
         }
         TRY(create_queue_pair(*queue, !polled));
     }
@@ -374,7 +375,14 @@ Result<Controller*> Controller::create(pci::Device& pci_device)
     auto* c = new Controller(pci_device);
     if (!c)
         return Error::from_errno(ENOMEM);
-    c->m_index = static_cast<u32>(g_controller_count);
+    // The lowest free number: a controller bound again keeps its name.
+    u32 index = 0;
+    for (bool taken = true; taken; index += taken) {
+        taken = false;
+        for (usize i = 0; i < g_controller_count; i++)
+            taken |= g_controllers[i]->m_index == index;
+    }
+    c->m_index = index;
     c->m_drop_cqe_at = boot_info().command_line.get_u64("nvme.drop_cqe", 0);
     format_string(c->m_name, sizeof(c->m_name), "nvme%u", c->m_index);
 
@@ -420,6 +428,10 @@ void Controller::print_summary()
 
 block::QueueStatus Controller::queue_request(block::HwQueue& hw, block::Request& request, bool last)
 {
+    if (__atomic_load_n(&m_removing, __ATOMIC_ACQUIRE)) {
+        block::complete_request(request, EIO); // the controller is disabled
+        return block::QueueStatus::Ok;
+    }
     if (__atomic_load_n(&m_resetting, __ATOMIC_ACQUIRE))
         return block::QueueStatus::Busy;
     return static_cast<IoQueue*>(hw.driver_data)->issue(request, last);
@@ -502,6 +514,114 @@ void Controller::shutdown()
         x86::pause();
     }
     log_info("nvme", "%s: shutdown complete", m_name);
+}
+
+// --- removal ------------------------------------------------------------------------
+
+namespace {
+// How long remove() waits for requests in flight before it disables the
+// controller and fails them: one command timeout.
+constexpr u64 REMOVE_DRAIN_NS_DEFAULT = 30'000'000'000ul;
+} // namespace
+
+Result<void> Controller::remove()
+{
+    // Every namespace first, or none: a busy one leaves the controller as it was.
+    for (u32 i = 0; i < m_namespace_count; i++) {
+        auto begun = block::begin_removal(*m_namespaces[i].device);
+        if (begun.is_error()) {
+            for (u32 j = 0; j < i; j++)
+                block::cancel_removal(*m_namespaces[j].device);
+            log_warn("nvme", "%s: remove refused: %s busy (errno %d)", m_name, m_namespaces[i].device->name(),
+                     begun.error().code());
+            return begun.error();
+        }
+    }
+    const u64 drain_ns = m_tag_set ? m_tag_set->config().timeout_ns : REMOVE_DRAIN_NS_DEFAULT;
+    bool idle = true;
+    for (u32 i = 0; i < m_namespace_count; i++)
+        idle &= block::wait_idle(*m_namespaces[i].device, drain_ns);
+    if (!idle) {
+        // §7.6.2 would rather shut down cleanly, but the controller does not
+        // answer: disabling it (CC.EN = 0) ends every command (§7.3.2), so no
+        // DMA lands in memory we are about to free; then fail the requests.
+        __atomic_store_n(&m_removing, true, __ATOMIC_RELEASE);
+        (void)disable();
+        block::fail_requests(*m_tag_set, EIO);
+        for (u32 i = 0; i < m_namespace_count; i++)
+            (void)block::wait_idle(*m_namespaces[i].device, drain_ns);
+    }
+    for (u32 i = 0; i < m_namespace_count; i++) {
+        block::finish_removal(*m_namespaces[i].device);
+        m_namespaces[i].device = nullptr;
+    }
+    m_namespace_count = 0;
+    block::TagSet::destroy(m_tag_set);
+    m_tag_set = nullptr;
+
+    if (idle)
+        delete_io_queues();
+    shutdown();
+    (void)disable();
+    release_resources();
+    // Out of the registry (the name and index can be taken again).
+    for (usize i = 0; i < g_controller_count; i++) {
+        if (g_controllers[i] != this)
+            continue;
+        for (usize j = i; j + 1 < g_controller_count; j++)
+            g_controllers[j] = g_controllers[j + 1];
+        g_controllers[--g_controller_count] = nullptr;
+        break;
+    }
+    log_info("nvme", "%s: removed", m_name);
+    delete this;
+    return {};
+}
+
+void Controller::delete_io_queues()
+{
+    // §5.6 / §5.5: a submission queue is deleted before the completion queue
+    // it posts to (deleting a CQ with an SQ still on it is Invalid Queue
+    // Deletion). The queues are empty: every request has completed.
+    auto delete_pair = [&](IoQueue& queue) {
+        SubmissionEntry sq {};
+        sq.opcode = admin::DELETE_IO_SQ;
+        sq.cdw10 = queue.qid();
+        SubmissionEntry cq {};
+        cq.opcode = admin::DELETE_IO_CQ;
+        cq.cdw10 = queue.qid();
+        if (admin(sq).is_error() || admin(cq).is_error())
+            log_warn("nvme", "%s: deleting queue %u failed; the shutdown that follows drops it", m_name, queue.qid());
+    };
+    if (m_raw_queue)
+        delete_pair(*m_raw_queue);
+    for (u32 i = m_io_queue_count + m_poll_queue_count; i-- > 0;)
+        delete_pair(*m_io_queues[i]);
+}
+
+void Controller::release_resources()
+{
+    // MSI-X: each entry masked and its CPU vector returned (free_vector waits
+    // for a handler still running), then MSI-X off; no more DMA after that.
+    for (u32 i = 0; i < m_io_queue_count; i++)
+        m_pci.release_msix_vector(m_io_queues[i]->msix_entry);
+    m_pci.disable_msix();
+    m_pci.disable_bus_master();
+    for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++) {
+        delete m_io_queues[i];
+        m_io_queues[i] = nullptr;
+    }
+    m_io_queue_count = m_poll_queue_count = 0;
+    delete m_raw_queue;
+    m_raw_queue = nullptr;
+    delete m_admin;
+    m_admin = nullptr;
+    free_dma_pages(m_admin_sq, 0);
+    free_dma_pages(m_admin_cq, 0);
+    if (m_shadow_doorbells) {
+        free_dma_pages(m_shadow_doorbells, 0);
+        free_dma_pages(m_event_indexes, 0);
+    }
 }
 
 block::DriverQueueCounters Controller::queue_counters(block::HwQueue* hw)
@@ -652,6 +772,15 @@ public:
     {
         if (device.driver_data)
             static_cast<Controller*>(device.driver_data)->shutdown();
+    }
+
+    Result<void> remove(pci::Device& device) override
+    {
+        if (!device.driver_data)
+            return {};
+        TRY(static_cast<Controller*>(device.driver_data)->remove());
+        device.driver_data = nullptr;
+        return {};
     }
 };
 

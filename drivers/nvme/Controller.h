@@ -44,6 +44,11 @@ public:
 
     // Power-off: CC.SHN and wait for CSTS.SHST (§7.6.2).
     void shutdown();
+    // Unbind (pci::unbind), as Linux's nvme_remove: every namespace's block
+    // device removed (EBUSY while one is mounted or open: nothing changes
+    // then), in-flight I/O waited for, I/O queues deleted, shutdown and
+    // disable, MSI-X vectors freed, all memory freed. `this` is deleted.
+    Result<void> remove();
 
     const char* name() const { return m_name; }
     u32 index() const { return m_index; }
@@ -109,6 +114,9 @@ private:
     // Disable, re-enable, recreate queues; in-flight requests go back to blk-mq.
     Result<void> reset();
     void print_summary();
+    // remove()'s steps after the block devices are gone.
+    void delete_io_queues();
+    void release_resources();
 
     pci::Device& m_pci;
     char m_name[16] = {};
@@ -143,6 +151,7 @@ private:
     block::TagSet* m_tag_set = nullptr;
 
     bool m_resetting = false;
+    bool m_removing = false; // remove() gave up waiting: fail what still arrives
     u64 m_drop_cqe_at = 0; // 0: off
     u64 m_cqes_reaped = 0;
     u64 m_resets = 0;

@@ -61,6 +61,12 @@ Result<IoQueue*> IoQueue::create(Controller& controller, u16 qid, u16 depth, boo
     return queue;
 }
 
+IoQueue::~IoQueue()
+{
+    free_dma_pages(m_sq_memory, m_sq_order);
+    free_dma_pages(m_cq_memory, m_cq_order);
+}
+
 void IoQueue::free_prps(RequestData& data)
 {
     if (data.prps.list_page_count == 0)

@@ -38,6 +38,9 @@ struct RequestData {
 class IoQueue {
 public:
     static Result<IoQueue*> create(Controller& controller, u16 qid, u16 depth, bool polled);
+    // Frees the rings and the PRP pool: the controller no longer knows the
+    // queue (deleted or disabled) and no request is in it.
+    ~IoQueue();
 
     u16 qid() const { return m_ring.qid(); }
     u16 depth() const { return m_ring.depth(); }
@@ -75,6 +78,7 @@ public:
     u32 msix_entry = 0;
     u32 cpu = 0;
     u8 vector = 0;
+    char vector_name[16] = {}; // "nvme0q1", for the interrupt table
     u64 interrupts = 0;
     u64 requeued = 0; // requests handed back to blk-mq by controller resets
 

@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/mm/Mmio.h"
 #include "drivers/acpi/Acpi.h"
+#include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/power/Power.h"
@@ -83,10 +84,11 @@ void size_bars(Device& d)
     d.write16(config::COMMAND, command);
 }
 
-void probe_device(Device& d)
+Result<void> probe_device(Device& d)
 {
     if (d.driver)
-        return;
+        return Error::from_errno(EBUSY);
+    Error last_error = Error::from_errno(ENODEV);
     for (Driver* driver = g_drivers; driver; driver = driver->next_registered) {
         for (usize i = 0; i < driver->id_count; i++) {
             if (!driver->ids[i].matches(d))
@@ -98,11 +100,21 @@ void probe_device(Device& d)
                          d.address.function, driver->name, result.error().code());
                 d.driver = nullptr;
                 d.driver_data = nullptr;
+                last_error = result.error();
                 continue;
             }
-            return;
+            return {};
         }
     }
+    return last_error;
+}
+
+bool driver_matches(const Driver& driver, const Device& d)
+{
+    for (usize i = 0; i < driver.id_count; i++)
+        if (driver.ids[i].matches(d))
+            return true;
+    return false;
 }
 
 void scan_bus(u16 segment, u8 bus, u32 depth);
@@ -350,7 +362,7 @@ void register_driver(Driver& driver)
     g_drivers = &driver;
     if (g_enumerated)
         for (usize i = 0; i < g_device_count; i++)
-            probe_device(*g_devices[i]);
+            (void)probe_device(*g_devices[i]);
 }
 
 usize device_count() { return g_device_count; }
@@ -387,7 +399,7 @@ void probe_drivers()
     g_enumerated = true;
     power_ops().prepare_shutdown = shutdown_all;
     for (usize i = 0; i < g_device_count; i++)
-        probe_device(*g_devices[i]);
+        (void)probe_device(*g_devices[i]);
     print_devices();
 }
 
@@ -404,11 +416,54 @@ void remove_all()
 {
     for (usize i = 0; i < g_device_count; i++) {
         Device& d = *g_devices[i];
-        if (d.driver) {
-            d.driver->remove(d);
-            d.driver = nullptr;
-        }
+        if (!d.driver)
+            continue;
+        if (auto result = unbind(d); result.is_error())
+            log_warn("pci", "%02x:%02x.%u: %s stays bound: errno %d", d.address.bus, d.address.device,
+                     d.address.function, d.driver->name, result.error().code());
     }
+}
+
+Result<void> unbind(Device& d)
+{
+    Driver* driver = d.driver;
+    if (!driver)
+        return Error::from_errno(ENODEV);
+    TRY(driver->remove(d));
+    d.driver = nullptr;
+    d.driver_data = nullptr;
+    log_info("pci", "%02x:%02x.%u: %s unbound", d.address.bus, d.address.device, d.address.function, driver->name);
+    return {};
+}
+
+Result<void> rebind(Device& d)
+{
+    TRY(probe_device(d));
+    log_info("pci", "%02x:%02x.%u: bound to %s", d.address.bus, d.address.device, d.address.function,
+             d.driver->name);
+    return {};
+}
+
+Device* find_bound_device(const char* driver_name)
+{
+    for (usize i = 0; i < g_device_count; i++) {
+        Device& d = *g_devices[i];
+        if (d.driver && strcmp(d.driver->name, driver_name) == 0)
+            return &d;
+    }
+    return nullptr;
+}
+
+Device* find_device_for_driver(const char* driver_name)
+{
+    for (Driver* driver = g_drivers; driver; driver = driver->next_registered) {
+        if (strcmp(driver->name, driver_name) != 0)
+            continue;
+        for (usize i = 0; i < g_device_count; i++)
+            if (driver_matches(*driver, *g_devices[i]))
+                return g_devices[i];
+    }
+    return nullptr;
 }
 
 } // namespace pci

@@ -110,7 +110,10 @@ public:
     Driver(const char* driver_name, const DeviceId* id_table, usize count)
         : name(driver_name), ids(id_table), id_count(count) { }
     virtual Result<void> probe(Device& device) = 0;
-    virtual void remove(Device&) { }
+    // Let go of the device (pci::unbind): stop it, free what probe() made.
+    // May refuse (EBUSY: a filesystem is mounted on its disk, its device file
+    // is open); the device then stays bound and working. Thread context.
+    virtual Result<void> remove(Device&) { return Error::from_errno(EOPNOTSUPP); }
     // Power-off is near: make the device quiesce and persist (NVMe CC.SHN).
     // Runs with interrupts off.
     virtual void shutdown(Device&) { }
@@ -141,8 +144,19 @@ void probe_drivers();
 usize device_count();
 Device* device_at(usize index);
 void print_devices();
-// Unbind every driver (remove()).
+// Unbind every driver (remove()); refusals are logged and the device stays bound.
 void remove_all();
+// Runtime unbinding of one device, as Linux's sysfs "unbind"/"bind": the
+// driver's remove() runs and the binding is cleared (the table shows "-");
+// rebind() probes the device again against every registered driver.
+// unbind: ENODEV if no driver is bound, or the driver's refusal.
+// rebind: EBUSY if a driver is bound, ENODEV if none matches or probes.
+Result<void> unbind(Device& device);
+Result<void> rebind(Device& device);
+// The first device bound to driver `name` ("nvme", "virtio-blk"), or null.
+Device* find_bound_device(const char* driver_name);
+// The first device whose ids match one of `driver_name`'s, bound or not.
+Device* find_device_for_driver(const char* driver_name);
 // Call every bound driver's shutdown() (installed as power_ops().prepare_shutdown).
 void shutdown_all();
 

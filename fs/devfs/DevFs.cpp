@@ -6,6 +6,9 @@
 #include "fs/pagecache/BlockDeviceSpace.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/DeviceRemoval.h"
+#include "kernel/lib/Format.h"
+#include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 
@@ -24,21 +27,46 @@ DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev
 // /dev/<disk>: the device's own page cache (fs/pagecache/BlockDeviceSpace.h),
 // shared with filesystems mounted from it; O_DIRECT through the generic
 // direct I/O of the same space.
+//
+// When the device is removed (pci::unbind) the node stays in /dev, detached:
+// every read and write fails with ENODEV, as a Linux node of a missing disk
+// does; a device registered again under the same name re-attaches it.
 class BlockDeviceInode final : public vfs::Inode {
 public:
     BlockDeviceInode(block::BlockDevice& device, AddressSpace& space, u64 number_)
         : Inode(g_device_superblock, number_, S_IFBLK | 0660)
-        , m_device(device)
     {
+        attach(device, space);
+    }
+
+    // Under the namespace lock (no file can be opened meanwhile).
+    void attach(block::BlockDevice& device, AddressSpace& space)
+    {
+        m_device = &device;
         mapping = &space;
         size = device.capacity_bytes();
         mapping->set_size_bytes(size);
         rdev = make_device_number(device.major(), device.minor());
     }
+    void detach()
+    {
+        m_device = nullptr;
+        mapping = nullptr;
+        size = 0;
+    }
+    bool attached() const { return m_device != nullptr; }
 
+    Result<usize> read(vfs::File& file, u64 offset, void* buffer, usize length) override
+    {
+        if (!m_device)
+            return Error::from_errno(ENODEV);
+        return Inode::read(file, offset, buffer, length);
+    }
     Result<usize> write(vfs::File& file, u64 offset, const void* buffer, usize length) override
     {
-        if (m_device.read_only())
+        if (!m_device)
+            return Error::from_errno(ENODEV);
+        if (m_device->read_only())
             return Error::from_errno(EPERM);
         if (offset >= size)
             return Error::from_errno(ENOSPC);
@@ -47,17 +75,25 @@ public:
     }
     Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length) override
     {
-        if (write && m_device.read_only())
+        if (!m_device)
+            return Error::from_errno(ENODEV);
+        if (write && m_device->read_only())
             return Error::from_errno(EPERM);
         if (offset >= size)
             return write ? Result<usize>(Error::from_errno(ENOSPC)) : Result<usize>(0ul);
         length = static_cast<usize>(min<u64>(length, size - offset));
         return Inode::direct_io(write, offset, buffer, length);
     }
+    Result<void> fsync(bool data_only) override
+    {
+        if (!m_device)
+            return Error::from_errno(ENODEV);
+        return Inode::fsync(data_only);
+    }
     Result<void> truncate(u64) override { return Error::from_errno(EINVAL); }
 
 private:
-    block::BlockDevice& m_device;
+    block::BlockDevice* m_device;
 };
 
 class CharDeviceInode final : public vfs::Inode {
@@ -100,11 +136,15 @@ private:
 };
 
 constexpr usize MAX_DEVICE_INODES = block::MAX_BLOCK_DEVICES;
+// One node per device name ever registered; `device` is null while the node
+// is detached (its device removed). Under the namespace lock.
 struct {
     block::BlockDevice* device;
     BlockDeviceInode* inode;
+    char name[16];
 } g_device_inodes[MAX_DEVICE_INODES];
 u64 g_next_number = 1;
+ramfs::RamInode* g_root = nullptr; // the mounted devfs, for devices registered later
 
 Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
 {
@@ -128,17 +168,79 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
     }
     for (usize i = 0; i < block::device_count(); i++) {
         block::BlockDevice* device = block::device_at(i);
+        if (!device)
+            break;
         vfs::Inode* inode = TRY(vfs::block_device_inode(*device));
         TRY(root->attach(StringView(device->name()), inode));
     }
+    g_root = root;
     return superblock;
 }
 
 const vfs::FileSystemType g_devfs_type = { "devfs", mount_devfs };
 
+// --- devices coming and going (kernel/block/DeviceRemoval.h) -------------------------
+
+auto* slot_named(const char* name)
+{
+    for (auto& slot : g_device_inodes)
+        if (slot.inode && strcmp(slot.name, name) == 0)
+            return &slot;
+    return static_cast<decltype(&g_device_inodes[0])>(nullptr);
+}
+
+// Re-attach the node of a name seen before, or add a node to a mounted devfs.
+void device_added(block::BlockDevice& device)
+{
+    MutexGuard guard(vfs::namespace_lock());
+    if (auto* slot = slot_named(device.name())) {
+        auto space = pagecache::block_device_space(device);
+        if (space.is_error())
+            return;
+        slot->inode->attach(device, *space.value());
+        slot->device = &device;
+        return;
+    }
+    if (!g_root)
+        return; // mount_devfs lists it
+    auto inode = vfs::block_device_inode(device);
+    if (!inode.is_error())
+        (void)g_root->attach(StringView(device.name()), inode.value());
+}
+
+Result<void> device_removing(block::BlockDevice& device)
+{
+    {
+        MutexGuard guard(vfs::namespace_lock());
+        for (auto& slot : g_device_inodes) {
+            if (slot.device != &device)
+                continue;
+            // Open files would hold pages and a mapping that are about to go.
+            if (slot.inode->open_count)
+                return Error::from_errno(EBUSY);
+            slot.inode->detach();
+            slot.device = nullptr;
+        }
+    }
+    if (auto written = pagecache::release_block_device_space(device); written.is_error())
+        log_warn("devfs", "%s: writing back cached pages failed (errno %d); dropped", device.name(),
+                 written.error().code());
+    return {};
+}
+
+void device_removal_cancelled(block::BlockDevice& device) { device_added(device); }
+
 } // namespace
 
-void register_filesystem() { vfs::register_filesystem(g_devfs_type); }
+void register_filesystem()
+{
+    vfs::register_filesystem(g_devfs_type);
+    block::DeviceListener listener;
+    listener.added = device_added;
+    listener.removing = device_removing;
+    listener.removal_cancelled = device_removal_cancelled;
+    block::add_device_listener(listener);
+}
 
 } // namespace devfs
 
@@ -151,13 +253,14 @@ Result<Inode*> block_device_inode(block::BlockDevice& device)
             return static_cast<Inode*>(slot.inode);
     }
     for (auto& slot : devfs::g_device_inodes) {
-        if (!slot.device) {
+        if (!slot.inode) {
             AddressSpace* space = TRY(pagecache::block_device_space(device));
             auto* inode = new devfs::BlockDeviceInode(device, *space, devfs::g_next_number++);
             if (!inode)
                 return Error::from_errno(ENOMEM);
             slot.device = &device;
             slot.inode = inode;
+            format_string(slot.name, sizeof(slot.name), "%s", device.name());
             return static_cast<Inode*>(inode);
         }
     }

@@ -488,7 +488,9 @@ Result<void> Ext2Mount::unmount()
 {
     TRY(sync());
     MutexGuard guard(lock);
-    return fs.unmount();
+    TRY(fs.unmount());
+    device.unclaim(); // the device may be removed again
+    return {};
 }
 
 Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message, usize message_size)
@@ -515,6 +517,9 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     const usize length = min(strlen(mount->fs.message()), message_size - 1);
     memcpy(message, mount->fs.message(), length);
     message[length] = 0;
+    // A mounted device cannot be removed (kernel/block/DeviceRemoval.h).
+    if (!mounted.is_error())
+        mounted = device->claim();
     if (mounted.is_error()) {
         delete mount;
         return mounted.error();
@@ -524,8 +529,10 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     {
         MutexGuard guard(mount->lock);
         auto got = mount->get_inode(ROOT_INO);
-        if (got.is_error())
+        if (got.is_error()) {
+            device->unclaim();
             return got.error();
+        }
         root = got.value();
     }
     mount->root = root;

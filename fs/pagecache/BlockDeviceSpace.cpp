@@ -1,5 +1,6 @@
 #include "fs/pagecache/BlockDeviceSpace.h"
 
+#include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/sync/Mutex.h"
 
@@ -54,6 +55,29 @@ Result<AddressSpace*> block_device_space(block::BlockDevice& device)
     space->set_size_bytes(device.capacity_bytes());
     g_spaces[g_count++] = Entry {&device, space};
     return space;
+}
+
+Result<void> release_block_device_space(block::BlockDevice& device)
+{
+    AddressSpace* space = nullptr;
+    {
+        MutexGuard guard(g_lock);
+        for (usize i = 0; i < g_count; i++) {
+            if (g_spaces[i].device != &device)
+                continue;
+            space = g_spaces[i].space;
+            g_spaces[i] = g_spaces[--g_count];
+            break;
+        }
+    }
+    Result<void> written {};
+    if (space) {
+        written = fsync_range(*space, 0, ~0ul);
+        space->release();
+        delete space;
+    }
+    Writeback::forget_device(device);
+    return written;
 }
 
 } // namespace pagecache

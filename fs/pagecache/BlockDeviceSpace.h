@@ -9,7 +9,12 @@
 
 namespace pagecache {
 
-// Created on first use; lives as long as the kernel (devices are not hot-removed).
+// Created on first use; lives until the device is removed.
 Result<AddressSpace*> block_device_space(block::BlockDevice& device);
+// The device is being removed (kernel/block/DeviceRemoval.h; nobody has it
+// open or mounted): write back its dirty pages and flush (I/O still flows),
+// drop every page, free the space and let the writeback context go.
+// Returns the write-back error, if any (the pages are dropped anyway).
+Result<void> release_block_device_space(block::BlockDevice& device);
 
 } // namespace pagecache

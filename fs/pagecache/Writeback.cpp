@@ -245,8 +245,14 @@ Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
 {
     MutexGuard guard(g_registry_lock);
     for (usize i = 0; i < g_registry.count; i++) {
-        if (&g_registry.contexts[i]->device() == &device)
+        if (g_registry.contexts[i]->device() == &device)
             return g_registry.contexts[i];
+    }
+    for (usize i = 0; i < g_registry.count; i++) {
+        if (!g_registry.contexts[i]->device()) {
+            __atomic_store_n(&g_registry.contexts[i]->m_device, &device, __ATOMIC_RELEASE);
+            return g_registry.contexts[i];
+        }
     }
     if (g_registry.count == block::MAX_BLOCK_DEVICES)
         return Error::from_errno(ENOSPC);
@@ -266,6 +272,20 @@ Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
     __atomic_store_n(&g_registry.count, g_registry.count + 1, __ATOMIC_RELEASE);
     context->m_thread->start();
     return context;
+}
+
+void Writeback::forget_device(block::BlockDevice& device)
+{
+    MutexGuard guard(g_registry_lock);
+    for (usize i = 0; i < g_registry.count; i++) {
+        Writeback& context = *g_registry.contexts[i];
+        if (context.device() != &device)
+            continue;
+        if (context.dirty_pages() || context.writeback_pages())
+            log_warn("writeback", "%s: removed with %lu dirty / %lu writeback pages counted", device.name(),
+                     context.dirty_pages(), context.writeback_pages());
+        __atomic_store_n(&context.m_device, nullptr, __ATOMIC_RELEASE);
+    }
 }
 
 usize Writeback::count() { return __atomic_load_n(&g_registry.count, __ATOMIC_ACQUIRE); }

@@ -87,9 +87,13 @@ void writeback_completed();
 class Writeback {
 public:
     // The device's writeback context, created (with its thread) on first use.
+    // A context whose device was removed is taken over (its thread reused).
     static Result<Writeback*> for_device(block::BlockDevice& device);
+    // `device` is being removed and has no spaces left: its context becomes
+    // free for the next device (threads are not stopped, contexts not freed).
+    static void forget_device(block::BlockDevice& device);
 
-    block::BlockDevice& device() const { return *m_device; }
+    block::BlockDevice* device() const { return m_device; }
     u64 dirty_pages() const { return __atomic_load_n(&m_dirty, __ATOMIC_RELAXED); }
     u64 writeback_pages() const { return __atomic_load_n(&m_writeback, __ATOMIC_RELAXED); }
 

@@ -111,6 +111,9 @@ Request* HwQueue::alloc_request(Bio& bio)
     // (one clock read less per I/O).
     request.start_ns = __atomic_load_n(&m_parked_count, __ATOMIC_RELAXED) ? clock_ns() : bio.submit_ns;
     device.stats().start_io(request.start_ns);
+    // The request keeps the device in use until complete_request is done
+    // with it (DeviceRemoval.h); our caller holds a reference meanwhile.
+    device.enter();
     return &request;
 }
 
@@ -310,6 +313,8 @@ void complete_request(Request& request, int error)
     __atomic_fetch_add(&hw.m_restart_events, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&hw.m_restart, __ATOMIC_SEQ_CST) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
         hw.run();
+    // Last: once the count reaches zero the device and its tag set may go.
+    device.exit();
 }
 
 void requeue_request(Request& request)
@@ -456,6 +461,17 @@ void submit_bio(Bio& bio, Plug* plug)
     bio.status = 0;
     bio.next = nullptr;
     bio.submit_ns = clock_ns();
+
+    // A device being removed takes no new I/O (DeviceRemoval.h). The
+    // reference covers this call; each request takes its own.
+    if (!device.try_enter()) {
+        bio_endio(bio, ENODEV);
+        return;
+    }
+    struct UsageExit {
+        BlockDevice& device;
+        ~UsageExit() { device.exit(); }
+    } usage_exit {device};
 
     int error = validate_bio(bio, device.limits(), device.capacity_sectors());
     if (!error && bio.op == BioOp::Write && device.read_only())

@@ -1,6 +1,8 @@
 #include "kernel/block/BlockDevice.h"
 
+#include "kernel/block/DeviceRemoval.h"
 #include "kernel/block/SchedulerChoice.h"
+#include "kernel/debug/Panic.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
@@ -8,6 +10,8 @@
 #include "kernel/sync/SpinLock.h"
 
 namespace block {
+
+void notify_device_added(BlockDevice& device); // DeviceRemoval.cpp
 
 namespace {
 SpinLock g_registry_lock;
@@ -72,25 +76,51 @@ Result<void> register_device(BlockDevice& device)
     }
     // Before the device is visible: no I/O can be queued on its behalf yet.
     apply_scheduler_option(device);
-    SpinLockGuard guard(g_registry_lock);
-    if (g_device_count == MAX_BLOCK_DEVICES)
-        return Error::from_errno(ENOSPC);
-    g_devices[g_device_count++] = &device;
+    {
+        SpinLockGuard guard(g_registry_lock);
+        if (g_device_count == MAX_BLOCK_DEVICES)
+            return Error::from_errno(ENOSPC);
+        g_devices[g_device_count++] = &device;
+    }
+    notify_device_added(device);
     return {};
+}
+
+void finish_removal(BlockDevice& device)
+{
+    ASSERT(device.is_dying() && device.usage() == 0);
+    {
+        SpinLockGuard guard(g_registry_lock);
+        for (usize i = 0; i < g_device_count; i++) {
+            if (g_devices[i] != &device)
+                continue;
+            for (usize j = i; j + 1 < g_device_count; j++)
+                g_devices[j] = g_devices[j + 1];
+            g_devices[g_device_count - 1] = nullptr;
+            __atomic_store_n(&g_device_count, g_device_count - 1, __ATOMIC_RELEASE);
+            break;
+        }
+    }
+    log_info("block", "%s: removed", device.name());
+    delete &device;
 }
 
 BlockDevice* find_device(StringView name)
 {
     SpinLockGuard guard(g_registry_lock);
     for (usize i = 0; i < g_device_count; i++)
-        if (name == StringView(g_devices[i]->name()))
+        if (name == StringView(g_devices[i]->name()) && !g_devices[i]->is_dying())
             return g_devices[i];
     return nullptr;
 }
 
 usize device_count() { return __atomic_load_n(&g_device_count, __ATOMIC_ACQUIRE); }
 
-BlockDevice* device_at(usize index) { return index < device_count() ? g_devices[index] : nullptr; }
+BlockDevice* device_at(usize index)
+{
+    SpinLockGuard guard(g_registry_lock);
+    return index < g_device_count ? g_devices[index] : nullptr;
+}
 
 void print_devices()
 {

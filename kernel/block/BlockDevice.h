@@ -9,6 +9,7 @@
 #include "kernel/block/TagSet.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
+#include "kernel/sync/SpinLock.h"
 
 namespace block {
 
@@ -43,7 +44,27 @@ public:
     void* driver_data() { return m_driver_data; }
     DiskStats& stats() { return m_stats; }
 
+    // --- lifetime (kernel/block/DeviceRemoval.h) -----------------------------
+    // A holder keeps the device from being removed (a mounted filesystem):
+    // claim() fails with ENODEV once removal has begun, and removal fails
+    // with EBUSY while anyone holds it.
+    Result<void> claim();
+    void unclaim();
+    u32 holders() const { return __atomic_load_n(&m_holders, __ATOMIC_ACQUIRE); }
+    // Removal has begun: new bios end with ENODEV.
+    bool is_dying() const { return __atomic_load_n(&m_dying, __ATOMIC_ACQUIRE); }
+    // Usage references, as Linux's q_usage_counter: one for each submit_bio
+    // in progress and one for each request holding a tag. try_enter() fails
+    // once the device is dying; enter() is for a caller that already holds a
+    // reference (a request allocated inside submit_bio).
+    bool try_enter();
+    void enter() { __atomic_fetch_add(&m_usage, 1, __ATOMIC_RELAXED); }
+    void exit() { __atomic_fetch_sub(&m_usage, 1, __ATOMIC_RELEASE); }
+    u64 usage() const { return __atomic_load_n(&m_usage, __ATOMIC_ACQUIRE); }
+
 private:
+    friend Result<void> begin_removal(BlockDevice&);
+    friend void cancel_removal(BlockDevice&);
     BlockDevice(const DeviceInfo& info, TagSet& set, void* driver_data)
         : m_info(info), m_set(&set), m_driver_data(driver_data) { }
 
@@ -51,12 +72,17 @@ private:
     TagSet* m_set;
     void* m_driver_data;
     DiskStats m_stats;
+    SpinLock m_lifetime_lock; // m_holders against m_dying
+    u32 m_holders = 0;
+    bool m_dying = false;
+    u64 m_usage = 0;
 };
 
 // --- the registry -----------------------------------------------------------
 constexpr usize MAX_BLOCK_DEVICES = 32;
 
 Result<void> register_device(BlockDevice& device);
+// Live devices only: a device whose removal has begun is not found.
 BlockDevice* find_device(StringView name);
 usize device_count();
 BlockDevice* device_at(usize index);

@@ -49,6 +49,7 @@ Result<TagSet*> TagSet::create(const TagSetConfig& config)
             return Error::from_errno(ENOMEM);
         auto* hw = new (reinterpret_cast<void*>(align_up<uptr>(reinterpret_cast<uptr>(memory), 64)))
             HwQueue(*set, q, poll, config.queue_depth);
+        hw->m_allocation = memory;
         hw->m_stride = stride;
         hw->m_requests = static_cast<u8*>(kzalloc(stride * config.queue_depth));
         if (!hw->m_requests)
@@ -67,6 +68,31 @@ Result<TagSet*> TagSet::create(const TagSetConfig& config)
         set->m_hw[q] = hw;
     }
     return set;
+}
+
+void TagSet::destroy(TagSet* set)
+{
+    if (!set)
+        return;
+    // The timer callback and the worker look at m_dead before arming again.
+    // Cancel (waits for a callback running elsewhere), make the worker drop
+    // the set (waits for a check in progress), cancel what that check armed.
+    __atomic_store_n(&set->m_dead, true, __ATOMIC_SEQ_CST);
+    timer_cancel(set->m_timeout_timer);
+    forget_timeout_checks(*set);
+    timer_cancel(set->m_timeout_timer);
+    for (u32 q = 0; q < set->m_hw_count; q++) {
+        HwQueue* hw = set->m_hw[q];
+        if (!hw)
+            continue;
+        ASSERT(hw->tags_in_use() == 0 && !hw->m_parked_head);
+        kfree(hw->m_requests);
+        // The HwQueue sits inside an aligned kmalloc block: find its start.
+        kfree(hw->m_allocation);
+    }
+    kfree(set->m_hw);
+    delete[] set->m_sw;
+    delete set;
 }
 
 HwQueue& TagSet::hw_queue_for_cpu(u32 cpu, bool polled)
@@ -135,6 +161,8 @@ void TagSet::timeout_timer_fired(Timer& timer)
 {
     // Timer interrupt: only hand the scan to the block worker.
     auto& set = *static_cast<TagSet*>(timer.context);
+    if (__atomic_load_n(&set.m_dead, __ATOMIC_ACQUIRE))
+        return;
     __atomic_fetch_add(&set.m_timer_fired, 1, __ATOMIC_RELAXED);
     __atomic_store_n(&set.m_check_pending, true, __ATOMIC_RELEASE);
     if (!queue_timeout_check(set)) // no worker yet: look again later
@@ -180,6 +208,8 @@ void TagSet::run_timeout_check()
         if (!any_issued() || __atomic_exchange_n(&m_timer_armed, true, __ATOMIC_ACQ_REL))
             return;
     }
+    if (__atomic_load_n(&m_dead, __ATOMIC_ACQUIRE))
+        return;
     timer_arm(m_timeout_timer, clock_ns() + timeout_check_interval_ns(), timeout_timer_fired);
 }
 

@@ -80,6 +80,7 @@ private:
     bool m_poll;
     CpuMask m_cpus;
     TagAllocator m_tags;
+    void* m_allocation = nullptr; // the kmalloc block this HwQueue was placed in
     u8* m_requests = nullptr;
     usize m_stride = 0;
     u32 m_tag_hint[MAX_CPUS] {};
@@ -105,6 +106,10 @@ private:
 class TagSet {
 public:
     static Result<TagSet*> create(const TagSetConfig& config);
+    // Free `set` and everything it holds. No request may be in use (every
+    // device on it removed: DeviceRemoval.h); the timeout timer and the block
+    // worker are made to forget it first.
+    static void destroy(TagSet* set);
 
     const TagSetConfig& config() const { return m_config; }
     BlockDriver& driver() { return *m_config.driver; }
@@ -170,6 +175,7 @@ private:
     Timer m_timeout_timer;
     bool m_timer_armed = false;   // atomic: the timer is pending or a check is due
     bool m_check_pending = false; // atomic: the timer fired; the worker has not scanned yet
+    bool m_dead = false;          // atomic: destroy() began; the timer is not armed again
     u64 m_timer_fired = 0, m_checks = 0, m_timed_out = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include "kernel/block/TagSet.h"
 #include "kernel/log/Log.h"
+#include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/WaitQueue.h"
 
@@ -16,6 +17,7 @@ constexpr u32 MAX_PENDING = 32;
 SpinLock g_lock;
 TagSet* g_pending[MAX_PENDING];
 u32 g_pending_count = 0;
+TagSet* g_checking = nullptr; // the set whose check runs now, under g_lock
 WaitQueue g_wake;
 bool g_running = false;
 
@@ -34,6 +36,7 @@ TagSet* take_one()
     for (u32 i = 1; i < g_pending_count; i++)
         g_pending[i - 1] = g_pending[i];
     g_pending_count--;
+    g_checking = set;
     return set;
 }
 
@@ -41,8 +44,11 @@ void worker_main(void*)
 {
     for (;;) {
         wait_event(g_wake, [] { return has_work(); });
-        while (TagSet* set = take_one())
+        while (TagSet* set = take_one()) {
             set->run_timeout_check();
+            SpinLockGuard guard(g_lock);
+            g_checking = nullptr;
+        }
     }
 }
 
@@ -78,6 +84,23 @@ bool queue_timeout_check(TagSet& set)
     }
     g_wake.wake_all();
     return true;
+}
+
+void forget_timeout_checks(TagSet& set)
+{
+    for (;;) {
+        {
+            SpinLockGuard guard(g_lock);
+            u32 kept = 0;
+            for (u32 i = 0; i < g_pending_count; i++)
+                if (g_pending[i] != &set)
+                    g_pending[kept++] = g_pending[i];
+            g_pending_count = kept;
+            if (g_checking != &set)
+                return;
+        }
+        sched::sleep_for(1'000'000);
+    }
 }
 
 } // namespace block

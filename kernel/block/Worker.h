@@ -18,5 +18,8 @@ bool worker_running();
 // Have the worker run `set`'s timeout check. Any context; false if the worker
 // is not running yet.
 bool queue_timeout_check(TagSet& set);
+// Drop `set` from the worker's list and wait until a check of it that is
+// running has finished (before the set is freed). Thread context.
+void forget_timeout_checks(TagSet& set);
 
 } // namespace block

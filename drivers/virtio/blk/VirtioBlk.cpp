@@ -7,6 +7,7 @@
 #include "drivers/virtio/Features.h"
 #include "drivers/virtio/blk/DeviceConfig.h"
 #include "kernel/block/BlkMq.h"
+#include "kernel/block/DeviceRemoval.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
@@ -106,7 +107,14 @@ Result<Disk*> Disk::create(::pci::Device& device)
     auto* disk = new Disk(device);
     if (!disk)
         return Error::from_errno(ENOMEM);
-    disk->m_index = g_disk_count;
+    // The lowest free number: a disk bound again keeps its name (vda).
+    u32 index = 0;
+    for (bool taken = true; taken; index += taken) {
+        taken = false;
+        for (u32 i = 0; i < g_disk_count; i++)
+            taken |= g_disks[i]->m_index == index;
+    }
+    disk->m_index = index;
     format_string(disk->m_name, sizeof(disk->m_name), "vd%c", 'a' + disk->m_index);
     format_string(disk->m_set_name, sizeof(disk->m_set_name), "virtio%u", disk->m_index);
     auto up = disk->bring_up();
@@ -176,7 +184,7 @@ Result<void> Disk::bring_up()
     return block::register_device(*m_block_device);
 }
 
-Result<SplitVirtqueue*> Disk::create_ring(const SplitVirtqueue::Options& options)
+Result<SplitVirtqueue*> Disk::create_ring(Queue& q, const SplitVirtqueue::Options& options)
 {
     const usize ring_bytes = SplitVirtqueue::ring_bytes(options.size);
     const usize pool_bytes = SplitVirtqueue::indirect_pool_bytes(options);
@@ -184,6 +192,11 @@ Result<SplitVirtqueue*> Disk::create_ring(const SplitVirtqueue::Options& options
     DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for(pool_bytes)) : DmaBuffer{};
     auto* state = static_cast<SplitVirtqueue::DescriptorState*>(
         kzalloc(sizeof(SplitVirtqueue::DescriptorState) * options.size));
+    q.ring_memory = ring;
+    q.ring_order = order_for(ring_bytes);
+    q.pool_memory = pool;
+    q.pool_order = order_for(pool_bytes);
+    q.descriptor_state = state;
     if (!ring || (pool_bytes && !pool) || !state)
         return Error::from_errno(ENOMEM);
     const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for(ring_bytes) };
@@ -215,7 +228,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
         q.cpu = i % cpus;
         format_string(q.irq_name, sizeof(q.irq_name), "%s-req.%u", m_set_name, i);
         bindings[i + 1] = { q.cpu, queue_interrupt, &q, q.irq_name };
-        q.ring = TRY(create_ring(options));
+        q.ring = TRY(create_ring(q, options));
     }
     TRY(m_adapter.enable_msix(bindings, u16(wanted + 1)));
     TRY(t.set_config_vector(0));
@@ -234,7 +247,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
         q.index = wanted;
         q.msix_entry = pci::NO_VECTOR;
         q.owner = QueueOwner::RawLoop;
-        q.ring = TRY(create_ring(options));
+        q.ring = TRY(create_ring(q, options));
         q.notifier = TRY(t.enable_queue(q.index, *q.ring, pci::NO_VECTOR));
         m_raw_queue = &q;
     }
@@ -537,6 +550,80 @@ Result<void> Disk::flush_polled(Queue& q)
     return {};
 }
 
+// --- removal ------------------------------------------------------------------------
+
+Result<void> Disk::remove()
+{
+    if (!m_block_device)
+        return Error::from_errno(ENODEV);
+    if (__atomic_load_n(&m_raw_running, __ATOMIC_ACQUIRE))
+        return Error::from_errno(EBUSY); // the raw benchmark owns a queue
+    TRY(block::begin_removal(*m_block_device));
+    const bool idle = block::wait_idle(*m_block_device, m_tag_set->config().timeout_ns);
+    // §2.4 / §4.1.4.3.2: writing 0 to device_status resets the device; once
+    // it reads back 0 the device uses no buffer and sends no notification.
+    // The queues are marked first so the interrupt handler leaves them be.
+    for (u32 i = 0; i < m_queue_count; i++) {
+        SpinLockGuard guard(m_queues[i].lock);
+        m_queues[i].owner = QueueOwner::Shutdown;
+    }
+    if (m_raw_queue) {
+        SpinLockGuard guard(m_raw_queue->lock);
+        m_raw_queue->owner = QueueOwner::Shutdown;
+    }
+    if (m_transport->reset().is_error())
+        log_warn(TAG, "%s: remove: device reset did not complete", m_name);
+    if (!idle) {
+        // The device kept requests it never returned: after the reset it
+        // will not touch their buffers, so they can end with EIO (queued
+        // ones too: queue_request fails requests on a Shutdown queue).
+        block::fail_requests(*m_tag_set, EIO);
+        (void)block::wait_idle(*m_block_device, m_tag_set->config().timeout_ns);
+    }
+    block::finish_removal(*m_block_device);
+    m_block_device = nullptr;
+    block::TagSet::destroy(m_tag_set);
+    m_tag_set = nullptr;
+
+    // Vectors: masked and returned to the per-CPU allocator (each waits for
+    // a handler still running), MSI-X off, bus mastering off.
+    m_adapter.disable_msix();
+    m_pci.disable_bus_master();
+    for (u32 i = 0; i < m_queue_count; i++)
+        free_queue(m_queues[i]);
+    if (m_raw_queue)
+        free_queue(*m_raw_queue);
+    m_queue_count = 0;
+    m_raw_queue = nullptr;
+    delete m_transport;
+    m_transport = nullptr;
+    for (u32 i = 0; i < g_disk_count; i++) {
+        if (g_disks[i] != this)
+            continue;
+        for (u32 j = i; j + 1 < g_disk_count; j++)
+            g_disks[j] = g_disks[j + 1];
+        g_disks[--g_disk_count] = nullptr;
+        break;
+    }
+    log_info(TAG, "%s: removed", m_name);
+    delete this;
+    return {};
+}
+
+void Disk::free_queue(Queue& q)
+{
+    delete q.requests;
+    q.requests = nullptr;
+    delete q.ring;
+    q.ring = nullptr;
+    free_dma_pages(q.ring_memory, q.ring_order);
+    if (q.pool_memory)
+        free_dma_pages(q.pool_memory, q.pool_order);
+    kfree(q.descriptor_state);
+    q.ring_memory = q.pool_memory = DmaBuffer {};
+    q.descriptor_state = nullptr;
+}
+
 // --- the PCI driver -------------------------------------------------------------------
 
 namespace {
@@ -566,6 +653,15 @@ public:
     {
         if (device.driver_data)
             static_cast<Disk*>(device.driver_data)->shutdown();
+    }
+
+    Result<void> remove(::pci::Device& device) override
+    {
+        if (!device.driver_data)
+            return {};
+        TRY(static_cast<Disk*>(device.driver_data)->remove());
+        device.driver_data = nullptr;
+        return {};
     }
 };
 

@@ -12,6 +12,7 @@
 // queue_interrupt() reaps the used ring -> block::complete_request().
 #pragma once
 
+#include "drivers/pci/DmaPool.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/virtio/PciAdapter.h"
 #include "drivers/virtio/PciTransport.h"
@@ -49,6 +50,10 @@ struct Queue {
     SplitVirtqueue* ring = nullptr;
     QueueNotifier notifier;
     RequestQueue* requests = nullptr; // null on the reserved raw queue
+    // What create_ring allocated, for remove() to give back.
+    DmaBuffer ring_memory, pool_memory;
+    unsigned ring_order = 0, pool_order = 0;
+    void* descriptor_state = nullptr;
 };
 
 class Disk final : public block::BlockDriver {
@@ -72,6 +77,11 @@ public:
     // Power-off (pci::shutdown_all): flush the write cache, polled, then
     // reset the device. Runs with interrupts possibly disabled.
     void shutdown();
+    // Unbind (pci::unbind), as Linux's virtblk_remove: the block device
+    // removed (EBUSY while mounted or open: nothing changes then), in-flight
+    // I/O waited for, the device reset (§2.4), MSI-X vectors, rings,
+    // indirect pools and the tag set freed. `this` is deleted.
+    Result<void> remove();
 
     const char* name() const { return m_name; }
     block::BlockDevice* block_device() { return m_block_device; }
@@ -89,7 +99,8 @@ private:
 
     Result<void> bring_up();
     Result<void> create_queues(u16 wanted, u16 queue_size, bool reserve_raw);
-    Result<SplitVirtqueue*> create_ring(const SplitVirtqueue::Options& options);
+    Result<SplitVirtqueue*> create_ring(Queue& q, const SplitVirtqueue::Options& options);
+    void free_queue(Queue& q);
     Result<void> create_block_device();
     void print_summary();
 
