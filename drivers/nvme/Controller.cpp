@@ -384,6 +384,7 @@ Result<Controller*> Controller::create(pci::Device& pci_device)
     }
     c->m_index = index;
     c->m_drop_cqe_at = boot_info().command_line.get_u64("nvme.drop_cqe", 0);
+    c->m_fail_reset = boot_info().command_line.has("nvme.fail_reset");
     format_string(c->m_name, sizeof(c->m_name), "nvme%u", c->m_index);
 
     pci_device.enable_memory_and_bus_master();
@@ -428,7 +429,7 @@ void Controller::print_summary()
 
 block::QueueStatus Controller::queue_request(block::HwQueue& hw, block::Request& request, bool last)
 {
-    if (__atomic_load_n(&m_removing, __ATOMIC_ACQUIRE)) {
+    if (__atomic_load_n(&m_removing, __ATOMIC_ACQUIRE) || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE)) {
         block::complete_request(request, EIO); // the controller is disabled
         return block::QueueStatus::Ok;
     }
@@ -468,9 +469,29 @@ block::TimeoutAction Controller::timeout(block::Request& request)
     // Second strike (or the abort did not take): reset the controller and
     // issue everything in flight again.
     log_warn("nvme", "%s: resetting controller", m_name);
-    if (reset().is_error())
-        log_error("nvme", "%s: reset failed; controller dead", m_name);
+    if (auto reset_result = reset(); reset_result.is_error()) {
+        log_error("nvme", "%s: reset failed (errno %d); controller dead, its I/O fails with EIO", m_name,
+                  reset_result.error().code());
+        fail_controller();
+    }
     return block::TimeoutAction::Handled;
+}
+
+// Linux's nvme_dev_disable + marking the namespaces dead: nothing waits
+// forever on a controller that will not come back.
+void Controller::fail_controller()
+{
+    // No more DMA into buffers that are about to be handed back.
+    m_pci.disable_bus_master();
+    for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++)
+        m_io_queues[i]->requeue_all_and_reset();
+    if (m_raw_queue)
+        m_raw_queue->requeue_all_and_reset();
+    __atomic_store_n(&m_dead, true, __ATOMIC_RELEASE);
+    __atomic_store_n(&m_resetting, false, __ATOMIC_RELEASE);
+    // The requeued requests, and everything after them, reach queue_request
+    // and end there with EIO.
+    m_tag_set->kick_all();
 }
 
 Result<void> Controller::reset()
@@ -483,6 +504,8 @@ Result<void> Controller::reset()
         m_io_queues[i]->requeue_all_and_reset();
     if (m_raw_queue)
         m_raw_queue->requeue_all_and_reset();
+    if (m_fail_reset)
+        return Error::from_errno(ETIMEDOUT); // as if CSTS.RDY never came back
     TRY(setup_admin_queue());
     TRY(enable());
     TRY(negotiate_queue_count(m_io_queue_count + m_poll_queue_count + (m_raw_queue ? 1 : 0)));

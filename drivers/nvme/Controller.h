@@ -64,6 +64,7 @@ public:
     Namespace* namespace_at(u32 index) { return index < m_namespace_count ? &m_namespaces[index] : nullptr; }
     u32 namespace_count() const { return m_namespace_count; }
     u64 resets() const { return m_resets; }
+    bool is_dead() const { return __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE); }
     u64 aborts() const { return m_aborts; }
     // Requests requeued by resets, over every I/O queue; queues that had some.
     u64 requeued(u32* queues_with_requeues = nullptr) const
@@ -113,6 +114,8 @@ private:
     Result<void> create_tag_set();
     // Disable, re-enable, recreate queues; in-flight requests go back to blk-mq.
     Result<void> reset();
+    // A reset failed: stop DMA, hand back what the rings held, fail it all with EIO.
+    void fail_controller();
     void print_summary();
     // remove()'s steps after the block devices are gone.
     void delete_io_queues();
@@ -152,6 +155,8 @@ private:
 
     bool m_resetting = false;
     bool m_removing = false; // remove() gave up waiting: fail what still arrives
+    bool m_dead = false; // a reset failed: every request ends with EIO
+    bool m_fail_reset = false; // nvme.fail_reset: resets fail (tests the dead path)
     u64 m_drop_cqe_at = 0; // 0: off
     u64 m_cqes_reaped = 0;
     u64 m_resets = 0;

@@ -594,3 +594,65 @@ KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
             slots[i].release();
     });
 }
+
+// Run by tests/qemu/blk_timeout.py --fail-reset: the drive is throttled so
+// reads time out, and nvme.fail_reset makes the controller reset fail. The
+// controller is then dead: every read in flight, and every later one, ends
+// with EIO - none waits forever - and tags, pages and heap come back.
+KTEST(blk_dead_controller, failed_reset_fails_all_io_with_eio)
+{
+    for_each_selected_device([&](BlockDevice& device) {
+        nvme::Controller* controller = nullptr;
+        for (usize c = 0; c < nvme::Controller::count(); c++)
+            if (nvme::Controller::at(c)->tag_set() == &device.tag_set())
+                controller = nvme::Controller::at(c);
+        if (!controller) {
+            log_info("ktest", "%s: not NVMe, skipped", device.name());
+            return;
+        }
+        constexpr u32 N = 8;
+        static Slot slots[N];
+        for (u32 i = 0; i < N; i++)
+            KASSERT(slots[i].init());
+        TagSet& set = device.tag_set();
+        const mm::PageCounters pages_before = mm::page_counters();
+        const u64 heap_before = mm::heap_allocated_bytes();
+        for (u32 i = 0; i < N; i++)
+            submit_slot(slots[i], device, BioOp::Read, u64(i) * 64, 4096, 0);
+        const u64 deadline = clock_ns() + 60'000'000'000ul;
+        u32 done = 0;
+        while (clock_ns() < deadline) {
+            done = 0;
+            for (u32 i = 0; i < N; i++)
+                done += __atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE);
+            if (done == N)
+                break;
+            sched::sleep_for(10'000'000);
+        }
+        KEXPECT_EQ(done, N);
+        u32 eio = 0;
+        for (u32 i = 0; i < N && done == N; i++)
+            eio += slots[i].bio.status == EIO;
+        KEXPECT(controller->is_dead());
+        // Reads that completed before the reset may have succeeded; the rest
+        // must have failed with exactly EIO.
+        u32 ok = 0;
+        for (u32 i = 0; i < N && done == N; i++)
+            ok += slots[i].bio.status == 0;
+        KEXPECT_EQ(ok + eio, N);
+        KEXPECT(eio > 0);
+        // A dead controller answers at once.
+        bio_init(slots[0].bio, BioOp::Read, 0, slots[0].vecs, 1);
+        slots[0].bio.device = &device;
+        KEXPECT_EQ(submit_bio_wait(slots[0].bio), EIO);
+        log_info("ktest", "%s: controller dead after a failed reset: %u of %u reads failed with EIO, %u had completed;"
+                 " a new read fails with EIO", device.name(), eio, N, ok);
+        for (u32 q = 0; q < set.hw_queue_count(); q++)
+            KEXPECT_EQ(set.hw_queue(q).tags_in_use(), 0u);
+        KEXPECT_EQ(device.stats().in_flight(), 0ul);
+        KEXPECT_EQ(mm::page_counters().free, pages_before.free);
+        KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
+        for (u32 i = 0; i < N; i++)
+            slots[i].release();
+    });
+}

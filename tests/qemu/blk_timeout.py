@@ -55,7 +55,11 @@ class Qmp:
 
 def main():
     p = scenario.arguments(__doc__)
+    p.add_argument("--fail-reset", action="store_true",
+                   help="nvme.fail_reset: the reset fails, the controller is dead, every read ends with EIO")
     a = p.parse_args()
+    if a.fail_reset:
+        return dead_controller(a)
     c = scenario.Checks(f"blk_timeout smp={a.smp}")
     seed = 0x71E0
     with scenario_tempdir() as tmp:
@@ -88,6 +92,28 @@ def main():
         c.check(qmp.reply is not None and "return" in qmp.reply, "host lifted the throttle over QMP")
         m = re.search(r"the reset requeued (\d+) requests from (\d+) queues", r.output)
         c.check(m is not None and int(m.group(1)) >= 1, f"in-flight requests requeued by the reset ({m and m.group(0)})")
+    return c.finish()
+
+
+def dead_controller(a):
+    """The throttle stays on and the reset fails: nothing may hang."""
+    c = scenario.Checks(f"blk_timeout smp={a.smp} dead controller")
+    with scenario_tempdir() as tmp:
+        image = pathlib.Path(tmp) / "nvme.img"
+        blk_image.write_image(image, 64 << 20, 0x71E1)
+        drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback,"
+                             f"throttling.iops-total={IOPS}",
+                   "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=16"]]
+        r = scenario.boot(a, f"ktest=blk_dead_controller blk.dev=nvme0n1 nvme.timeout_ms={TIMEOUT_MS} "
+                             f"nvme.fail_reset", drives=drives, echo=False)
+        print("\n".join(l for l in r.output.splitlines() if "ktest" in l or "nvme" in l or "block" in l))
+        c.check(not r.timed_out, "guest finished before the timeout")
+        c.check("ktest: 1 passed, 0 failed" in r.output, "ktest blk_dead_controller passed")
+        c.check(r.status == 0, f"QEMU exit status says passed (status {r.status})")
+        c.check("Kernel panic" not in r.output and "EXCEPTION" not in r.output, "no panic")
+        c.check("reset failed (errno 110); controller dead" in r.output, "the reset failed and the controller died")
+        m = re.search(r"(\d+) of (\d+) reads failed with EIO", r.output)
+        c.check(m is not None and int(m.group(1)) > 0, f"in-flight reads ended with EIO ({m and m.group(0)})")
     return c.finish()
 
 
