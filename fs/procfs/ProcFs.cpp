@@ -39,13 +39,13 @@ struct Text {
 
 void generate_diskstats(Text& text)
 {
-    for (usize i = 0; i < block::device_count(); i++) {
-        block::BlockDevice* device = block::device_at(i);
+    // Under the registry lock: a device being removed is not freed under us.
+    block::for_each_device([](block::BlockDevice& device, void* context) {
         char line[256];
         const usize n = block::format_diskstats_line(
-            line, sizeof(line), device->major(), device->minor(), device->name(), device->stats().snapshot());
-        text.append("%.*s", static_cast<int>(min(n, sizeof(line) - 1)), line);
-    }
+            line, sizeof(line), device.major(), device.minor(), device.name(), device.stats().snapshot());
+        static_cast<Text*>(context)->append("%.*s", static_cast<int>(min(n, sizeof(line) - 1)), line);
+    }, &text);
 }
 
 void generate_meminfo(Text& text)

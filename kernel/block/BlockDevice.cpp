@@ -122,19 +122,25 @@ BlockDevice* device_at(usize index)
     return index < g_device_count ? g_devices[index] : nullptr;
 }
 
+void for_each_device(void (*visit)(BlockDevice&, void*), void* context)
+{
+    SpinLockGuard guard(g_registry_lock);
+    for (usize i = 0; i < g_device_count; i++)
+        visit(*g_devices[i], context);
+}
+
 void print_devices()
 {
     log_raw("block devices:\n  %-10s %-8s %12s %9s %10s %7s %s\n", "name", "maj:min", "capacity", "lbs/pbs",
             "max xfer", "queues", "scheduler");
-    for (usize i = 0; i < device_count(); i++) {
-        BlockDevice& d = *g_devices[i];
+    for_each_device([](BlockDevice& d, void*) {
         TagSet& set = d.tag_set();
         char majmin[16];
         format_string(majmin, sizeof(majmin), "%u:%u", d.major(), d.minor());
         log_raw("  %-10s %-8s %9lu MiB %4u/%-4u %6u KiB %3u+%-3u %s\n", d.name(), majmin, d.capacity_bytes() / MiB,
                 d.limits().logical_block_size, d.limits().physical_block_size, d.limits().max_request_bytes() / 1024,
                 set.interrupt_queue_count(), set.poll_queue_count(), set.hw_queue(0).scheduler_name());
-    }
+    }, nullptr);
 }
 
 } // namespace block

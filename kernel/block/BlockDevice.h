@@ -85,7 +85,12 @@ Result<void> register_device(BlockDevice& device);
 // Live devices only: a device whose removal has begun is not found.
 BlockDevice* find_device(StringView name);
 usize device_count();
+// A pointer with no reference held: for boot-time walks only (nothing is
+// removed then). A walk that may race with removal uses for_each_device.
 BlockDevice* device_at(usize index);
+// Calls visit(device, context) for each registered device with the registry
+// locked, so none is removed (and freed) meanwhile; visit must not sleep.
+void for_each_device(void (*visit)(BlockDevice&, void*), void* context);
 // Print "name major:minor capacity lbs/pbs max-transfer queues scheduler" for each.
 void print_devices();
 
