@@ -123,6 +123,7 @@ void handle_interrupt(void*)
         SpinLockGuard guard(q.lock);
         if (now >= q.next_tick_ns) {
             tick = true;
+            __atomic_store_n(&q.ticks, q.ticks + 1, __ATOMIC_RELAXED);
             q.next_tick_ns += SCHED_TICK_NS;
             // Ticks missed (a long stretch with interrupts off, or the host
             // descheduling us under TCG) are dropped, not replayed in a burst.
@@ -151,5 +152,7 @@ void handle_interrupt(void*)
 }
 
 u64 fired_count(u32 cpu) { return __atomic_load_n(&queue_of(cpu).fired, __ATOMIC_RELAXED); }
+
+u64 tick_count(u32 cpu) { return __atomic_load_n(&queue_of(cpu).ticks, __ATOMIC_RELAXED); }
 
 } // namespace timers

@@ -21,6 +21,7 @@ struct TimerQueue {
     u64 next_tick_ns = 0;        // next scheduler tick
     u64 programmed_ns = 0;       // what the hardware is set to fire at
     u64 fired = 0;               // callbacks run (for tests)
+    u64 ticks = 0;               // scheduler ticks delivered (for tests)
 };
 
 namespace timers {
@@ -34,5 +35,7 @@ void init_this_cpu();
 void handle_interrupt(void*);
 // Callbacks run on `cpu` so far.
 u64 fired_count(u32 cpu);
+// Scheduler ticks on `cpu` (the timer vector also serves kernel timers).
+u64 tick_count(u32 cpu);
 
 } // namespace timers
