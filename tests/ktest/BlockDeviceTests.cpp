@@ -492,14 +492,20 @@ KTEST(blk_errors, injected_errors_hit_only_their_bios)
 // and then reset the controller, requeue what was in flight, and every read
 // must then complete with the right data. Nothing leaks: tags, in-flight
 // count, pages and heap are back where they started.
+// The NVMe controller behind a block device, or null (virtio-blk, ...).
+static nvme::Controller* nvme_controller_of(BlockDevice& device)
+{
+    for (usize c = 0; c < nvme::Controller::count(); c++)
+        if (nvme::Controller::at(c)->tag_set() == &device.tag_set())
+            return nvme::Controller::at(c);
+    return nullptr;
+}
+
 KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
 {
     const u64 seed = option("blk.seed", 1);
     for_each_selected_device([&](BlockDevice& device) {
-        nvme::Controller* controller = nullptr;
-        for (usize c = 0; c < nvme::Controller::count(); c++)
-            if (nvme::Controller::at(c)->tag_set() == &device.tag_set())
-                controller = nvme::Controller::at(c);
+        nvme::Controller* controller = nvme_controller_of(device);
         if (!controller) {
             log_info("ktest", "%s: not NVMe, skipped", device.name());
             return;
@@ -602,10 +608,7 @@ KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
 KTEST(blk_dead_controller, failed_reset_fails_all_io_with_eio)
 {
     for_each_selected_device([&](BlockDevice& device) {
-        nvme::Controller* controller = nullptr;
-        for (usize c = 0; c < nvme::Controller::count(); c++)
-            if (nvme::Controller::at(c)->tag_set() == &device.tag_set())
-                controller = nvme::Controller::at(c);
+        nvme::Controller* controller = nvme_controller_of(device);
         if (!controller) {
             log_info("ktest", "%s: not NVMe, skipped", device.name());
             return;
