@@ -237,7 +237,7 @@ void HwQueue::dispatch_all()
 
         // Completions and kicks seen from here on (pairs with the check after
         // a Busy below).
-        const u64 restart_events = __atomic_load_n(&m_restart_events, __ATOMIC_SEQ_CST);
+        const u64 restart_events = restart_event_count();
         u32 issued = 0;
         for (; issued < count; issued++) {
             Request& request = *batch[issued];
@@ -273,7 +273,7 @@ void HwQueue::dispatch_all()
         // above found no flag to act on: it freed room nobody will use. Each
         // side stores, then loads the other's variable (both sequentially
         // consistent), so at least one of us sees the other: retry here.
-        if (__atomic_load_n(&m_restart_events, __ATOMIC_SEQ_CST) != restart_events
+        if (restart_event_count() != restart_events
             && __atomic_exchange_n(&m_restart, false, __ATOMIC_ACQ_REL))
             continue;
         return;
@@ -303,14 +303,14 @@ void complete_request(Request& request, int error)
         bio_endio(*bio, error);
         bio = next;
     }
-    __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_RELAXED);
     // No timeout may claim it from here on (a claim compares the deadline).
     __atomic_store_n(&request.timeout_deadline_ns, 0ul, __ATOMIC_RELAXED);
     hw.release_tag(request);
 
-    // The device had said Busy: a slot is free now. The event count goes up
-    // before the flag is read (see dispatch_all).
-    __atomic_fetch_add(&hw.m_restart_events, 1, __ATOMIC_SEQ_CST);
+    // The device had said Busy: a slot is free now. The completion count is
+    // also the dispatcher's restart event count: it goes up before the flag
+    // is read (see dispatch_all).
+    __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&hw.m_restart, __ATOMIC_SEQ_CST) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
         hw.run();
     // Last: once the count reaches zero the device and its tag set may go.

@@ -224,7 +224,7 @@ void TagSet::kick_all()
     // Whatever the driver said Busy about before (e.g. during its reset) is
     // retried now.
     for (u32 q = 0; q < m_hw_count; q++) {
-        __atomic_fetch_add(&m_hw[q]->m_restart_events, 1, __ATOMIC_SEQ_CST); // see dispatch_all
+        __atomic_fetch_add(&m_hw[q]->m_kicks, 1, __ATOMIC_SEQ_CST); // see dispatch_all
         __atomic_store_n(&m_hw[q]->m_restart, false, __ATOMIC_RELEASE);
         m_hw[q]->run();
     }

@@ -93,8 +93,13 @@ private:
     Bio* m_parked_head = nullptr; // bios waiting for a tag, FIFO through Bio::next
     Bio* m_parked_tail = nullptr;
     u32 m_parked_count = 0; // written under m_lock, read without it
+    // Completions plus kicks: what may have cleared room after a Busy.
+    u64 restart_event_count() const
+    {
+        return __atomic_load_n(&m_completed, __ATOMIC_SEQ_CST) + __atomic_load_n(&m_kicks, __ATOMIC_SEQ_CST);
+    }
     bool m_restart = false; // the driver said Busy: run again after a completion (atomic)
-    u64 m_restart_events = 0; // completions and kicks, for the Busy/restart race (atomic)
+    u64 m_kicks = 0; // kick_all() calls; with m_completed, the Busy/restart race's event count (atomic)
 
     // Single dispatcher at a time; others set m_rerun (see run()).
     bool m_dispatching = false;

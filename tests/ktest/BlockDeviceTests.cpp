@@ -492,6 +492,20 @@ KTEST(blk_errors, injected_errors_hit_only_their_bios)
 // and then reset the controller, requeue what was in flight, and every read
 // must then complete with the right data. Nothing leaks: tags, in-flight
 // count, pages and heap are back where they started.
+// Sleep until every slot's bio has ended or the timeout passes; how many ended.
+static u32 wait_until_done(Slot* slots, u32 count, u64 timeout_ns)
+{
+    const u64 deadline = clock_ns() + timeout_ns;
+    for (;;) {
+        u32 done = 0;
+        for (u32 i = 0; i < count; i++)
+            done += __atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE);
+        if (done == count || clock_ns() >= deadline)
+            return done;
+        sched::sleep_for(10'000'000);
+    }
+}
+
 // The NVMe controller behind a block device, or null (virtio-blk, ...).
 static nvme::Controller* nvme_controller_of(BlockDevice& device)
 {
@@ -548,16 +562,7 @@ KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
         for (u32 cpu = 0; cpu < cpus; cpu++)
             threads[cpu]->join();
         // Nobody polls and nobody checks timeouts here: just wait.
-        const u64 deadline = clock_ns() + 60'000'000'000ul;
-        u32 done = 0;
-        while (clock_ns() < deadline) {
-            done = 0;
-            for (u32 i = 0; i < N; i++)
-                done += __atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE);
-            if (done == N)
-                break;
-            sched::sleep_for(10'000'000);
-        }
+        const u32 done = wait_until_done(slots, N, 60'000'000'000ul);
         KEXPECT_EQ(done, N);
         u32 mismatches = 0, errors = 0;
         for (u32 i = 0; i < N && done == N; i++) {
@@ -622,16 +627,7 @@ KTEST(blk_dead_controller, failed_reset_fails_all_io_with_eio)
         const u64 heap_before = mm::heap_allocated_bytes();
         for (u32 i = 0; i < N; i++)
             submit_slot(slots[i], device, BioOp::Read, u64(i) * 64, 4096, 0);
-        const u64 deadline = clock_ns() + 60'000'000'000ul;
-        u32 done = 0;
-        while (clock_ns() < deadline) {
-            done = 0;
-            for (u32 i = 0; i < N; i++)
-                done += __atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE);
-            if (done == N)
-                break;
-            sched::sleep_for(10'000'000);
-        }
+        const u32 done = wait_until_done(slots, N, 60'000'000'000ul);
         KEXPECT_EQ(done, N);
         u32 eio = 0;
         for (u32 i = 0; i < N && done == N; i++)
