@@ -63,4 +63,34 @@ TEST(Uapi, ListsCoverEveryConstant) {
     EXPECT_GT(checked, 500);
 }
 
+std::map<std::string, long> syscall_numbers(const std::string& path) {
+    std::map<std::string, long> numbers;
+    std::ifstream in(path);
+    const std::regex define(R"(^#define\s+(__NR_\w+)\s+(\S+))");
+    for (std::string line; std::getline(in, line);) {
+        std::smatch m;
+        if (std::regex_search(line, m, define)) numbers[m[1]] = std::stol(m[2], nullptr, 0);
+    }
+    return numbers;
+}
+
+// uapi/unistd_64.h (the syscall table's numbering) against the host's
+// asm/unistd_64.h: the same names with the same numbers, none missing.
+TEST(Uapi, SyscallNumbersMatchLinux) {
+    const std::string sluice_path = SLUICE_SOURCE_DIR "/uapi/unistd_64.h";
+    if (!std::filesystem::exists(sluice_path)) GTEST_SKIP() << "no uapi/unistd_64.h yet";
+    auto sluice = syscall_numbers(sluice_path);
+    auto linux_numbers = syscall_numbers("/usr/include/x86_64-linux-gnu/asm/unistd_64.h");
+    ASSERT_GT(linux_numbers.size(), 300u);
+    for (const auto& [name, number] : linux_numbers) {
+        auto it = sluice.find(name);
+        if (it == sluice.end())
+            ADD_FAILURE() << name << " (" << number << ") missing from uapi/unistd_64.h";
+        else
+            EXPECT_EQ(it->second, number) << name;
+    }
+    for (const auto& [name, number] : sluice)
+        EXPECT_TRUE(linux_numbers.count(name)) << name << " is not a Linux x86-64 system call";
+}
+
 }  // namespace
