@@ -34,6 +34,8 @@ enum class LockRank : u16 {
     Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
     PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
     PageLru = 1250,     // the page cache's active/inactive LRU lists
+    ProcessTree = 1400, // pids, parents/children, process states (kernel/proc); wakes wait queues
+    Futex = 1450,       // a futex hash bucket (kernel/proc/Futex.cpp); wakes threads
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
     WaitQueue = 2000,   // WaitQueue::m_lock (wake functions take the locks below)
     Timer = 2100,       // per-CPU kernel timer queues (callbacks wake threads)
