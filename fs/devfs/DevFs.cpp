@@ -3,7 +3,7 @@
 #include "fs/devfs/DevFs.h"
 
 #include "drivers/serial/Uart16550.h"
-#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
@@ -24,7 +24,7 @@ u64 make_device_number(u32 major, u32 minor)
 struct DeviceSuperBlock final : vfs::SuperBlock { };
 DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev" pseudo filesystem)
 
-// /dev/<disk>: the device's own page cache (fs/pagecache/BlockDeviceSpace.h),
+// /dev/<disk>: the device's own page cache (fs/pagecache/BlockDeviceMapping.h),
 // shared with filesystems mounted from it; O_DIRECT through the generic
 // direct I/O of the same space.
 //
@@ -33,14 +33,14 @@ DeviceSuperBlock g_device_superblock; // owner of block device inodes (the "bdev
 // does; a device registered again under the same name re-attaches it.
 class BlockDeviceInode final : public vfs::Inode {
 public:
-    BlockDeviceInode(block::BlockDevice& device, AddressSpace& space, u64 number_)
+    BlockDeviceInode(block::BlockDevice& device, pagecache::Mapping& space, u64 number_)
         : Inode(g_device_superblock, number_, S_IFBLK | 0660)
     {
         attach(device, space);
     }
 
     // Under the namespace lock (no file can be opened meanwhile).
-    void attach(block::BlockDevice& device, AddressSpace& space)
+    void attach(block::BlockDevice& device, pagecache::Mapping& space)
     {
         m_device = &device;
         mapping = &space;
@@ -194,7 +194,7 @@ void device_added(block::BlockDevice& device)
 {
     MutexGuard guard(vfs::namespace_lock());
     if (auto* slot = slot_named(device.name())) {
-        auto space = pagecache::block_device_space(device);
+        auto space = pagecache::block_device_mapping(device);
         if (space.is_error())
             return;
         slot->inode->attach(device, *space.value());
@@ -222,7 +222,7 @@ Result<void> device_removing(block::BlockDevice& device)
             slot.device = nullptr;
         }
     }
-    if (auto written = pagecache::release_block_device_space(device); written.is_error())
+    if (auto written = pagecache::release_block_device_mapping(device); written.is_error())
         log_warn("devfs", "%s: writing back cached pages failed (errno %d); dropped", device.name(),
                  written.error().code());
     return {};
@@ -254,7 +254,7 @@ Result<Inode*> block_device_inode(block::BlockDevice& device)
     }
     for (auto& slot : devfs::g_device_inodes) {
         if (!slot.inode) {
-            AddressSpace* space = TRY(pagecache::block_device_space(device));
+            pagecache::Mapping* space = TRY(pagecache::block_device_mapping(device));
             auto* inode = new devfs::BlockDeviceInode(device, *space, devfs::g_next_number++);
             if (!inode)
                 return Error::from_errno(ENOMEM);

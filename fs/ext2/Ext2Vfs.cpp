@@ -2,7 +2,7 @@
 //
 // - Metadata (superblock, descriptors, bitmaps, inode tables, directories,
 //   indirect blocks, slow symlinks) lives in the block device's own page
-//   cache (fs/pagecache/BlockDeviceSpace.h): KernelBlockCache pins its pages
+//   cache (fs/pagecache/BlockDeviceMapping.h): KernelBlockCache pins its pages
 //   while the ext2 code looks at them. Dirtiness is per filesystem block
 //   (set_page_dirty_range), not per page: with blocks smaller than a page, one
 //   page may hold metadata next to a block just reused for file data, and
@@ -17,7 +17,7 @@
 #include "fs/ext2/Ext2Vfs.h"
 
 #include "fs/ext2/FileSystem.h"
-#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Writeback.h"
@@ -44,7 +44,7 @@ const RadixTreeAllocator g_inode_table_allocator = {
 
 class KernelBlockCache final : public BlockCache {
 public:
-    explicit KernelBlockCache(AddressSpace& device_space)
+    explicit KernelBlockCache(pagecache::Mapping& device_space)
         : m_space(device_space)
     {
     }
@@ -97,21 +97,21 @@ public:
     void forget(u64 block) { m_space.forget_dirty(block * m_block_size, m_block_size); }
 
 private:
-    AddressSpace& m_space;
+    pagecache::Mapping& m_space;
     u32 m_block_size = MIN_BLOCK_SIZE;
 };
 
 class Ext2Inode;
 
-class FileBlocks final : public AddressSpaceOperations {
+class FileBlocks final : public pagecache::MappingOperations {
 public:
-    Result<BlockMapping> map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create) override;
-    Result<void> prepare_write(AddressSpace& space, u64 pos, u64 length) override;
+    Result<pagecache::BlockMapping> map_blocks(pagecache::Mapping& space, u64 block, u64 max_blocks, bool create) override;
+    Result<void> prepare_write(pagecache::Mapping& space, u64 pos, u64 length) override;
 };
 FileBlocks g_file_blocks;
 
 struct Ext2Mount final : vfs::SuperBlock {
-    Ext2Mount(block::BlockDevice& device_, AddressSpace& device_space)
+    Ext2Mount(block::BlockDevice& device_, pagecache::Mapping& device_space)
         : device(device_)
         , cache(device_space)
         , fs(cache, clock_seconds)
@@ -356,7 +356,7 @@ public:
 
     Ext2Mount& m_mount;
     ext2::Inode disk;
-    AddressSpace m_space;
+    pagecache::Mapping m_space;
 };
 
 Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
@@ -378,7 +378,7 @@ Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
     return inode;
 }
 
-Result<BlockMapping> FileBlocks::map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create)
+Result<pagecache::BlockMapping> FileBlocks::map_blocks(pagecache::Mapping& space, u64 block, u64 max_blocks, bool create)
 {
     auto& inode = *static_cast<Ext2Inode*>(space.host());
     Ext2Mount& mount = inode.m_mount;
@@ -401,12 +401,12 @@ Result<BlockMapping> FileBlocks::map_blocks(AddressSpace& space, u64 block, u64 
         run++;
     }
     if (first == 0)
-        return BlockMapping{ BlockMapping::HOLE, run };
+        return pagecache::BlockMapping{ pagecache::BlockMapping::HOLE, run };
     const u64 sectors_per_block = mount.fs.block_size() / block::SECTOR_SIZE;
-    return BlockMapping{ static_cast<u64>(first) * sectors_per_block, run };
+    return pagecache::BlockMapping{ static_cast<u64>(first) * sectors_per_block, run };
 }
 
-Result<void> FileBlocks::prepare_write(AddressSpace& space, u64 pos, u64 length)
+Result<void> FileBlocks::prepare_write(pagecache::Mapping& space, u64 pos, u64 length)
 {
     if (length == 0)
         return {};
@@ -502,7 +502,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     if (!device)
         return Error::from_errno(ENODEV);
     vfs::Inode* device_inode = TRY(vfs::block_device_inode(*device));
-    AddressSpace* device_space = TRY(pagecache::block_device_space(*device));
+    pagecache::Mapping* device_space = TRY(pagecache::block_device_mapping(*device));
     auto* mount = new Ext2Mount(*device, *device_space);
     if (!mount)
         return Error::from_errno(ENOMEM);

@@ -11,7 +11,7 @@
 namespace pagecache {
 namespace {
 
-void submit_reads(AddressSpace& space, PageBatch& batch)
+void submit_reads(Mapping& space, PageBatch& batch)
 {
     if (batch.is_empty())
         return;
@@ -21,7 +21,7 @@ void submit_reads(AddressSpace& space, PageBatch& batch)
 
 // A fresh page, locked, inserted at `index`; our allocation reference is
 // kept. Null with `error` set (EEXIST: somebody else inserted one first).
-Page* insert_new_page(AddressSpace& space, u64 index, Page* page, int& error)
+Page* insert_new_page(Mapping& space, u64 index, Page* page, int& error)
 {
     page->flags = PAGE_LOCKED;
     auto inserted = space.add_page(*page, index);
@@ -36,7 +36,7 @@ Page* insert_new_page(AddressSpace& space, u64 index, Page* page, int& error)
 
 // Read a locked, not up to date page in the tree and wait for it. The page
 // comes back unlocked; false if the read failed.
-bool read_and_wait(AddressSpace& space, Page& page)
+bool read_and_wait(Mapping& space, Page& page)
 {
     page_clear(page, PAGE_ERROR);
     PageBatch batch;
@@ -48,7 +48,7 @@ bool read_and_wait(AddressSpace& space, Page& page)
 
 // `page` (referenced) is not up to date: wait for the read in flight, retry
 // once if it failed. EAGAIN: the page was truncated meanwhile (look it up again).
-Result<void> wait_uptodate(AddressSpace& space, Page& page)
+Result<void> wait_uptodate(Mapping& space, Page& page)
 {
     wait_on_page_locked(page);
     if (page_test(page, PAGE_UPTODATE))
@@ -68,7 +68,7 @@ Result<void> wait_uptodate(AddressSpace& space, Page& page)
 }
 
 // The page at `index`, up to date, with a reference; readahead as `ra` says.
-Result<Page*> get_page_for_read(AddressSpace& space, ReadaheadState* ra, u64 index, u64 request_pages)
+Result<Page*> get_page_for_read(Mapping& space, ReadaheadState* ra, u64 index, u64 request_pages)
 {
     for (;;) {
         Page* page = space.find_get_page(index);
@@ -113,7 +113,7 @@ Result<Page*> get_page_for_read(AddressSpace& space, ReadaheadState* ra, u64 ind
 
 } // namespace
 
-void readahead(AddressSpace& space, u64 start, u64 count, u64 trigger)
+void readahead(Mapping& space, u64 start, u64 count, u64 trigger)
 {
     PageBatch batch;
     const u64 end = min(start + count, space.page_count());
@@ -148,7 +148,7 @@ void readahead(AddressSpace& space, u64 start, u64 count, u64 trigger)
     submit_reads(space, batch);
 }
 
-Result<usize> buffered_read(AddressSpace& space, ReadaheadState* ra, u64 pos, void* buffer, usize length)
+Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* buffer, usize length)
 {
     const u64 size = space.size_bytes();
     if (pos >= size || length == 0)
@@ -183,12 +183,12 @@ Result<usize> buffered_read(AddressSpace& space, ReadaheadState* ra, u64 pos, vo
     return done;
 }
 
-Result<Page*> read_cache_page(AddressSpace& space, u64 index)
+Result<Page*> read_cache_page(Mapping& space, u64 index)
 {
     return get_page_for_read(space, nullptr, index, 1);
 }
 
-Result<Page*> grab_cache_page(AddressSpace& space, u64 index)
+Result<Page*> grab_cache_page(Mapping& space, u64 index)
 {
     for (;;) {
         if (Page* page = space.find_get_page(index)) {
@@ -212,7 +212,7 @@ Result<Page*> grab_cache_page(AddressSpace& space, u64 index)
 
 // --- truncation and invalidation ------------------------------------------------------
 
-void truncate_pages(AddressSpace& space, u64 new_size)
+void truncate_pages(Mapping& space, u64 new_size)
 {
     space.set_size_bytes(new_size);
     const u32 tail = new_size & (PAGE_SIZE - 1);
@@ -246,7 +246,7 @@ void truncate_pages(AddressSpace& space, u64 new_size)
     }
 }
 
-void invalidate_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+void invalidate_range(Mapping& space, u64 start_byte, u64 end_byte)
 {
     if (end_byte < start_byte)
         return;

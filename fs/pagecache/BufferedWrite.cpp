@@ -12,7 +12,7 @@ namespace {
 
 // The page at `index`, locked, referenced and ready for `length` bytes at
 // some offset to be copied in: up to date, or about to be overwritten whole.
-Result<Page*> prepare_page(AddressSpace& space, u64 index, u32 length)
+Result<Page*> prepare_page(Mapping& space, u64 index, u32 length)
 {
     for (;;) {
         Page* page = TRY(grab_cache_page(space, index));
@@ -53,7 +53,7 @@ Result<Page*> prepare_page(AddressSpace& space, u64 index, u32 length)
 
 } // namespace
 
-Result<usize> buffered_write(AddressSpace& space, u64 pos, const void* buffer, usize length)
+Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize length)
 {
     if (length == 0)
         return 0;

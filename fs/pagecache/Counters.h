@@ -8,7 +8,7 @@
 namespace pagecache {
 
 struct Counters {
-    u64 cached;        // pages in any address space
+    u64 cached;        // pages in any mapping
     u64 dirty;         // PAGE_DIRTY pages
     u64 writeback;     // PAGE_WRITEBACK pages
     u64 active;        // on the active LRU list

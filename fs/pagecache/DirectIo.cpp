@@ -17,7 +17,7 @@ namespace {
 // A direct write completed: cached pages of the range that nobody is
 // working on lose UPTODATE, so their next reader fetches the new data
 // (interrupt context: no sleeping, no freeing of pages others may hold).
-void mark_range_stale(AddressSpace& space, u64 first_byte, u64 last_byte)
+void mark_range_stale(Mapping& space, u64 first_byte, u64 last_byte)
 {
     u64 index = first_byte >> PAGE_SHIFT;
     const u64 last = last_byte >> PAGE_SHIFT;
@@ -47,7 +47,7 @@ struct DirectRequest {
     u32 pending = 1;
     int error = 0;
     usize result = 0;
-    AddressSpace* space = nullptr;
+    Mapping* space = nullptr;
     bool write = false;
     u64 pos = 0;
     u64 last_byte = 0;
@@ -89,7 +89,7 @@ void direct_end_io(block::Bio& b)
 
 class DirectBuilder {
 public:
-    DirectBuilder(AddressSpace& space, block::BioOp op, DirectRequest& request)
+    DirectBuilder(Mapping& space, block::BioOp op, DirectRequest& request)
         : m_space(space), m_op(op), m_request(request)
     {
     }
@@ -136,7 +136,7 @@ public:
     }
 
 private:
-    AddressSpace& m_space;
+    Mapping& m_space;
     block::BioOp m_op;
     DirectRequest& m_request;
     PageBio* m_bio = nullptr;
@@ -146,7 +146,7 @@ private:
 
 } // namespace
 
-Result<void> submit_direct_io(AddressSpace& space, block::BioOp op, u64 pos, void* memory, usize length,
+Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, void* memory, usize length,
                               DirectIoDone done, void* context)
 {
     u8* buffer = static_cast<u8*>(memory);
@@ -230,7 +230,7 @@ void sync_done(void* context, i64 result)
     wait->done.complete();
 }
 
-Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffer, usize length)
+Result<usize> direct_io(Mapping& space, block::BioOp op, u64 pos, u8* buffer, usize length)
 {
     SyncWait wait;
     TRY(submit_direct_io(space, op, pos, buffer, length, sync_done, &wait));
@@ -244,7 +244,7 @@ Result<usize> direct_io(AddressSpace& space, block::BioOp op, u64 pos, u8* buffe
 
 } // namespace
 
-bool direct_io_aligned(const AddressSpace& space, u64 pos, const void* buffer, usize length)
+bool direct_io_aligned(const Mapping& space, u64 pos, const void* buffer, usize length)
 {
     if (!space.device())
         return false;
@@ -252,12 +252,12 @@ bool direct_io_aligned(const AddressSpace& space, u64 pos, const void* buffer, u
     return ((pos | length | reinterpret_cast<uptr>(buffer)) & mask) == 0;
 }
 
-Result<usize> direct_read(AddressSpace& space, u64 pos, void* buffer, usize length)
+Result<usize> direct_read(Mapping& space, u64 pos, void* buffer, usize length)
 {
     return direct_io(space, block::BioOp::Read, pos, static_cast<u8*>(buffer), length);
 }
 
-Result<usize> direct_write(AddressSpace& space, u64 pos, const void* buffer, usize length)
+Result<usize> direct_write(Mapping& space, u64 pos, const void* buffer, usize length)
 {
     return direct_io(space, block::BioOp::Write, pos, static_cast<u8*>(const_cast<void*>(buffer)), length);
 }

@@ -11,13 +11,13 @@
 // device's limits. A read stops at the end of the file; holes read as zeros.
 #pragma once
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "kernel/block/Bio.h"
 
 namespace pagecache {
 
-Result<usize> direct_read(AddressSpace& space, u64 pos, void* buffer, usize length);
-Result<usize> direct_write(AddressSpace& space, u64 pos, const void* buffer, usize length);
+Result<usize> direct_read(Mapping& space, u64 pos, void* buffer, usize length);
+Result<usize> direct_write(Mapping& space, u64 pos, const void* buffer, usize length);
 
 // Asynchronous form (io_uring): validates, writes back and invalidates the
 // cached range (may sleep), submits the bios and returns; `done(context,
@@ -25,10 +25,10 @@ Result<usize> direct_write(AddressSpace& space, u64 pos, const void* buffer, usi
 // and possibly before this returns, with the bytes transferred or -errno.
 // An error returned here means nothing was submitted and `done` never runs.
 using DirectIoDone = void (*)(void* context, i64 result);
-Result<void> submit_direct_io(AddressSpace& space, block::BioOp op, u64 pos, void* buffer, usize length,
+Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, void* buffer, usize length,
                               DirectIoDone done, void* context);
 
 // The alignment rule alone (for callers that check before queueing).
-bool direct_io_aligned(const AddressSpace& space, u64 pos, const void* buffer, usize length);
+bool direct_io_aligned(const Mapping& space, u64 pos, const void* buffer, usize length);
 
 } // namespace pagecache

@@ -2,7 +2,7 @@
 // writes, single pages for metadata, truncation, and setup.
 //
 // The path of a buffered read (BufferedRead.cpp):
-//   buffered_read -> AddressSpace::find_get_page
+//   buffered_read -> Mapping::find_get_page
 //     miss: ReadaheadState::on_miss (Readahead.cpp) -> readahead(): allocate the
 //           missing pages of the window, insert them Reading (locked), hand
 //           runs to ops.read_pages -> generic_read_pages (PageIo.cpp) builds
@@ -17,7 +17,7 @@
 //   buffered_write -> ops.prepare_write (block allocation, ENOSPC)
 //   -> per page: grab it locked; a partial write of a page that is not up to
 //      date reads it first (read-modify-write) unless it lies past EOF (zeroed)
-//   -> copy in, AddressSpace::set_page_dirty (tag, count, queue the space on
+//   -> copy in, Mapping::set_page_dirty (tag, count, queue the space on
 //      its device's Writeback), unlock
 //   -> balance_dirty_pages (Writeback.cpp): kick the wb thread above the
 //      background threshold, sleep above the hard one.
@@ -26,7 +26,7 @@
 //   completion: end_page_writeback (clean, wake waiters and throttled writers).
 #pragma once
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "fs/pagecache/Readahead.h"
 
 namespace pagecache {
@@ -36,29 +36,29 @@ void init();
 
 // Read up to `length` bytes at `pos` (stops at the end of the file). `ra` is
 // the open file's readahead state (null: no readahead, only what is asked).
-Result<usize> buffered_read(AddressSpace& space, ReadaheadState* ra, u64 pos, void* buffer, usize length);
+Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* buffer, usize length);
 
 // Write `length` bytes at `pos`; extends size_bytes when writing past it. May
 // sleep (reads for partial pages, throttling). Returns the bytes written
 // (short only when an error stopped it after some progress).
-Result<usize> buffered_write(AddressSpace& space, u64 pos, const void* buffer, usize length);
+Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize length);
 
 // Start reading pages [start, start + count) that are not cached, without
 // waiting; `trigger` gets the readahead mark (ReadaheadRequest::NO_TRIGGER: none).
-void readahead(AddressSpace& space, u64 start, u64 count, u64 trigger = ReadaheadRequest::NO_TRIGGER);
+void readahead(Mapping& space, u64 start, u64 count, u64 trigger = ReadaheadRequest::NO_TRIGGER);
 
 // The page at `index`, up to date, referenced (put_page when done): metadata
 // blocks through a block device's space.
-Result<Page*> read_cache_page(AddressSpace& space, u64 index);
+Result<Page*> read_cache_page(Mapping& space, u64 index);
 // The page at `index`, locked and referenced, not necessarily up to date (for
 // callers that overwrite it whole): unlock_page + put_page when done.
-Result<Page*> grab_cache_page(AddressSpace& space, u64 index);
+Result<Page*> grab_cache_page(Mapping& space, u64 index);
 
 // The file shrank (or grew) to `new_size`: set it, zero the tail of the last
 // page, drop every page past it (dirty ones too), waiting for their I/O.
-void truncate_pages(AddressSpace& space, u64 new_size);
+void truncate_pages(Mapping& space, u64 new_size);
 // Drop the clean, unused cached pages of [start_byte, end_byte]; pages in use
 // lose UPTODATE so the next read fetches them again (direct I/O coherence).
-void invalidate_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+void invalidate_range(Mapping& space, u64 start_byte, u64 end_byte);
 
 } // namespace pagecache

@@ -165,7 +165,7 @@ struct MappingCursor {
     BlockMapping mapping;
     bool valid = false;
 
-    Result<BlockMapping> lookup(AddressSpace& space, u64 block, u64 max_blocks, bool create)
+    Result<BlockMapping> lookup(Mapping& space, u64 block, u64 max_blocks, bool create)
     {
         if (valid && block >= first_block && block < first_block + mapping.blocks) {
             const u64 skip = block - first_block;
@@ -187,11 +187,11 @@ struct MappingCursor {
     }
 };
 
-u32 blocks_per_page(const AddressSpace& space) { return PAGE_SIZE >> space.block_shift(); }
+u32 blocks_per_page(const Mapping& space) { return PAGE_SIZE >> space.block_shift(); }
 
 } // namespace
 
-void generic_read_pages(AddressSpace& space, PageBatch& pages)
+void generic_read_pages(Mapping& space, PageBatch& pages)
 {
     BioBuilder builder(space, block::BioOp::Read);
     MappingCursor cursor;
@@ -244,7 +244,7 @@ void generic_read_pages(AddressSpace& space, PageBatch& pages)
     }
 }
 
-void generic_write_pages(AddressSpace& space, PageBatch& pages)
+void generic_write_pages(Mapping& space, PageBatch& pages)
 {
     BioBuilder builder(space, block::BioOp::Write);
     MappingCursor cursor;
@@ -308,7 +308,7 @@ void generic_write_pages(AddressSpace& space, PageBatch& pages)
     }
 }
 
-} // namespace pagecache
+void MappingOperations::read_pages(Mapping& space, PageBatch& pages) { generic_read_pages(space, pages); }
+void MappingOperations::write_pages(Mapping& space, PageBatch& pages) { generic_write_pages(space, pages); }
 
-void AddressSpaceOperations::read_pages(AddressSpace& space, pagecache::PageBatch& pages) { pagecache::generic_read_pages(space, pages); }
-void AddressSpaceOperations::write_pages(AddressSpace& space, pagecache::PageBatch& pages) { pagecache::generic_write_pages(space, pages); }
+} // namespace pagecache

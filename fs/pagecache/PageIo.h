@@ -10,7 +10,7 @@
 // last piece.
 #pragma once
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "kernel/block/Bio.h"
 
 namespace pagecache {
@@ -23,7 +23,7 @@ struct PageBio {
     static constexpr u16 MAX_VECS = (BYTES - HEADER_BYTES) / sizeof(block::BioVec);
 
     block::Bio bio;
-    AddressSpace* space;
+    Mapping* space;
     void* owner; // direct I/O: its request
     u16 count;
     bool from_reserve;
@@ -39,7 +39,7 @@ void free_page_bio(PageBio* bio); // any context
 // each bio when the next piece is not contiguous or the bio is full.
 class BioBuilder {
 public:
-    BioBuilder(AddressSpace& space, block::BioOp op) : m_space(space), m_op(op) { }
+    BioBuilder(Mapping& space, block::BioOp op) : m_space(space), m_op(op) { }
     ~BioBuilder() { submit(); }
     BioBuilder(const BioBuilder&) = delete;
     BioBuilder& operator=(const BioBuilder&) = delete;
@@ -48,7 +48,7 @@ public:
     void submit();
 
 private:
-    AddressSpace& m_space;
+    Mapping& m_space;
     block::BioOp m_op;
     PageBio* m_bio = nullptr;
     u64 m_next_sector = 0;

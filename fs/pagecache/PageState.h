@@ -2,7 +2,7 @@
 // flag and reference-count operations that move it between them.
 //
 // A page-cache page is a Page descriptor (kernel/mm/Page.h) with `mapping`
-// (its AddressSpace) and `index` (page number in the file) set. The state is
+// (its Mapping) and `index` (page number in the file) set. The state is
 // carried by PAGE_* flag bits; PageState names the combinations that are
 // allowed to exist, and page_state() reads them:
 //
@@ -18,7 +18,7 @@
 //                                        tree, on an LRU list. Reclaim may drop it once
 //                                        nobody else holds a reference.
 //   Dirty       UPTODATE, DIRTY          the cache, newer than the device: tagged DIRTY in
-//                                        the tree, counted in Dirty, its AddressSpace is
+//                                        the tree, counted in Dirty, its Mapping is
 //                                        on its device's dirty list. Never dropped.
 //   Writeback   UPTODATE, WRITEBACK      the write bio: the page's contents are being
 //                                        written; tagged WRITEBACK, counted in Writeback.
@@ -29,7 +29,7 @@
 //                                        the next reader retries the read once, then
 //                                        returns EIO. (A failed *write* keeps the page
 //                                        UpToDate with ERROR set and records EIO in the
-//                                        AddressSpace for the next fsync.)
+//                                        Mapping for the next fsync.)
 //
 // LOCKED is orthogonal to the last four states: a thread that must change a
 // page (fill it for a write, start its writeback, remove it from the tree)
@@ -113,7 +113,7 @@ inline bool page_test_and_clear(Page& page, u32 flag)
 inline void get_page(Page& page) { __atomic_fetch_add(&page.refcount, 1, __ATOMIC_RELAXED); }
 inline i32 page_refcount(const Page& page) { return __atomic_load_n(&page.refcount, __ATOMIC_ACQUIRE); }
 // Drop a reference; the last one frees the page (which must have left its
-// address space and the LRU by then).
+// mapping and the LRU by then).
 void put_page(Page& page);
 
 } // namespace pagecache

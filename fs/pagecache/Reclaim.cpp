@@ -1,6 +1,6 @@
 #include "fs/pagecache/Reclaim.h"
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "fs/pagecache/Counters.h"
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Writeback.h"
@@ -44,7 +44,7 @@ Outcome reclaim_one(Page& page, bool may_write)
 {
     if (!trylock_page(page))
         return Outcome::Keep;
-    AddressSpace* space = page.mapping;
+    Mapping* space = page.mapping;
     if (!space) {
         unlock_page(page); // truncated while isolated: our reference frees it
         return Outcome::Keep;
@@ -100,7 +100,7 @@ void put_back(Page& page, Outcome outcome)
 {
     g_lru.with([&](LruLists& lru) {
         // Only pages still in their tree go back (truncate nulls `mapping`
-        // before it looks at the LRU: see AddressSpace::remove_page).
+        // before it looks at the LRU: see Mapping::remove_page).
         if (!page.mapping || page_test(page, PAGE_LRU))
             return;
         page_set(page, PAGE_LRU);

@@ -10,7 +10,7 @@
 //   locked / in use      -> rotate
 //   under writeback      -> rotate (its completion makes it clean)
 //   dirty                -> start writeback of it and its dirty neighbours, rotate
-//   clean, unused        -> remove from its address space, free
+//   clean, unused        -> remove from its mapping, free
 // and refills the inactive list from the tail of the active list when the
 // active list is the larger one.
 //

@@ -44,7 +44,7 @@ void record_max_dirty(u64 value)
                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { }
 }
 
-void flush_batch(AddressSpace& space, PageBatch& batch)
+void flush_batch(Mapping& space, PageBatch& batch)
 {
     if (batch.is_empty())
         return;
@@ -79,7 +79,7 @@ void set_dirty_limits_override(u64 background_pages, u64 hard_pages)
 
 // --- writing one space --------------------------------------------------------------
 
-void write_dirty_pages(AddressSpace& space, WritebackControl& control)
+void write_dirty_pages(Mapping& space, WritebackControl& control)
 {
     if (!space.has_backing_store())
         return;
@@ -139,7 +139,7 @@ void write_dirty_pages(AddressSpace& space, WritebackControl& control)
     flush_batch(space, batch);
 }
 
-void wait_writeback_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+void wait_writeback_range(Mapping& space, u64 start_byte, u64 end_byte)
 {
     u64 index = start_byte >> PAGE_SHIFT;
     const u64 last = end_byte >> PAGE_SHIFT;
@@ -158,7 +158,7 @@ void wait_writeback_range(AddressSpace& space, u64 start_byte, u64 end_byte)
     }
 }
 
-Result<void> write_and_wait_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+Result<void> write_and_wait_range(Mapping& space, u64 start_byte, u64 end_byte)
 {
     if (end_byte < start_byte)
         return {};
@@ -184,7 +184,7 @@ Result<void> flush_device(block::BlockDevice& device)
     return {};
 }
 
-Result<void> fsync_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+Result<void> fsync_range(Mapping& space, u64 start_byte, u64 end_byte)
 {
     TRY(write_and_wait_range(space, start_byte, end_byte));
     if (space.device() && space.has_backing_store())
@@ -202,7 +202,7 @@ void writeback_completed()
         g_throttle_wait.wake_all();
 }
 
-void balance_dirty_pages(AddressSpace& space)
+void balance_dirty_pages(Mapping& space)
 {
     if (!space.has_backing_store())
         return;
@@ -291,7 +291,7 @@ void Writeback::forget_device(block::BlockDevice& device)
 usize Writeback::count() { return __atomic_load_n(&g_registry.count, __ATOMIC_ACQUIRE); }
 Writeback* Writeback::at(usize index) { return g_registry.contexts[index]; }
 
-void Writeback::note_dirty(AddressSpace& space)
+void Writeback::note_dirty(Mapping& space)
 {
     SpinLockGuard guard(m_lock);
     if (space.m_dirty_node.is_linked())
@@ -300,7 +300,7 @@ void Writeback::note_dirty(AddressSpace& space)
     m_spaces.push_back(space);
 }
 
-void Writeback::detach(AddressSpace& space)
+void Writeback::detach(Mapping& space)
 {
     {
         SpinLockGuard guard(m_lock);
@@ -318,10 +318,10 @@ void Writeback::kick(bool all)
     m_wake.wake_all();
 }
 
-AddressSpace* Writeback::pick(bool expired_only, u64 now_ns)
+Mapping* Writeback::pick(bool expired_only, u64 now_ns)
 {
     SpinLockGuard guard(m_lock);
-    for (AddressSpace& space : m_spaces) {
+    for (Mapping& space : m_spaces) {
         if (space.m_writeback_busy)
             continue;
         if (expired_only && now_ns - space.m_dirtied_ns < dirty_expire_ns())
@@ -334,7 +334,7 @@ AddressSpace* Writeback::pick(bool expired_only, u64 now_ns)
     return nullptr;
 }
 
-void Writeback::put_back(AddressSpace& space)
+void Writeback::put_back(Mapping& space)
 {
     {
         SpinLockGuard guard(m_lock);
@@ -354,7 +354,7 @@ void Writeback::pass(bool expired_only, u64 budget)
     const u64 now = clock_ns();
     u64 started = 0;
     for (usize visited = 0; visited < spaces && started < budget; visited++) {
-        AddressSpace* space = pick(expired_only, now);
+        Mapping* space = pick(expired_only, now);
         if (!space)
             return;
         WritebackControl control;
@@ -373,7 +373,7 @@ void Writeback::write_all(SyncMode mode)
         return m_spaces.size_slow();
     }();
     for (usize visited = 0; visited < spaces; visited++) {
-        AddressSpace* space = pick(false, 0);
+        Mapping* space = pick(false, 0);
         if (!space)
             return;
         if (mode == SyncMode::Integrity) {

@@ -2,7 +2,7 @@
 // bounded.
 //
 // One Writeback per block device (Linux's bdi_writeback): the list of its
-// address spaces that have dirty pages (oldest first), per-device Dirty and
+// mappings that have dirty pages (oldest first), per-device Dirty and
 // Writeback counts, and a thread "wb-<device>" that writes
 //   - periodically (every WRITEBACK_PERIOD_NS) the spaces dirty for longer
 //     than DIRTY_EXPIRE_NS,
@@ -19,7 +19,7 @@
 // 10% and 20%, with small floors so tiny guests still batch their writes.
 #pragma once
 
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/WaitQueue.h"
 
@@ -61,26 +61,26 @@ struct WritebackControl {
 // Start writing the dirty pages of `space` in the control's range (locks each
 // page, moves it to Writeback, batches runs into write_pages). Returns 0 or
 // the first error of the mapping/submission (I/O errors arrive later).
-void write_dirty_pages(AddressSpace& space, WritebackControl& control);
+void write_dirty_pages(Mapping& space, WritebackControl& control);
 
 // Write every dirty page of [start_byte, end_byte] and wait for all writeback
 // in the range; returns the space's recorded write error (EIO) if any.
-Result<void> write_and_wait_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+Result<void> write_and_wait_range(Mapping& space, u64 start_byte, u64 end_byte);
 // Wait for pages under writeback in the range (no new writes).
-void wait_writeback_range(AddressSpace& space, u64 start_byte, u64 end_byte);
+void wait_writeback_range(Mapping& space, u64 start_byte, u64 end_byte);
 // A Flush to the device: completed writes become durable.
 Result<void> flush_device(block::BlockDevice& device);
 // fsync/fdatasync for the data of a range: write, wait, flush. The
 // filesystem writes its inode in between for fsync (metadata), so the two
 // differ only in what the caller adds.
-Result<void> fsync_range(AddressSpace& space, u64 start_byte, u64 end_byte);
-inline Result<void> fdatasync_range(AddressSpace& space, u64 start_byte, u64 end_byte)
+Result<void> fsync_range(Mapping& space, u64 start_byte, u64 end_byte);
+inline Result<void> fdatasync_range(Mapping& space, u64 start_byte, u64 end_byte)
 {
     return fsync_range(space, start_byte, end_byte);
 }
 
 // After dirtying pages of `space`: kick writeback, throttle above the hard limit.
-void balance_dirty_pages(AddressSpace& space);
+void balance_dirty_pages(Mapping& space);
 // A write completed (any context): wakes throttled writers once under the limit.
 void writeback_completed();
 
@@ -97,11 +97,11 @@ public:
     u64 dirty_pages() const { return __atomic_load_n(&m_dirty, __ATOMIC_RELAXED); }
     u64 writeback_pages() const { return __atomic_load_n(&m_writeback, __ATOMIC_RELAXED); }
 
-    // AddressSpace hooks.
+    // Mapping hooks.
     void account_dirty(i64 delta) { __atomic_fetch_add(&m_dirty, static_cast<u64>(delta), __ATOMIC_RELAXED); }
     void account_writeback(i64 delta) { __atomic_fetch_add(&m_writeback, static_cast<u64>(delta), __ATOMIC_RELAXED); }
-    void note_dirty(AddressSpace& space);  // space has a dirty page now
-    void detach(AddressSpace& space);     // waits while the thread works on it
+    void note_dirty(Mapping& space);  // space has a dirty page now
+    void detach(Mapping& space);     // waits while the thread works on it
 
     // Wake the thread: `all` asks it to write everything once.
     void kick(bool all = false);
@@ -118,8 +118,8 @@ private:
     // One pass: writes spaces (oldest first); `expired_only`: only those dirty
     // for longer than DIRTY_EXPIRE_NS; stops when `budget` pages were started.
     void pass(bool expired_only, u64 budget);
-    AddressSpace* pick(bool expired_only, u64 now_ns);
-    void put_back(AddressSpace& space);
+    Mapping* pick(bool expired_only, u64 now_ns);
+    void put_back(Mapping& space);
 
     block::BlockDevice* m_device;
     Thread* m_thread = nullptr;
@@ -128,7 +128,7 @@ private:
     bool m_kicked = false;
     bool m_write_all = false;
     SpinLock m_lock{LockRank::Writeback, "writeback list"};
-    IntrusiveList<AddressSpace, &AddressSpace::m_dirty_node> m_spaces; // under m_lock
+    IntrusiveList<Mapping, &Mapping::m_dirty_node> m_spaces; // under m_lock
     WaitQueue m_wake;  // the thread sleeps here
     WaitQueue m_idle;  // detach() waits here for m_writeback_busy to clear
 };

@@ -37,7 +37,7 @@ private:
     Result<Inode*> add(StringView name, Inode* inode);
     void detach(Entry* entry);
 
-    AddressSpace m_space; // memory-only file data
+    pagecache::Mapping m_space; // memory-only file data
     IntrusiveList<Entry, &Entry::link> m_entries;
     u64 m_entry_count = 0;
     char* m_target = nullptr; // symlinks

@@ -5,7 +5,7 @@
 //   root2.ro               read-only
 #include "fs/devfs/DevFs.h"
 #include "fs/ext2/Ext2Vfs.h"
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 #include "fs/procfs/ProcFs.h"
 #include "fs/ramfs/RamFs.h"
 #include "fs/vfs/FileApi.h"

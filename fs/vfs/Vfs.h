@@ -169,7 +169,7 @@ public:
     u64 atime = 0;
     u64 mtime = 0;
     u64 ctime = 0;
-    AddressSpace* mapping = nullptr; // its page cache (null: no file data)
+    pagecache::Mapping* mapping = nullptr; // its page cache (null: no file data)
     Mutex lock{ LockRank::MutexFilesystem, "inode" };
     u32 open_count = 0; // files open on it (under the namespace mutex)
 };

@@ -24,7 +24,9 @@
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 
-struct AddressSpace;
+namespace pagecache {
+struct Mapping;
+}
 
 enum PageFlag : u32 {
     PAGE_FREE = 1 << 0,       // in a buddy free list (head of a block)
@@ -54,7 +56,7 @@ struct Page {
     u16 dirty_blocks;
     u16 writeback_blocks;
     ListNode list;      // buddy free list, slab list, or LRU list
-    AddressSpace* mapping; // page cache: owning address space
+    pagecache::Mapping* mapping; // page cache: owning mapping (a file's or device's cache)
     u64 index;          // page cache: page index in the file
     void* private_data; // owner's use (slab: its SlabCache)
     void* slab_freelist; // slab: first free object

@@ -5,7 +5,7 @@
 // tests/qemu/pagecache_dev.py attaches them.
 //
 // Options: pc.dev=<name> restricts the run to one device.
-#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/pagecache/Counters.h"
 #include "fs/pagecache/DirectIo.h"
 #include "fs/pagecache/PageCache.h"
@@ -35,7 +35,7 @@ void for_each_test_device(Fn&& fn)
             continue;
         if (device->read_only())
             continue;
-        auto space = block_device_space(*device);
+        auto space = block_device_mapping(*device);
         if (space.is_error())
             continue;
         fn(*device, *space.value());
@@ -57,7 +57,7 @@ u64 reads_of(const block::DiskStatsSnapshot& s) { return s.ios[static_cast<u32>(
 u64 read_sectors_of(const block::DiskStatsSnapshot& s) { return s.sectors[static_cast<u32>(block::StatGroup::Read)]; }
 
 // Start from a cold cache: written back, then dropped.
-void cold(AddressSpace& space)
+void cold(Mapping& space)
 {
     (void)write_and_wait_range(space, 0, ~0ul);
     truncate_pages(space, 0);
@@ -78,7 +78,7 @@ struct KBuffer {
 
 KTEST(pagecache_dev, sequential_read_is_few_large_requests_and_rereads_are_free)
 {
-    for_each_test_device([&](block::BlockDevice& device, AddressSpace& space) {
+    for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         constexpr u64 LENGTH = 4 * MiB; // kmalloc's largest block
         KBuffer buffered(LENGTH);
@@ -115,7 +115,7 @@ KTEST(pagecache_dev, sequential_read_is_few_large_requests_and_rereads_are_free)
 
 KTEST(pagecache_dev, random_reads_read_only_what_is_asked)
 {
-    for_each_test_device([&](block::BlockDevice& device, AddressSpace& space) {
+    for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         ReadaheadState ra;
         const auto before = stats(device);
@@ -136,7 +136,7 @@ KTEST(pagecache_dev, random_reads_read_only_what_is_asked)
 
 KTEST(pagecache_dev, write_fsync_reread_and_direct_coherence)
 {
-    for_each_test_device([&](block::BlockDevice& device, AddressSpace& space) {
+    for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         constexpr u64 OFFSET = 16 * MiB + 512 * 3, LENGTH = 2 * MiB + 1234;
         KBuffer data(LENGTH), check(LENGTH + 2 * PAGE_SIZE);
@@ -183,7 +183,7 @@ KTEST(pagecache_dev, write_fsync_reread_and_direct_coherence)
 
 KTEST(pagecache_dev, writers_are_throttled_at_the_hard_limit)
 {
-    for_each_test_device([&](block::BlockDevice& device, AddressSpace& space) {
+    for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         constexpr u64 BACKGROUND = 128, HARD = 256;
         set_dirty_limits_override(BACKGROUND, HARD);
@@ -209,7 +209,7 @@ KTEST(pagecache_dev, writers_are_throttled_at_the_hard_limit)
 // and read back through the cache: ktest=pagecache_dev_pressure pc.dev=nvme0n1.
 KTEST(pagecache_dev_pressure, device_larger_than_ram_round_trip)
 {
-    for_each_test_device([&](block::BlockDevice& device, AddressSpace& space) {
+    for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         const u64 size = device.capacity_bytes() & ~(MiB - 1);
         const u64 ram = mm::page_counters().total * PAGE_SIZE;

@@ -1,7 +1,7 @@
 // ktest suites "pagecache" (against in-memory block devices that complete
 // from a timer interrupt, tests/ktest/FakeDisk.h) and "pagecache_pressure"
 // (a file four times the size of RAM, on a pattern device).
-#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/pagecache/Counters.h"
 #include "fs/pagecache/DirectIo.h"
 #include "fs/pagecache/PageCache.h"
@@ -44,11 +44,11 @@ FakeDisk* slow_disk()
 }
 
 // The device's space, emptied (dirty data dropped) and sized to the device.
-AddressSpace* fresh_space(FakeDisk* disk)
+Mapping* fresh_space(FakeDisk* disk)
 {
     if (!disk)
         return nullptr;
-    auto space = block_device_space(disk->device());
+    auto space = block_device_mapping(disk->device());
     if (space.is_error())
         return nullptr;
     truncate_pages(*space.value(), 0);
@@ -83,7 +83,7 @@ struct KBuffer {
 // A toy filesystem mapping with 1 KiB blocks allocated downwards from the
 // end of the disk: no two neighbouring file blocks are contiguous on the
 // device, so every page goes through the per-block ("pieces") path.
-class ToyFs final : public AddressSpaceOperations {
+class ToyFs final : public MappingOperations {
 public:
     static constexpr u32 BLOCK = 1024;
     static constexpr u64 MAX_BLOCKS = 1024;
@@ -94,7 +94,7 @@ public:
             entry = BlockMapping::HOLE;
     }
 
-    Result<BlockMapping> map_blocks(AddressSpace&, u64 block, u64, bool create) override
+    Result<BlockMapping> map_blocks(Mapping&, u64 block, u64, bool create) override
     {
         if (block >= MAX_BLOCKS)
             return Error::from_errno(EFBIG);
@@ -132,7 +132,7 @@ KTEST(pagecache, page_state_names_and_invariants)
 KTEST(pagecache, cached_reread_does_no_device_io)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 1 * MiB, LENGTH = 256 * KiB;
     KBuffer data(LENGTH);
@@ -163,7 +163,7 @@ KTEST(pagecache, cached_reread_does_no_device_io)
 KTEST(pagecache, sequential_read_issues_few_large_requests)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 8 * MiB, LENGTH = 4 * MiB;
     constexpr u64 PAGES = LENGTH / PAGE_SIZE;
@@ -198,7 +198,7 @@ KTEST(pagecache, sequential_read_issues_few_large_requests)
 KTEST(pagecache, random_read_does_not_inflate_requests)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 BASE = 16 * MiB;
     constexpr u64 READS = 64;
@@ -221,7 +221,7 @@ KTEST(pagecache, random_read_does_not_inflate_requests)
 KTEST(pagecache, write_fsync_then_reread)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 24 * MiB + 1000; // not page aligned
     constexpr u64 LENGTH = 1 * MiB + 333;
@@ -257,7 +257,7 @@ KTEST(pagecache, write_fsync_then_reread)
 KTEST(pagecache, partial_page_write_reads_the_rest_first)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 PAGE_AT = 30 * MiB;
     u8 page[PAGE_SIZE];
@@ -278,7 +278,7 @@ KTEST(pagecache, partial_page_write_reads_the_rest_first)
 KTEST(pagecache, writeback_thread_writes_expired_pages)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 40 * MiB, LENGTH = 64 * KiB;
     KBuffer data(LENGTH);
@@ -304,7 +304,7 @@ KTEST(pagecache, writeback_thread_writes_expired_pages)
 KTEST(pagecache, dirty_pages_stay_under_hard_threshold_with_slow_device)
 {
     FakeDisk* disk = slow_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     // 100 us per KiB (~10 MB/s): slower than the writer even when a loaded
     // host slows the emulated memcpy, so the hard limit is always reached.
@@ -345,7 +345,7 @@ KTEST(pagecache, dirty_pages_stay_under_hard_threshold_with_slow_device)
 KTEST(pagecache, direct_io_rejects_misaligned_requests)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     KBuffer buffer(2 * PAGE_SIZE);
     KEXPECT_EQ(direct_read(*space, 4096, buffer.bytes + 1, 4096).error().code(), EINVAL);
@@ -361,7 +361,7 @@ KTEST(pagecache, direct_io_rejects_misaligned_requests)
 KTEST(pagecache, direct_and_buffered_views_stay_coherent)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 48 * MiB, LENGTH = 64 * KiB;
     KBuffer buffered(LENGTH), direct(LENGTH);
@@ -398,9 +398,9 @@ KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
     FakeDisk* disk = mem_disk();
     KASSERT(disk);
     static ToyFs toy(disk->device().capacity_bytes());
-    AddressSpace space(toy, &disk->device(), ToyFs::BLOCK);
+    Mapping space(toy, &disk->device(), ToyFs::BLOCK);
     struct Release {
-        AddressSpace& space;
+        Mapping& space;
         ~Release() { space.release(); }
     } release {space};
     // A file with data at [0, 10000) and [40000, 50000): a hole between.
@@ -447,7 +447,7 @@ KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
 KTEST(pagecache, reclaim_drops_clean_pages_but_not_pages_in_use)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 56 * MiB, LENGTH = 512 * KiB;
     KBuffer data(LENGTH);
@@ -469,7 +469,7 @@ KTEST(pagecache, reclaim_drops_clean_pages_but_not_pages_in_use)
 KTEST(pagecache, io_errors_reach_the_reader_and_fsync)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 60 * MiB;
     disk->set_fail_sector((OFFSET >> block::SECTOR_SHIFT) + 3);
@@ -491,7 +491,7 @@ KTEST(pagecache, io_errors_reach_the_reader_and_fsync)
 KTEST(pagecache, truncate_drops_dirty_pages_and_counts)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     const Counters before = counters();
     KBuffer data(128 * KiB);
@@ -515,7 +515,7 @@ KTEST(pagecache_pressure, file_four_times_ram_round_trip)
     config.capacity_bytes = (4 * ram + MiB - 1) & ~(MiB - 1);
     static FakeDisk* disk = FakeDisk::create(config);
     KASSERT(disk);
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     counter::reset_events();
     constexpr u64 CHUNK = 256 * KiB;
@@ -558,7 +558,7 @@ KTEST(pagecache_pressure, file_four_times_ram_round_trip)
 KTEST(pagecache, block_granular_dirty_and_forget)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     KEXPECT_EQ(space->block_size(), 512u);
     constexpr u64 AT = 62 * MiB;
@@ -603,9 +603,9 @@ KTEST(pagecache, block_granular_dirty_and_forget)
 
 KTEST(pagecache, memory_only_space_keeps_pages_and_reads_zeros)
 {
-    AddressSpace space(memory_only_operations(), nullptr, PAGE_SIZE);
+    Mapping space(memory_only_operations(), nullptr, PAGE_SIZE);
     struct Release {
-        AddressSpace& space;
+        Mapping& space;
         ~Release() { space.release(); }
     } release {space};
     const Counters before = counters();
@@ -635,7 +635,7 @@ KTEST(pagecache, memory_only_space_keeps_pages_and_reads_zeros)
 namespace {
 
 struct StressShared {
-    AddressSpace* space;
+    Mapping* space;
     FakeDisk* disk;
     u32 writers;
     u32 failures;
@@ -720,7 +720,7 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
 KTEST(pagecache, asynchronous_direct_io_completes_through_the_callback)
 {
     FakeDisk* disk = mem_disk();
-    AddressSpace* space = fresh_space(disk);
+    Mapping* space = fresh_space(disk);
     KASSERT(space);
     constexpr u64 OFFSET = 50 * MiB, LENGTH = 3 * PAGE_SIZE;
     struct Done {

@@ -1,9 +1,9 @@
-// AddressSpace: the page cache of one file (or of one block device): its
+// pagecache::Mapping: the page cache of one file (or of one block device): its
 // pages by index in a radix tree, with DIRTY / WRITEBACK / TOWRITE tags, and
 // the operations through which its owner maps pages to device sectors.
 //
 // An inode (fs/vfs) owns one; a block device's is made by
-// fs/pagecache/BlockDeviceSpace.h. The owner keeps `size_bytes` equal to its
+// fs/pagecache/BlockDeviceMapping.h. The owner keeps `size_bytes` equal to its
 // file size and must call release() before destroying the space (it drops
 // every page, dirty ones included, and detaches from writeback).
 //
@@ -24,10 +24,11 @@ class BlockDevice;
 }
 
 namespace pagecache {
+
 class Writeback;
 class PageBatch;
+struct Mapping;
 void end_page_writeback(Page& page, int error);
-} // namespace pagecache
 
 // Where a run of file blocks lives on the device.
 struct BlockMapping {
@@ -44,55 +45,55 @@ struct BlockMapping {
 // address_space_operations. Only map_blocks is required: the generic
 // read_pages / write_pages build bios from it. Called without any page-cache
 // spinlock held and may sleep (not from the completion path).
-class AddressSpaceOperations {
+class MappingOperations {
 public:
     // Map file block `block` (in units of the space's block size) to the
     // device; look at no more than `max_blocks` blocks. `create`: allocate
     // blocks for a hole (writeback and direct writes; ENOSPC). Blocks past the
     // end of the file may be reported as holes.
-    virtual Result<BlockMapping> map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create) = 0;
+    virtual Result<BlockMapping> map_blocks(Mapping& space, u64 block, u64 max_blocks, bool create) = 0;
 
     // Read `pages` (locked, in the tree, not up to date, ascending indices).
     // Each page must end through end_page_read() exactly once, possibly
     // later from an interrupt. Default: generic bios from map_blocks.
-    virtual void read_pages(AddressSpace& space, pagecache::PageBatch& pages);
+    virtual void read_pages(Mapping& space, PageBatch& pages);
 
     // Write `pages` (in Writeback state, ascending indices). Each page must
     // end through end_page_writeback() exactly once. Default: generic bios
     // from map_blocks(create = true).
-    virtual void write_pages(AddressSpace& space, pagecache::PageBatch& pages);
+    virtual void write_pages(Mapping& space, PageBatch& pages);
 
     // A buffered write is about to change [pos, pos + length): reserve or
     // allocate blocks now so that ENOSPC reaches write() and is not lost at
     // writeback. Default: nothing.
-    virtual Result<void> prepare_write(AddressSpace&, u64 /*pos*/, u64 /*length*/) { return {}; }
+    virtual Result<void> prepare_write(Mapping&, u64 /*pos*/, u64 /*length*/) { return {}; }
 
     // False for memory-only files (ramfs): their pages are never written
     // back nor reclaimed, and reads of missing pages give zeros.
     virtual bool has_backing_store() const { return true; }
 
 protected:
-    ~AddressSpaceOperations() = default;
+    ~MappingOperations() = default;
 };
 
-struct AddressSpace {
+struct Mapping {
 public:
     // `device` may be null when !ops.has_backing_store(). `block_size_bytes`
     // is the unit of map_blocks: 512 .. PAGE_SIZE, a power of two.
     // May sleep (creates the device's writeback thread on first use).
-    AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host = nullptr);
-    ~AddressSpace();
-    AddressSpace(const AddressSpace&) = delete;
-    AddressSpace& operator=(const AddressSpace&) = delete;
+    Mapping(MappingOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host = nullptr);
+    ~Mapping();
+    Mapping(const Mapping&) = delete;
+    Mapping& operator=(const Mapping&) = delete;
 
-    AddressSpaceOperations& ops() const { return *m_ops; }
+    MappingOperations& ops() const { return *m_ops; }
     block::BlockDevice* device() const { return m_device; }
     void* host() const { return m_host; }
     u32 block_shift() const { return m_block_shift; }
     u32 block_size() const { return 1u << m_block_shift; }
     bool has_backing_store() const { return m_ops->has_backing_store(); }
     // The device's writeback context (null without a backing store).
-    pagecache::Writeback* writeback() const { return m_writeback; }
+    Writeback* writeback() const { return m_writeback; }
 
     u64 size_bytes() const { return __atomic_load_n(&m_size_bytes, __ATOMIC_ACQUIRE); }
     void set_size_bytes(u64 size) { __atomic_store_n(&m_size_bytes, size, __ATOMIC_RELEASE); }
@@ -162,23 +163,21 @@ public:
     bool m_writeback_busy = false; // a writeback pass is working on it
 
 private:
-    AddressSpaceOperations* m_ops;
+    MappingOperations* m_ops;
     block::BlockDevice* m_device;
-    pagecache::Writeback* m_writeback; // null without a backing store
+    Writeback* m_writeback; // null without a backing store
     void* m_host;
     u32 m_block_shift;
     u64 m_size_bytes = 0;
     int m_error = 0;
     Guarded<RadixTree> m_tree;
 
-    friend class pagecache::Writeback;
-    friend void pagecache::end_page_writeback(Page& page, int error);
+    friend class Writeback;
+    friend void end_page_writeback(Page& page, int error);
 };
 
-namespace pagecache {
-
 // Operations of a memory-only space (ramfs, procfs): no backing store.
-AddressSpaceOperations& memory_only_operations();
+MappingOperations& memory_only_operations();
 
 // A small ordered set of pages handed to read_pages / write_pages.
 class PageBatch {
@@ -205,8 +204,8 @@ void end_page_read(Page& page, int error);
 void end_page_writeback(Page& page, int error);
 
 // The generic bio builders behind the default operations.
-void generic_read_pages(AddressSpace& space, PageBatch& pages);
-void generic_write_pages(AddressSpace& space, PageBatch& pages);
+void generic_read_pages(Mapping& space, PageBatch& pages);
+void generic_write_pages(Mapping& space, PageBatch& pages);
 
 // Allocate a page for the cache, reclaiming (and sleeping) when memory is
 // short. Null only when nothing could be freed.

@@ -1,4 +1,4 @@
-#include "fs/pagecache/BlockDeviceSpace.h"
+#include "fs/pagecache/BlockDeviceMapping.h"
 
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlockDevice.h"
@@ -7,11 +7,11 @@
 namespace pagecache {
 namespace {
 
-class BlockDeviceOperations final : public AddressSpaceOperations {
+class BlockDeviceOperations final : public MappingOperations {
 public:
     // The identity map, clipped to the device: past its end is a hole (a
     // partial last page reads zeros there and writes nothing there).
-    Result<BlockMapping> map_blocks(AddressSpace& space, u64 block, u64 max_blocks, bool create) override
+    Result<BlockMapping> map_blocks(Mapping& space, u64 block, u64 max_blocks, bool create) override
     {
         const u64 device_blocks = space.size_bytes() >> space.block_shift();
         BlockMapping mapping;
@@ -31,7 +31,7 @@ BlockDeviceOperations g_operations;
 
 struct Entry {
     block::BlockDevice* device;
-    AddressSpace* space;
+    Mapping* space;
 };
 Entry g_spaces[block::MAX_BLOCK_DEVICES];
 usize g_count = 0;
@@ -39,7 +39,7 @@ Mutex g_lock{LockRank::MutexGeneric, "block device spaces"};
 
 } // namespace
 
-Result<AddressSpace*> block_device_space(block::BlockDevice& device)
+Result<Mapping*> block_device_mapping(block::BlockDevice& device)
 {
     MutexGuard guard(g_lock);
     for (usize i = 0; i < g_count; i++) {
@@ -49,7 +49,7 @@ Result<AddressSpace*> block_device_space(block::BlockDevice& device)
     if (g_count == block::MAX_BLOCK_DEVICES)
         return Error::from_errno(ENOSPC);
     const u32 block_size = min<u32>(device.limits().logical_block_size, PAGE_SIZE);
-    auto* space = new AddressSpace(g_operations, &device, block_size, &device);
+    auto* space = new Mapping(g_operations, &device, block_size, &device);
     if (!space)
         return Error::from_errno(ENOMEM);
     space->set_size_bytes(device.capacity_bytes());
@@ -57,9 +57,9 @@ Result<AddressSpace*> block_device_space(block::BlockDevice& device)
     return space;
 }
 
-Result<void> release_block_device_space(block::BlockDevice& device)
+Result<void> release_block_device_mapping(block::BlockDevice& device)
 {
-    AddressSpace* space = nullptr;
+    Mapping* space = nullptr;
     {
         MutexGuard guard(g_lock);
         for (usize i = 0; i < g_count; i++) {

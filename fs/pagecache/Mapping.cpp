@@ -1,4 +1,4 @@
-#include "fs/pagecache/AddressSpace.h"
+#include "fs/pagecache/Mapping.h"
 
 #include "fs/pagecache/Counters.h"
 #include "fs/pagecache/PageWait.h"
@@ -62,11 +62,7 @@ const char* page_state_name(PageState state)
     return "?";
 }
 
-} // namespace pagecache
-
-using namespace pagecache;
-
-AddressSpace::AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host)
+Mapping::Mapping(MappingOperations& ops, block::BlockDevice* device, u32 block_size_bytes, void* host)
     : m_ops(&ops)
     , m_device(device)
     , m_writeback(nullptr)
@@ -87,13 +83,13 @@ AddressSpace::AddressSpace(AddressSpaceOperations& ops, block::BlockDevice* devi
     }
 }
 
-AddressSpace::~AddressSpace()
+Mapping::~Mapping()
 {
     ASSERT(nr_pages() == 0);
     ASSERT(!m_dirty_node.is_linked());
 }
 
-Page* AddressSpace::find_get_page(u64 index)
+Page* Mapping::find_get_page(u64 index)
 {
     return m_tree.with([&](RadixTree& tree) -> Page* {
         Page* page = static_cast<Page*>(tree.lookup(index));
@@ -103,7 +99,7 @@ Page* AddressSpace::find_get_page(u64 index)
     });
 }
 
-Result<void> AddressSpace::add_page(Page& page, u64 index)
+Result<void> Mapping::add_page(Page& page, u64 index)
 {
     ASSERT(page_test(page, PAGE_LOCKED));
     page.mapping = this;
@@ -124,7 +120,7 @@ Result<void> AddressSpace::add_page(Page& page, u64 index)
     return {};
 }
 
-void AddressSpace::remove_page(Page& page, bool discard_dirty)
+void Mapping::remove_page(Page& page, bool discard_dirty)
 {
     ASSERT(page_test(page, PAGE_LOCKED));
     ASSERT(page.mapping == this);
@@ -149,7 +145,7 @@ void AddressSpace::remove_page(Page& page, bool discard_dirty)
     put_page(page);
 }
 
-bool AddressSpace::remove_page_if_unused(Page& page, i32 extra_refs)
+bool Mapping::remove_page_if_unused(Page& page, i32 extra_refs)
 {
     ASSERT(page_test(page, PAGE_LOCKED));
     const bool removed = m_tree.with([&](RadixTree& tree) {
@@ -171,7 +167,7 @@ bool AddressSpace::remove_page_if_unused(Page& page, i32 extra_refs)
     return true;
 }
 
-usize AddressSpace::gang_lookup(u64 start, u64 last, RadixTree::Tag tag, Page** pages, usize max)
+usize Mapping::gang_lookup(u64 start, u64 last, RadixTree::Tag tag, Page** pages, usize max)
 {
     return m_tree.with([&](RadixTree& tree) {
         void* items[PageBatch::CAPACITY];
@@ -189,7 +185,7 @@ usize AddressSpace::gang_lookup(u64 start, u64 last, RadixTree::Tag tag, Page** 
     });
 }
 
-void AddressSpace::tag_for_sync(u64 start, u64 last)
+void Mapping::tag_for_sync(u64 start, u64 last)
 {
     u64 index = start;
     for (;;) {
@@ -212,12 +208,12 @@ void AddressSpace::tag_for_sync(u64 start, u64 last)
     }
 }
 
-bool AddressSpace::any_tagged(RadixTree::Tag tag)
+bool Mapping::any_tagged(RadixTree::Tag tag)
 {
     return m_tree.with([&](RadixTree& tree) { return tree.any_tagged(tag); });
 }
 
-u64 AddressSpace::nr_pages()
+u64 Mapping::nr_pages()
 {
     return m_tree.with([](RadixTree& tree) { return static_cast<u64>(tree.size()); });
 }
@@ -235,9 +231,9 @@ u16 blocks_mask(u32 block_shift, u32 offset, u32 length)
 
 } // namespace
 
-bool AddressSpace::set_page_dirty(Page& page) { return set_page_dirty_range(page, 0, PAGE_SIZE); }
+bool Mapping::set_page_dirty(Page& page) { return set_page_dirty_range(page, 0, PAGE_SIZE); }
 
-bool AddressSpace::set_page_dirty_range(Page& page, u32 offset, u32 length)
+bool Mapping::set_page_dirty_range(Page& page, u32 offset, u32 length)
 {
     ASSERT(page_test(page, PAGE_UPTODATE));
     ASSERT(offset + length <= PAGE_SIZE);
@@ -265,7 +261,7 @@ bool AddressSpace::set_page_dirty_range(Page& page, u32 offset, u32 length)
     return true;
 }
 
-bool AddressSpace::clear_dirty_for_io(Page& page)
+bool Mapping::clear_dirty_for_io(Page& page)
 {
     ASSERT(page_test(page, PAGE_LOCKED));
     ASSERT(!page_test(page, PAGE_WRITEBACK));
@@ -290,11 +286,10 @@ bool AddressSpace::clear_dirty_for_io(Page& page)
     return true;
 }
 
-namespace pagecache {
 
 void end_page_writeback(Page& page, int error)
 {
-    AddressSpace* space = page.mapping;
+    Mapping* space = page.mapping;
     ASSERT(space); // pages under writeback are never removed
     if (error) {
         page_set(page, PAGE_ERROR);
@@ -310,9 +305,8 @@ void end_page_writeback(Page& page, int error)
     writeback_completed();
 }
 
-} // namespace pagecache
 
-void AddressSpace::forget_dirty(u64 byte_offset, u64 length)
+void Mapping::forget_dirty(u64 byte_offset, u64 length)
 {
     const u64 block_size = 1ul << m_block_shift;
     u64 at = (byte_offset + block_size - 1) & ~(block_size - 1); // whole blocks only
@@ -343,12 +337,11 @@ void AddressSpace::forget_dirty(u64 byte_offset, u64 length)
     }
 }
 
-namespace pagecache {
 namespace {
 
-class MemoryOnlyOperations final : public AddressSpaceOperations {
+class MemoryOnlyOperations final : public MappingOperations {
 public:
-    Result<BlockMapping> map_blocks(AddressSpace&, u64, u64 max_blocks, bool) override
+    Result<BlockMapping> map_blocks(Mapping&, u64, u64 max_blocks, bool) override
     {
         BlockMapping hole;
         hole.blocks = max<u64>(max_blocks, 1);
@@ -361,11 +354,10 @@ MemoryOnlyOperations g_memory_only_operations;
 
 } // namespace
 
-AddressSpaceOperations& memory_only_operations() { return g_memory_only_operations; }
+MappingOperations& memory_only_operations() { return g_memory_only_operations; }
 
-} // namespace pagecache
 
-void AddressSpace::release()
+void Mapping::release()
 {
     // Drop everything; pages under I/O are waited for.
     for (;;) {
@@ -386,3 +378,5 @@ void AddressSpace::release()
     if (m_writeback)
         m_writeback->detach(*this);
 }
+
+} // namespace pagecache
