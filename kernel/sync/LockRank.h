@@ -23,6 +23,7 @@ enum class LockRank : u16 {
 
     // Sleeping locks, outermost first.
     MutexFilesystem = 100, // mount table, superblocks, inodes
+    MutexAddressSpace = 150, // a user address space's VMAs and page table (kernel/mm); page faults
     MutexBlockDevice = 200, // device open/close, partition scan, queue reconfiguration
     MutexDriver = 300,      // controller admin paths (NVMe admin queue, virtio config)
     MutexGeneric = 800,     // leaf mutexes that take no other mutex
