@@ -5,6 +5,7 @@
 #include "arch/x86_64/mm/UserCopy.h"
 #include "arch/x86_64/user/UserEntry.h"
 #include "fs/vfs/FileApi.h"
+#include "kernel/debug/Panic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/AddressSpace.h"

@@ -152,7 +152,7 @@ void free_process(Process* process) { destroy(process); }
     // exit (Linux's mm_release).
     if (task->clear_child_tid) {
         auto* address = reinterpret_cast<u32*>(task->clear_child_tid);
-        if (user::put_user(address, 0u).is_ok())
+        if (user::put_user(address, 0u).is_error() == false)
             (void)futex_wake(task->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY, false);
     }
     bool last;
@@ -187,7 +187,7 @@ void kill_other_tasks_locked(Process& process, Task* self)
         __atomic_store_n(&other.kill_pending, true, __ATOMIC_RELEASE);
         if (other.thread) {
             sched::wake_up(*other.thread);
-            ipi::send_reschedule_ipi(other.thread->cpu());
+            send_reschedule_ipi(other.thread->cpu());
         }
     }
 }
@@ -306,7 +306,7 @@ Result<pid_t> clone(const CloneArgs& args)
     {
         SpinLockGuard guard(tree_lock());
         auto allocated = allocate_pid_locked();
-        tid = allocated.is_ok() ? allocated.value() : -1;
+        tid = allocated.is_error() == false ? allocated.value() : -1;
         if (tid > 0)
             set_pid_task_locked(tid, task); // reserved; linked below
     }

@@ -37,7 +37,7 @@ public:
     {
         proc::Process* process = proc::current_process();
         auto got = process->files->table.get(fd);
-        if (got.is_ok())
+        if (!got.is_error())
             m_file = got.value();
     }
     ~FdRef()

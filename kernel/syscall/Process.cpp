@@ -67,7 +67,8 @@ long sys_getgroups(u64 size, u64 list, u64, u64, u64, u64)
 long sys_getresuid(u64 real, u64 effective, u64 saved, u64, u64, u64)
 {
     u32 zero = 0;
-    for (u64 pointer : {real, effective, saved}) {
+    const u64 pointers[] = {real, effective, saved};
+    for (u64 pointer : pointers) {
         if (user::put_user(reinterpret_cast<u32*>(pointer), zero).is_error())
             return -EFAULT;
     }

@@ -7,14 +7,14 @@
  * (they would be #UD).
  */
 
-.macro STAC
+.macro USER_ACCESS_BEGIN
 	testb $1, cpu_has_smap(%rip)
 	jz 98f
 	stac
 98:
 .endm
 
-.macro CLAC
+.macro USER_ACCESS_END
 	testb $1, cpu_has_smap(%rip)
 	jz 99f
 	clac
@@ -35,10 +35,10 @@
 	.globl user_copy_raw
 	.type user_copy_raw, @function
 user_copy_raw:
-	STAC
+	USER_ACCESS_BEGIN
 	movq %rdx, %rcx
 1:	rep movsb
-2:	CLAC
+2:	USER_ACCESS_END
 	movq %rcx, %rax
 	ret
 	EXTABLE 1b, 2b
@@ -48,11 +48,11 @@ user_copy_raw:
 	.globl user_clear_raw
 	.type user_clear_raw, @function
 user_clear_raw:
-	STAC
+	USER_ACCESS_BEGIN
 	movq %rsi, %rcx
 	xorl %eax, %eax
 1:	rep stosb
-2:	CLAC
+2:	USER_ACCESS_END
 	movq %rcx, %rax
 	ret
 	EXTABLE 1b, 2b
@@ -64,7 +64,7 @@ user_clear_raw:
 	.globl user_strncpy_raw
 	.type user_strncpy_raw, @function
 user_strncpy_raw:
-	STAC
+	USER_ACCESS_BEGIN
 	xorl %eax, %eax
 1:	cmpq %rdx, %rax
 	jae 3f
@@ -74,9 +74,9 @@ user_strncpy_raw:
 	jz 3f
 	incq %rax
 	jmp 1b
-3:	CLAC
+3:	USER_ACCESS_END
 	ret
-4:	CLAC
+4:	USER_ACCESS_END
 	movq $-1, %rax
 	ret
 	EXTABLE 2b, 4b
@@ -88,14 +88,14 @@ user_strncpy_raw:
 	.globl user_cmpxchg32_raw
 	.type user_cmpxchg32_raw, @function
 user_cmpxchg32_raw:
-	STAC
+	USER_ACCESS_BEGIN
 	movl %esi, %eax
 1:	lock cmpxchgl %edx, (%rdi)
-	CLAC
+	USER_ACCESS_END
 	movl %eax, (%rcx)
 	xorl %eax, %eax
 	ret
-2:	CLAC
+2:	USER_ACCESS_END
 	movl $-1, %eax
 	ret
 	EXTABLE 1b, 2b
