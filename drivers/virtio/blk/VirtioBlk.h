@@ -21,6 +21,8 @@
 #include "drivers/virtio/blk/RequestQueue.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Driver.h"
+#include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Own.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace virtio::blk {
@@ -56,16 +58,23 @@ struct Queue {
     void* descriptor_state = nullptr;
 };
 
-class Disk final : public block::BlockDriver {
+class Disk final : public block::BlockDriver, public block::BenchDriver {
 public:
     static constexpr u32 MAX_QUEUES = 64;
 
-    static Result<Disk*> create(::pci::Device& device);
+    // Owned from its first line: a bring-up that fails part-way runs ~Disk,
+    // which gives back what had been acquired.
+    static Result<Own<Disk>> create(::pci::Device& device);
+    // The device reset (no more DMA), the block device (if registered), the
+    // tag set, MSI-X vectors, rings and pools freed; out of the registry.
+    ~Disk();
 
     // block::BlockDriver
     block::QueueStatus queue_request(block::HwQueue& hw, block::Request& request, bool last) override;
     void commit(block::HwQueue& hw) override;
-    block::TimeoutAction timeout(block::Request& request) override;
+    block::TimeoutAction timeout(block::Request& request, u32 generation) override;
+
+    // block::BenchDriver
     // Commands straight onto one virtqueue, polled (RawBenchmark.cpp).
     bool raw_benchmark(
         block::BlockDevice& device, const block::BenchParams& params, block::BenchResult& out) override;
@@ -115,7 +124,8 @@ private:
 
     ::pci::Device& m_pci;
     PciAdapter m_adapter;
-    PciTransport* m_transport = nullptr;
+    Own<PciTransport> m_transport;
+    bool m_registered = false; // in the disk registry
     u32 m_index = 0;
     char m_name[16] = {}; // "vda"
     char m_set_name[16] = {}; // "virtio0"
@@ -134,8 +144,9 @@ private:
     bool m_shut_down = false;
     CommandBuffer m_shutdown_command{}; // the power-off flush
     u64 m_config_interrupts = 0;
-    block::TagSet* m_tag_set = nullptr;
-    block::BlockDevice* m_block_device = nullptr;
+    Own<block::TagSet> m_tag_set;
+    Own<block::BlockDevice> m_new_device;        // created, not yet registered
+    block::BlockDevice* m_block_device = nullptr; // registered (the registry owns it)
 };
 
 // Disks bound so far (ktests, the benchmark).
