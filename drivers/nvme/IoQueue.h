@@ -106,9 +106,9 @@ private:
     DmaPages m_cq_memory;
     Queue m_ring;
     block::HwQueue* m_hw = nullptr;
-    SpinLock m_sq_lock;
-    SpinLock m_cq_lock;
-    SpinLock m_pool_lock;
+    SpinLock m_sq_lock{LockRank::Driver, "nvme sq"};
+    SpinLock m_cq_lock{LockRank::Driver, "nvme cq"};
+    SpinLock m_pool_lock{LockRank::Driver, "nvme command pool"};
     DmaPool m_prp_pool;
     RateLimit m_warnings; // driver warnings from the interrupt path
     // Reset handshake (requeue_all_and_reset): reap() does nothing and
