@@ -6,8 +6,15 @@
 // leave no MSI-X vector of the device bound. The sweep ends at the first N
 // the probe never reaches; the device is bound again afterwards and read.
 //
+// ext2_mount does the same for mounting the ext2 image on allocfail.ext2=
+// (vda in the scenario): every failed mount leaves the device unclaimed, the
+// counters at their start (clean page-cache pages dropped) and nothing mounted.
+//
 // Runs only with allocfail.test=1 (it takes devices away under the other suites).
 #include "drivers/pci/Pci.h"
+#include "fs/pagecache/Reclaim.h"
+#include "fs/vfs/FileApi.h"
+#include "fs/vfs/Vfs.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/init/BootInfo.h"
@@ -34,6 +41,7 @@ struct Usage {
 
 Usage usage_now()
 {
+    pagecache::drop_clean_pages(); // cached blocks of the device are not a leak
     // Per-CPU object and page caches count as used otherwise.
     mm::slab_shrink_all();
     mm::drain_page_magazine();
@@ -158,4 +166,63 @@ KTEST(alloc_fail, virtio_blk_probe)
     if (!enabled())
         return;
     sweep(ktest_context, "virtio-blk", "vda", "virtio0-");
+}
+
+KTEST(alloc_fail, ext2_mount)
+{
+    if (!enabled())
+        return;
+    const StringView source = boot_info().command_line.get("allocfail.ext2");
+    if (source.is_empty()) {
+        log_info("ktest", "alloc_fail: no allocfail.ext2= device, ext2 sweep skipped");
+        return;
+    }
+    const StringView device_name = source.starts_with("/dev/") ? source.substring(5) : source;
+    block::BlockDevice* device = block::find_device(device_name);
+    KASSERT(device != nullptr);
+    (void)vfs::mkdir("/allocfail");
+    // The first mount makes what is made once (the device's mapping, slab caches).
+    KASSERT(!vfs::mount(source, "/allocfail", "ext2", 0).is_error());
+    KASSERT(!vfs::unmount("/allocfail").is_error());
+    Usage start = usage_now();
+
+    constexpr u64 MAX_STEPS = 5000;
+    u64 failed_mounts = 0, tolerated = 0, leaks = 0;
+    u64 n = 1;
+    for (; n <= MAX_STEPS; n++) {
+        mm::fail_nth_allocation(n);
+        auto mounted = vfs::mount(source, "/allocfail", "ext2", 0);
+        const mm::FailInjectionReport report = mm::stop_failing_allocations();
+        if (!mounted.is_error()) {
+            if (!report.failed)
+                break;
+            // Mounted despite the failure: unmount. The VFS keeps an unmounted
+            // superblock, so start counting again from here.
+            tolerated++;
+            KASSERT(!vfs::unmount("/allocfail").is_error());
+            start = usage_now();
+            continue;
+        }
+        failed_mounts++;
+        KEXPECT_EQ(device->holders(), 0u); // not left claimed: removable again
+        const Usage now = usage_now();
+        if (!(now == start)) {
+            leaks++;
+            log_error("ktest",
+                      "alloc_fail: ext2: allocation %lu failed: pages %lu -> %lu, heap %lu -> %lu, slab objects "
+                      "%lu -> %lu",
+                      n, start.pages, now.pages, start.heap_bytes, now.heap_bytes, start.slab_objects,
+                      now.slab_objects);
+            if (leaks >= 5)
+                break;
+        }
+    }
+    KEXPECT_EQ(leaks, 0ul);
+    KEXPECT(n <= MAX_STEPS);
+    KEXPECT(failed_mounts > 0);
+    log_info("ktest", "alloc_fail: ext2: %lu allocations in a mount, %lu failures swept, %lu failed cleanly, %lu "
+                      "tolerated, %lu leaked",
+             n - 1, n - 1, failed_mounts, tolerated, leaks);
+    if (n <= MAX_STEPS)
+        KEXPECT(!vfs::unmount("/allocfail").is_error());
 }

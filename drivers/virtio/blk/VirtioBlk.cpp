@@ -104,6 +104,7 @@ Result<Own<Disk>> Disk::create(::pci::Device& device)
     disk->m_index = lowest_free_index(g_disk_count, [](usize i) { return g_disks[i]->m_index; });
     format_string(disk->m_name, sizeof(disk->m_name), "vd%c", 'a' + disk->m_index);
     format_string(disk->m_set_name, sizeof(disk->m_set_name), "virtio%u", disk->m_index);
+    disk->m_stall_after = boot_info().command_line.get_u64("virtio_blk.stall_after", 0);
     auto up = disk->bring_up();
     if (up.is_error()) {
         log_error(TAG, "%s (%s): initialization failed: errno %d", disk->m_name, disk->m_adapter.name(),
@@ -247,6 +248,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
     bindings[0] = { 0, config_interrupt, this, m_config_irq_name };
     for (u16 i = 0; i < wanted; i++) {
         Queue& q = m_queues[i];
+        q.disk = this;
         q.index = i;
         q.msix_entry = u16(i + 1);
         q.cpu = i % cpus;
@@ -268,6 +270,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
         // The raw loop polls: no MSI-X vector (§4.1.5.1.2: NO_VECTOR), and
         // blk-mq never sees the queue.
         Queue& q = m_queues[wanted];
+        q.disk = this;
         q.index = wanted;
         q.msix_entry = pci::NO_VECTOR;
         q.owner = QueueOwner::RawLoop;
@@ -358,8 +361,12 @@ block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& reque
     RequestQueue::SubmitResult result;
     {
         SpinLockGuard guard(q.lock);
-        if (q.owner == QueueOwner::Shutdown) {
+        if (q.owner == QueueOwner::Shutdown || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE)) {
             result = { RequestQueue::Outcome::Completed, EIO };
+        } else if (__atomic_load_n(&m_resetting, __ATOMIC_ACQUIRE)) {
+            // The reset collects what is in the ring; blk-mq keeps this one
+            // and issues it after the reset (kick_all).
+            return block::QueueStatus::Busy;
         } else if (q.owner != QueueOwner::BlkMq) {
             // Lent to the raw benchmark: return_queue() kicks blk-mq again.
             return block::QueueStatus::Busy;
@@ -393,39 +400,47 @@ void Disk::commit(block::HwQueue& hw)
         q.requests->commit();
 }
 
-block::TimeoutAction Disk::timeout(block::Request& request, u32)
+block::TimeoutAction Disk::timeout(block::Request& request, u32 generation)
 {
     // Virtio has no per-request abort (§5.2): the device owns the buffers
-    // until it returns them, so wait on. A stuck device needs a reset of the
-    // whole device (not implemented).
-    log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) still outstanding", m_name, request.tag,
-        request.sector, request.size_bytes);
+    // until it returns them or is reset. A lost interrupt first: reap.
     Queue& q = *static_cast<Queue*>(request.hw_queue->driver_data);
-    SpinLockGuard guard(q.lock);
-    // Once per queue and timeout round: the ring's indices tell a device
-    // that never fetched the requests (avail_event behind published) from
-    // one that used them without an interrupt (used ahead of harvested).
-    const u64 now = clock_ns();
-    if (now - q.last_stall_report_ns < 1'000'000'000ul)
-        return block::TimeoutAction::ResetTimer;
-    q.last_stall_report_ns = now;
-    const SplitVirtqueue& ring = *q.ring;
-    const SplitVirtqueue::Snapshot s = ring.snapshot();
-    log_warn(TAG,
-        "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
-        "avail_flags %x used_flags %x in_flight %u free %u; blk-mq restart %d tags %u; device status %x; "
-        "batches %lu notifies %lu interrupts %lu",
-        m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event, s.used_event,
-        s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
-        int(request.hw_queue->restart_pending()), request.hw_queue->tags_in_use(), m_transport->status(),
-        q.requests->counters().batches, q.requests->counters().notifications, q.interrupts);
-    return block::TimeoutAction::ResetTimer;
+    if (!__atomic_load_n(&m_stalled, __ATOMIC_ACQUIRE))
+        reap_queue(q);
+    if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued ||
+        __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+        return block::TimeoutAction::Handled;
+    if (__atomic_load_n(&m_raw_running, __ATOMIC_ACQUIRE) || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE))
+        return block::TimeoutAction::ResetTimer; // the raw loop owns a queue; or already failing everything
+    log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) timed out", m_name, request.tag, request.sector,
+        request.size_bytes);
+    {
+        // The ring's indices tell a device that never fetched the requests
+        // (avail_event behind published) from one that used them without an
+        // interrupt (used ahead of harvested).
+        SpinLockGuard guard(q.lock);
+        const SplitVirtqueue& ring = *q.ring;
+        const SplitVirtqueue::Snapshot s = ring.snapshot();
+        log_warn(TAG,
+            "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
+            "avail_flags %x used_flags %x in_flight %u free %u; device status %x",
+            m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event,
+            s.used_event, s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
+            m_transport->status());
+    }
+    reset_device();
+    return block::TimeoutAction::Handled;
 }
 
 void Disk::queue_interrupt(void* context)
 {
     Queue& q = *static_cast<Queue*>(context);
     q.interrupts++;
+    reap_queue(q);
+}
+
+void Disk::reap_queue(Queue& q)
+{
     // Reap a bounded batch under the lock, complete it without the lock
     // (completing may dispatch new requests onto this very queue).
     constexpr usize BATCH = 32;
@@ -436,9 +451,14 @@ void Disk::queue_interrupt(void* context)
             SpinLockGuard guard(q.lock);
             // The raw loop's chains are not requests, and at power-off the
             // flush is being polled: leave those rings alone.
-            if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown)
+            if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown ||
+                __atomic_load_n(&q.disk->m_resetting, __ATOMIC_ACQUIRE))
+                return;
+            if (q.disk->m_stall_after && q.disk->stalled_for_test(0)) [[unlikely]]
                 return;
             n = q.requests->reap_batch(done, BATCH);
+            if (q.disk->m_stall_after && n) [[unlikely]]
+                (void)q.disk->stalled_for_test(n);
         }
         for (usize i = 0; i < n; i++)
             block::complete_request(*done[i].request, done[i].error);
