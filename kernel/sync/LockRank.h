@@ -48,6 +48,8 @@ enum class LockRank : u16 {
     Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
     PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
     PageLru = 1250,     // the page cache's active/inactive LRU lists
+    ProcessTree = 1400, // pids, parents/children, process states (kernel/proc); wakes wait queues
+    Futex = 1450,       // a futex hash bucket (kernel/proc/Futex.cpp); wakes threads
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
     PciConfig = 1600,   // ECAM bus windows, mapped on first use (takes PageTable)
     PageTable = 1700,   // a page table's tree (allocates table pages)
