@@ -5,7 +5,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/interrupts/Idt.h"
 #include "kernel/debug/Panic.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/power/Power.h"
 
