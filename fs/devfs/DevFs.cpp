@@ -2,12 +2,12 @@
 // page cache, or O_DIRECT), plus null, zero and console.
 #include "fs/devfs/DevFs.h"
 
-#include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -115,8 +115,11 @@ public:
     }
     Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
     {
-        if (m_kind == Kind::Console)
-            serial::write(static_cast<const char*>(buffer), length);
+        // The machine's first console (drivers/serial registers ttyS0 first).
+        if (m_kind == Kind::Console) {
+            if (const console::Console* console = console::primary())
+                console::write_text(*console, static_cast<const char*>(buffer), length);
+        }
         return length;
     }
     Result<void> truncate(u64) override { return {}; }
