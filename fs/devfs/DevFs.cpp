@@ -56,13 +56,13 @@ public:
     }
     bool attached() const { return m_device != nullptr; }
 
-    Result<usize> read(vfs::File& file, u64 offset, void* buffer, usize length) override
+    Result<usize> read(vfs::File& file, u64 offset, mm::IoIter& buffer, u32 flags) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
-        return Inode::read(file, offset, buffer, length);
+        return Inode::read(file, offset, buffer, flags);
     }
-    Result<usize> write(vfs::File& file, u64 offset, const void* buffer, usize length) override
+    Result<usize> write(vfs::File& file, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -70,10 +70,9 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return Error::from_errno(ENOSPC);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::write(file, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::write(file, offset, buffer); });
     }
-    Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length) override
+    Result<usize> direct_io(bool write, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -81,8 +80,7 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return write ? Result<usize>(Error::from_errno(ENOSPC)) : Result<usize>(0ul);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::direct_io(write, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::direct_io(write, offset, buffer); });
     }
     Result<void> fsync(bool data_only) override
     {
@@ -93,6 +91,17 @@ public:
     Result<void> truncate(u64) override { return Error::from_errno(EINVAL); }
 
 private:
+    // Run `io` on at most `limit` bytes of `buffer` (the end of the device).
+    template <typename Io>
+    static Result<usize> clamped(mm::IoIter& buffer, u64 limit, Io io)
+    {
+        const usize cut = buffer.count() > limit ? buffer.count() - static_cast<usize>(limit) : 0;
+        buffer.truncate(buffer.count() - cut);
+        auto result = io();
+        buffer.expand(cut);
+        return result;
+    }
+
     block::BlockDevice* m_device;
 };
 
@@ -105,19 +114,37 @@ public:
     {
         rdev = make_device_number(kind == Kind::Console ? 5 : 1, minor);
     }
-    Result<usize> read(vfs::File&, u64, void* buffer, usize length) override
+    Result<usize> read(vfs::File&, u64, mm::IoIter& buffer, u32) override
     {
-        if (m_kind == Kind::Zero) {
-            memset(buffer, 0, length);
+        if (m_kind != Kind::Zero)
+            return 0ul;
+        const usize length = buffer.count();
+        const usize zeroed = buffer.zero(length);
+        if (zeroed == 0 && length)
+            return Error::from_errno(EFAULT);
+        return zeroed;
+    }
+    Result<usize> write(vfs::File&, u64, mm::IoIter& buffer) override
+    {
+        if (m_kind != Kind::Console) {
+            // drivers/char/mem.c write_null: the data is never read.
+            const usize length = buffer.count();
+            buffer.advance(length);
             return length;
         }
-        return 0ul;
-    }
-    Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
-    {
-        if (m_kind == Kind::Console)
-            serial::write(static_cast<const char*>(buffer), length);
-        return length;
+        char chunk[256];
+        usize done = 0;
+        while (buffer.count()) {
+            const usize want = min(buffer.count(), sizeof(chunk));
+            const usize got = buffer.copy_from(chunk, want);
+            serial::write(chunk, got);
+            done += got;
+            if (got < want)
+                break;
+        }
+        if (done == 0 && buffer.count())
+            return Error::from_errno(EFAULT);
+        return done;
     }
     Result<void> truncate(u64) override { return {}; }
     Result<void> fsync(bool) override { return {}; }
