@@ -52,10 +52,24 @@ constexpr T exchange(T& obj, U&& new_value)
 
 } // namespace kstd
 
-// Placement new: the freestanding <new> may be absent, so declare it here.
+// Placement new and `new (nothrow)`: the freestanding <new> may be absent, so
+// declare them here (the nothrow forms are defined by the heap, kernel/mm/Heap.cpp).
 #if __STDC_HOSTED__
 #include <new>
 #else
 inline void* operator new(decltype(sizeof(0)), void* where) noexcept { return where; }
 inline void* operator new[](decltype(sizeof(0)), void* where) noexcept { return where; }
+namespace std {
+struct nothrow_t {
+    explicit nothrow_t() = default;
+};
+inline constexpr nothrow_t nothrow {};
+} // namespace std
+void* operator new(decltype(sizeof(0)), const std::nothrow_t&) noexcept;
+void* operator new[](decltype(sizeof(0)), const std::nothrow_t&) noexcept;
+void operator delete(void*, const std::nothrow_t&) noexcept;
+void operator delete[](void*, const std::nothrow_t&) noexcept;
 #endif
+// `new (nothrow) T(...)`: nullptr instead of an exception (or, in the kernel,
+// instead of nothing) when memory runs out. See kernel/lib/Own.h.
+using std::nothrow;

@@ -117,6 +117,10 @@ void operator delete(void* pointer) noexcept { kfree(pointer); }
 void operator delete[](void* pointer) noexcept { kfree(pointer); }
 void operator delete(void* pointer, usize) noexcept { kfree(pointer); }
 void operator delete[](void* pointer, usize) noexcept { kfree(pointer); }
+void* operator new(usize size, const std::nothrow_t&) noexcept { return kmalloc(size); }
+void* operator new[](usize size, const std::nothrow_t&) noexcept { return kmalloc(size); }
+void operator delete(void* pointer, const std::nothrow_t&) noexcept { kfree(pointer); }
+void operator delete[](void* pointer, const std::nothrow_t&) noexcept { kfree(pointer); }
 
 // Over-aligned types (alignas > 16). kmalloc(n) is aligned to n rounded up to
 // a power of two (see Heap.h), so asking for max(size, align) is enough.

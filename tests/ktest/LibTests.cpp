@@ -2,7 +2,9 @@
 // freestanding code generation (no SSE, kernel code model) is exercised too.
 #include "kernel/lib/CommandLine.h"
 #include "kernel/lib/Format.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/String.h"
+#include "kernel/mm/Heap.h"
 #include "tests/ktest/Ktest.h"
 
 KTEST(lib, format_integers)
@@ -20,4 +22,27 @@ KTEST(lib, command_line_options)
     KEXPECT_EQ(line.get_u64("mem", 0), 64ul * MiB);
     KEXPECT(line.has("quiet"));
     KEXPECT(!line.has("loud"));
+}
+
+namespace {
+struct OwnProbe {
+    explicit OwnProbe(int* destroyed) : destroyed(destroyed) { }
+    ~OwnProbe() { ++*destroyed; }
+    int* destroyed;
+    char payload[200];
+};
+} // namespace
+
+// new (nothrow) reaches kmalloc and Own gives the bytes back on scope exit.
+KTEST(lib, own_adopt_and_destroy)
+{
+    int destroyed = 0;
+    u64 heap_before = mm::heap_allocated_bytes();
+    {
+        auto own = adopt_own_or_enomem(new (nothrow) OwnProbe(&destroyed));
+        KASSERT(!own.is_error());
+        KEXPECT(mm::heap_allocated_bytes() > heap_before);
+    }
+    KEXPECT_EQ(destroyed, 1);
+    KEXPECT_EQ(mm::heap_allocated_bytes(), heap_before);
 }

@@ -1,0 +1,146 @@
+// kernel/lib/Own.h: single ownership, moves, leak, adopt-on-create and the
+// early-return path a factory takes when a later step fails.
+#include <gtest/gtest.h>
+
+#include "kernel/lib/Own.h"
+
+namespace {
+
+struct Counted {
+    explicit Counted(int* destroyed, int value = 0) : destroyed(destroyed), value(value) { }
+    virtual ~Counted() { ++*destroyed; }
+    int* destroyed;
+    int value;
+};
+
+struct Derived : Counted {
+    using Counted::Counted;
+};
+
+TEST(Own, DestroysOnScopeExit)
+{
+    int destroyed = 0;
+    {
+        Own<Counted> own(new Counted(&destroyed, 7));
+        EXPECT_TRUE(own);
+        EXPECT_EQ(own->value, 7);
+        EXPECT_EQ((*own).value, 7);
+        EXPECT_EQ(destroyed, 0);
+    }
+    EXPECT_EQ(destroyed, 1);
+}
+
+TEST(Own, MoveTransfersOwnershipOnce)
+{
+    int destroyed = 0;
+    {
+        Own<Counted> a(new Counted(&destroyed));
+        Counted* raw = a.ptr();
+        Own<Counted> b(kstd::move(a));
+        EXPECT_FALSE(a);
+        EXPECT_EQ(b.ptr(), raw);
+        Own<Counted> c;
+        c = kstd::move(b);
+        EXPECT_FALSE(b);
+        EXPECT_EQ(c.ptr(), raw);
+        EXPECT_EQ(destroyed, 0);
+    }
+    EXPECT_EQ(destroyed, 1);
+}
+
+TEST(Own, AssignmentDestroysThePreviousObject)
+{
+    int first = 0, second = 0;
+    Own<Counted> own(new Counted(&first));
+    own = Own<Counted>(new Counted(&second));
+    EXPECT_EQ(first, 1);
+    EXPECT_EQ(second, 0);
+    own = nullptr;
+    EXPECT_EQ(second, 1);
+    EXPECT_TRUE(own == nullptr);
+}
+
+TEST(Own, LeakAndReleaseGiveUpOwnership)
+{
+    int destroyed = 0;
+    Counted* leaked;
+    Counted* released;
+    {
+        Own<Counted> a(new Counted(&destroyed));
+        Own<Counted> b(new Counted(&destroyed));
+        leaked = a.leak();
+        released = b.release();
+        EXPECT_FALSE(a);
+        EXPECT_FALSE(b);
+    }
+    EXPECT_EQ(destroyed, 0);
+    delete leaked;
+    delete released;
+    EXPECT_EQ(destroyed, 2);
+}
+
+TEST(Own, DerivedConvertsToBase)
+{
+    int destroyed = 0;
+    {
+        Own<Derived> derived(new Derived(&destroyed, 3));
+        Own<Counted> base(kstd::move(derived));
+        EXPECT_FALSE(derived);
+        EXPECT_EQ(base->value, 3);
+    }
+    EXPECT_EQ(destroyed, 1);
+}
+
+TEST(Own, AdoptNullIsEnomem)
+{
+    Counted* nothing = nullptr;
+    auto result = adopt_own_or_enomem(nothing);
+    ASSERT_TRUE(result.is_error());
+    EXPECT_EQ(result.error().code(), ENOMEM);
+}
+
+TEST(Own, AdoptOnCreate)
+{
+    int destroyed = 0;
+    {
+        auto result = adopt_own_or_enomem(new (nothrow) Counted(&destroyed, 5));
+        ASSERT_FALSE(result.is_error());
+        Own<Counted> own = result.release_value();
+        EXPECT_EQ(own->value, 5);
+        auto made = try_make_own<Counted>(&destroyed, 6);
+        ASSERT_FALSE(made.is_error());
+        EXPECT_EQ(made.value()->value, 6);
+    }
+    EXPECT_EQ(destroyed, 2);
+}
+
+// A factory owns its object before the first TRY: a failing later step frees it.
+Result<void> failing_step() { return Error::from_errno(EIO); }
+Result<void> passing_step() { return {}; }
+
+Result<Own<Counted>> factory(int* destroyed, bool fail)
+{
+    auto object = TRY(adopt_own_or_enomem(new (nothrow) Counted(destroyed)));
+    TRY(passing_step());
+    if (fail)
+        TRY(failing_step());
+    return object;
+}
+
+TEST(Own, FactoryFailureAfterAdoptFrees)
+{
+    int destroyed = 0;
+    auto failed = factory(&destroyed, true);
+    ASSERT_TRUE(failed.is_error());
+    EXPECT_EQ(failed.error().code(), EIO);
+    EXPECT_EQ(destroyed, 1);
+
+    {
+        auto built = factory(&destroyed, false);
+        ASSERT_FALSE(built.is_error());
+        EXPECT_EQ(destroyed, 1);
+    }
+    EXPECT_EQ(destroyed, 2);
+}
+
+} // namespace
