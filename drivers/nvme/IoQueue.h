@@ -100,9 +100,9 @@ private:
     unsigned m_cq_order;
     Queue m_ring;
     block::HwQueue* m_hw = nullptr;
-    SpinLock m_sq_lock;
-    SpinLock m_cq_lock;
-    SpinLock m_pool_lock;
+    SpinLock m_sq_lock{LockRank::Driver, "nvme sq"};
+    SpinLock m_cq_lock{LockRank::Driver, "nvme cq"};
+    SpinLock m_pool_lock{LockRank::Driver, "nvme command pool"};
     DmaPool m_prp_pool;
     // Reset handshake (requeue_all_and_reset): reap() does nothing and
     // issue() says Busy while m_stopped (read under m_sq_lock there), and

@@ -22,8 +22,8 @@ struct EcamRegion {
 
 EcamRegion g_regions[MAX_ECAM_REGIONS];
 usize g_region_count = 0;
-SpinLock g_legacy_lock; // the 0xcf8/0xcfc pair is one shared register window
-SpinLock g_map_lock;
+SpinLock g_legacy_lock{LockRank::HardwareWindow, "pci legacy config"}; // the 0xcf8/0xcfc pair is one shared register window
+SpinLock g_map_lock{LockRank::PciConfig, "pci ecam map"};
 
 volatile u8* ecam_address(Address a, u16 offset)
 {

@@ -14,7 +14,7 @@ namespace block {
 void notify_device_added(BlockDevice& device); // DeviceRemoval.cpp
 
 namespace {
-SpinLock g_registry_lock;
+SpinLock g_registry_lock{LockRank::Registry, "block device table"};
 BlockDevice* g_devices[MAX_BLOCK_DEVICES];
 usize g_device_count = 0;
 

@@ -72,7 +72,7 @@ private:
     TagSet* m_set;
     void* m_driver_data;
     DiskStats m_stats;
-    SpinLock m_lifetime_lock; // m_holders against m_dying
+    SpinLock m_lifetime_lock{LockRank::Registry, "block device holders"}; // m_holders against m_dying
     u32 m_holders = 0;
     bool m_dying = false;
     u64 m_usage = 0;

@@ -24,7 +24,7 @@ class TagSet;
 // land here from submit_bio/plug flush on that CPU and are moved into the
 // scheduler when the hardware queue runs (Linux blk_mq_ctx).
 struct SoftwareQueue {
-    SpinLock lock;
+    SpinLock lock{LockRank::BlockStaging, "blk software queue"};
     RequestList requests[2]; // [0] for the interrupt-driven queue, [1] for the polled one
 };
 
@@ -86,7 +86,7 @@ private:
     u32 m_tag_hint[MAX_CPUS] {};
 
     // Guards the scheduler, the parked bios and m_restart.
-    SpinLock m_lock;
+    SpinLock m_lock{LockRank::Block, "blk hardware queue"};
     Scheduler* m_scheduler = nullptr;
     NoneScheduler m_none;
     DeadlineScheduler m_deadline;

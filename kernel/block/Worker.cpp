@@ -14,7 +14,7 @@ constexpr u32 MAX_PENDING = 32;
 
 // Tag sets whose timeout check is due, FIFO, under g_lock (taken from the
 // timer interrupt too).
-SpinLock g_lock;
+SpinLock g_lock{LockRank::Registry, "block worker queue"};
 TagSet* g_pending[MAX_PENDING];
 u32 g_pending_count = 0;
 TagSet* g_checking = nullptr; // the set whose check runs now, under g_lock

@@ -23,7 +23,7 @@ struct Slot {
 };
 
 Slot g_slots[MAX_CPUS][256];
-SpinLock g_lock;
+SpinLock g_lock{LockRank::IrqTable, "irq vectors"};
 VectorAllocator g_allocator(MAX_CPUS, VECTOR_DYNAMIC_FIRST, VECTOR_DYNAMIC_LAST);
 
 void install(u32 cpu, u8 vector, Handler handler, void* context, const char* name)

@@ -38,7 +38,7 @@ constexpr PhysAddr LOW_MEMORY_END = 1 * MiB; // real-mode area, BIOS data, SMP t
 
 Page* g_pages;
 u64 g_max_pfn;
-SpinLock g_zone_lock;
+SpinLock g_zone_lock{LockRank::PageAllocator, "page zones"};
 BuddyAllocator g_zone_dma32;  // guarded by g_zone_lock
 BuddyAllocator g_zone_normal; // guarded by g_zone_lock
 u64 g_total_pages;

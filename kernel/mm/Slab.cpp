@@ -18,7 +18,7 @@ constexpr unsigned MAX_SLAB_ORDER = 5; // 128 KiB: larger objects belong to the 
 constexpr u8 FREE_POISON = 0x6b; // freed objects, so use-after-free reads stand out
 #endif
 
-SpinLock g_registry_lock;
+SpinLock g_registry_lock{LockRank::Registry, "slab registry"};
 IntrusiveList<SlabCache, &SlabCache::registry_node>* g_registry; // guarded by g_registry_lock
 alignas(IntrusiveList<SlabCache, &SlabCache::registry_node>) unsigned char
     g_registry_storage[sizeof(IntrusiveList<SlabCache, &SlabCache::registry_node>)];

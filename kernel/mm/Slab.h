@@ -83,7 +83,7 @@ private:
     u32 m_objects_per_slab = 0;
     bool m_is_kmalloc;
 
-    SpinLock m_lock;
+    SpinLock m_lock{LockRank::Heap, "slab cache"};
     // Guarded by m_lock:
     SlabList m_partial;
     SlabList m_full;

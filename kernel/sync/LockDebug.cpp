@@ -32,7 +32,7 @@ void print_held(const char* title, const HeldLocks& held)
 
 void check_order(const HeldLocks& held, const void* lock, LockRank rank, const char* name)
 {
-    if (rank == LockRank::None || reporting())
+    if (reporting())
         return;
     for (u32 i = 0; i < held.count; i++) {
         const HeldLock& h = held.locks[i];
@@ -40,7 +40,7 @@ void check_order(const HeldLocks& held, const void* lock, LockRank rank, const c
             __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
             panic("lock order: \"%s\" (%p) taken recursively", name, lock);
         }
-        if (h.rank != LockRank::None && static_cast<u16>(h.rank) > static_cast<u16>(rank)) {
+        if (static_cast<u16>(h.rank) > static_cast<u16>(rank)) {
             __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
             print_held("held locks", held);
             panic("lock order violation: taking \"%s\" (rank %u) while holding \"%s\" (rank %u)", name,

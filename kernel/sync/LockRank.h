@@ -1,7 +1,8 @@
 // Lock ranks: the documented lock order, checked at run time in debug builds
 // (SLUICE_KERNEL_DEBUG).
 //
-// Every SpinLock and Mutex names a rank. A thread (for mutexes) or a CPU (for
+// Every SpinLock and Mutex names a rank: the constructors take one, there is
+// no default and no "unranked" value. A thread (for mutexes) or a CPU (for
 // spinlocks) may only take a lock whose rank is >= the rank of every lock of
 // the same kind it already holds: lower ranks are outer locks, higher ranks
 // inner ones. Taking a lower-ranked lock while holding a higher-ranked one
@@ -12,15 +13,21 @@
 // taken under a spinlock (that is the separate "sleeping while holding a
 // spinlock" check), while a spinlock may be taken under any mutex.
 //
-// LockRank::None opts a lock out of the order check (it still disables
-// interrupts and preemption); new code should always give a rank.
+// Chains the order encodes (outer -> inner):
+//   I/O completion: Driver (CQ lock) -> Block (hardware queue) -> BlockStaging
+//     -> PageCache (end of a read) -> WaitQueue -> ThreadWake -> RunQueue
+//   allocation: PageCache / Driver / Generic -> Heap (slab cache) ->
+//     PageAllocator; a failed or low allocation reports memory pressure,
+//     which wakes the reclaimer (WaitQueue): so Heap and PageTable rank
+//     below WaitQueue, and nothing allocates under WaitQueue or above it.
+//   mapping: PciConfig (ECAM bus mapped on first use) -> PageTable ->
+//     Heap / PageAllocator, Registry (the MMIO window)
+//   Registry, IrqTable and HardwareWindow take no other lock but the log.
 #pragma once
 
 #include "kernel/lib/Types.h"
 
 enum class LockRank : u16 {
-    None = 0,
-
     // Sleeping locks, outermost first.
     MutexFilesystem = 100, // mount table, superblocks, inodes
     MutexBlockDevice = 200, // device open/close, partition scan, queue reconfiguration
@@ -30,17 +37,24 @@ enum class LockRank : u16 {
 
     // Spinlocks, outermost first.
     Driver = 1000,      // driver submission/completion queues (may wake waiters)
-    Block = 1100,       // blk-mq software/hardware queue state, tag sets
+    Block = 1100,       // blk-mq hardware queue state (scheduler, parked bios), tag sets
+    BlockStaging = 1120, // a CPU's software queue in front of a hardware queue
     Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
     PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
     PageLru = 1250,     // the page cache's active/inactive LRU lists
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
+    PciConfig = 1600,   // ECAM bus windows, mapped on first use (takes PageTable)
+    PageTable = 1700,   // a page table's tree (allocates table pages)
+    Heap = 1800,        // a slab cache (grows from the page allocator; may wake the reclaimer)
     WaitQueue = 2000,   // WaitQueue::m_lock (wake functions take the locks below)
     Timer = 2100,       // per-CPU kernel timer queues (callbacks wake threads)
     ThreadWake = 2500,  // Thread::m_wake_lock: serialises wake-ups of one thread
     RunQueue = 3000,    // per-CPU run queues (two may nest, lower CPU index first)
     ThreadPool = 3500,  // thread objects and stacks
     PageAllocator = 4000, // buddy lists and per-CPU page caches
-    Heap = 4100,          // slab caches
+    IrqTable = 4200,      // the interrupt vector table (kernel/irq): installs and frees
+    Registry = 4300,      // short list and counter updates: slab caches, block devices and
+                          // their holders, the block worker's queue, the MMIO window
+    HardwareWindow = 4400, // index/data register pairs used as one: IOAPIC, PCI 0xcf8/0xcfc
     Log = 9000,           // the console: callable from anywhere
 };

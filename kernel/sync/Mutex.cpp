@@ -7,7 +7,7 @@
 bool Mutex::try_take(Thread* self)
 {
     Thread* expected = nullptr;
-    return __atomic_compare_exchange_n(&m_owner, &expected, self, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+    return m_owner.compare_exchange_strong(expected, self, MemoryOrder::Acquire, MemoryOrder::Relaxed);
 }
 
 void Mutex::lock()
@@ -22,9 +22,9 @@ void Mutex::lock()
         // Announce ourselves before the next attempt: unlock() clears the
         // owner and then reads m_waiters (both sequentially consistent), so
         // either our attempt sees the mutex free or unlock() sees us.
-        __atomic_add_fetch(&m_waiters, 1, __ATOMIC_SEQ_CST);
+        m_waiters.fetch_add(1, MemoryOrder::SeqCst);
         wait_event_exclusive(m_wait_queue, [&] { return try_take(self); });
-        __atomic_sub_fetch(&m_waiters, 1, __ATOMIC_SEQ_CST);
+        m_waiters.fetch_sub(1, MemoryOrder::SeqCst);
     }
     lock_debug::mutex_acquired(self->held_mutexes(), this, m_rank, m_name);
 }
@@ -45,7 +45,7 @@ void Mutex::unlock()
     if (owner() != self)
         panic("mutex \"%s\" unlocked by %s, not its owner", m_name, self ? self->name() : "(boot)");
     lock_debug::mutex_released(self->held_mutexes(), this);
-    __atomic_store_n(&m_owner, static_cast<Thread*>(nullptr), __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&m_waiters, __ATOMIC_SEQ_CST))
+    m_owner.store(nullptr, MemoryOrder::SeqCst);
+    if (m_waiters.load(MemoryOrder::SeqCst))
         m_wait_queue.wake_one();
 }

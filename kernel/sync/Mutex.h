@@ -10,6 +10,7 @@
 // builds, as does breaking the lock order (kernel/sync/LockRank.h).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sync/LockRank.h"
 #include "kernel/sync/WaitQueue.h"
@@ -20,7 +21,7 @@ class Mutex {
 public:
     using Guard = MutexGuard;
 
-    explicit Mutex(LockRank rank = LockRank::None, const char* name = "mutex")
+    explicit Mutex(LockRank rank, const char* name)
         : m_name(name)
         , m_rank(rank)
     {
@@ -28,7 +29,7 @@ public:
     Mutex(const Mutex&) = delete;
     Mutex& operator=(const Mutex&) = delete;
 
-    Thread* owner() const { return __atomic_load_n(&m_owner, __ATOMIC_RELAXED); }
+    Thread* owner() const { return m_owner.load(MemoryOrder::Relaxed); }
     bool is_locked() const { return owner() != nullptr; }
     bool is_locked_by_current() const { return owner() == current_thread(); }
     const char* name() const { return m_name; }
@@ -42,8 +43,8 @@ private:
     void unlock();
     bool try_take(Thread* self);
 
-    Thread* m_owner = nullptr;
-    u32 m_waiters = 0; // threads in the slow path of lock()
+    Atomic<Thread*> m_owner;
+    Atomic<u32> m_waiters; // threads in the slow path of lock()
     WaitQueue m_wait_queue;
     const char* m_name;
     LockRank m_rank;

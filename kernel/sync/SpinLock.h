@@ -10,6 +10,7 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sync/LockDebug.h"
 #include "kernel/sync/LockRank.h"
@@ -20,7 +21,7 @@ class SpinLock {
 public:
     using Guard = SpinLockGuard;
 
-    constexpr explicit SpinLock(LockRank rank = LockRank::None, const char* name = "spinlock")
+    constexpr explicit SpinLock(LockRank rank, const char* name)
         : m_name(name)
         , m_rank(rank)
     {
@@ -30,7 +31,7 @@ public:
 
     bool is_locked() const
     {
-        return __atomic_load_n(&m_owner, __ATOMIC_RELAXED) != __atomic_load_n(&m_next, __ATOMIC_RELAXED);
+        return m_owner.load(MemoryOrder::Relaxed) != m_next.load(MemoryOrder::Relaxed);
     }
     const char* name() const { return m_name; }
     LockRank rank() const { return m_rank; }
@@ -45,8 +46,8 @@ private:
     void acquire()
     {
         lock_debug::spinlock_acquiring(this, m_rank, m_name);
-        u32 ticket = __atomic_fetch_add(&m_next, 1, __ATOMIC_RELAXED);
-        while (__atomic_load_n(&m_owner, __ATOMIC_ACQUIRE) != ticket)
+        u32 ticket = m_next.fetch_add(1, MemoryOrder::Relaxed);
+        while (m_owner.load(MemoryOrder::Acquire) != ticket)
             x86::pause();
         lock_debug::spinlock_acquired(this, m_rank, m_name);
     }
@@ -54,11 +55,12 @@ private:
     void release()
     {
         lock_debug::spinlock_released(this);
-        __atomic_store_n(&m_owner, m_owner + 1, __ATOMIC_RELEASE);
+        // Only the holder writes m_owner.
+        m_owner.store(m_owner.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Release);
     }
 
-    u32 m_next = 0;
-    u32 m_owner = 0;
+    Atomic<u32> m_next;  // the next ticket to hand out
+    Atomic<u32> m_owner; // the ticket now holding the lock
     const char* m_name;
     LockRank m_rank;
 };

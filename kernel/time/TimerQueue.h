@@ -15,7 +15,7 @@ struct Timer;
 enum TimerState : u8 { TIMER_IDLE = 0, TIMER_PENDING = 1 };
 
 struct TimerQueue {
-    SpinLock lock;
+    SpinLock lock{LockRank::Timer, "timer queue"};
     Timer* head = nullptr;       // earliest deadline first
     Timer* running = nullptr;    // callback in progress on this CPU
     u64 next_tick_ns = 0;        // next scheduler tick

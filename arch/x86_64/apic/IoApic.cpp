@@ -31,7 +31,7 @@ struct Controller {
 
 Controller g_controllers[MAX_IO_APICS];
 usize g_count = 0;
-SpinLock g_lock;
+SpinLock g_lock{LockRank::HardwareWindow, "ioapic registers"};
 
 u32 read(const Controller& c, u32 reg)
 {

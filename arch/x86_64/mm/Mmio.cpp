@@ -11,7 +11,7 @@ namespace {
 
 constexpr uptr MMIO_WINDOW_SIZE = 512 * GiB; // one PML4 entry
 
-SpinLock g_window_lock;
+SpinLock g_window_lock{LockRank::Registry, "mmio window"};
 uptr g_window_next = MMIO_WINDOW_BASE; // guarded by g_window_lock
 
 } // namespace

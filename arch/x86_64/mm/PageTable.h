@@ -105,7 +105,7 @@ private:
 
     PhysAddr m_pml4;
     bool m_is_kernel;
-    SpinLock m_lock;
+    SpinLock m_lock{LockRank::PageTable, "page table"};
 };
 
 // Toggle PGE/reload CR3 for all (global too) or one page, on this CPU.

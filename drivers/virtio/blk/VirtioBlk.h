@@ -45,7 +45,7 @@ struct Queue {
     u64 interrupts = 0; // how many times it fired (ktests compare)
     u64 last_stall_report_ns = 0; // timeout(): one ring report per queue per round
     char irq_name[24] = {};
-    SpinLock lock; // guards ring, requests and owner
+    SpinLock lock{LockRank::Driver, "virtio-blk queue"}; // guards ring, requests and owner
     QueueOwner owner = QueueOwner::BlkMq;
     SplitVirtqueue* ring = nullptr;
     QueueNotifier notifier;
