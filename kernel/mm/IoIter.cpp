@@ -1,23 +1,11 @@
 #include "kernel/mm/IoIter.h"
 
+#include "arch/x86_64/mm/UserCopy.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/PageAllocator.h"
 
-#if __has_include("arch/x86_64/mm/UserCopy.h")
-#include "arch/x86_64/mm/UserCopy.h"
-#else
-// Until the user-copy functions (arch/x86_64/mm/UserCopy.h, with their
-// exception fixups) are in the tree, the kernel has no user address space at
-// all: no user address is mapped, so every user access faults, which is
-// what these report. They go away with the first user process.
-namespace user {
-inline Result<void> copy_to_user(void*, const void*, usize) { return Error::from_errno(EFAULT); }
-inline Result<void> copy_from_user(void*, const void*, usize) { return Error::from_errno(EFAULT); }
-inline Result<void> clear_user(void*, usize) { return Error::from_errno(EFAULT); }
-} // namespace user
-#endif
 
 namespace mm {
 

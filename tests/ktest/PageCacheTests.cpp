@@ -854,18 +854,26 @@ KTEST(pagecache, nowait_read_returns_cached_data_or_eagain)
     KEXPECT(page_test(*page, PAGE_UPTODATE));
     KEXPECT(disk->reads() > reads_before);
     put_page(*page);
-    // The first page is now cached (at least): a nowait read returns what is
-    // up to date and stops before the first page that is not.
+    // The first page cached, the second in flight (held locked here): a
+    // nowait read returns what is up to date and stops at the first page
+    // that is not.
     truncate_pages(*space, 0);
     space->set_size_bytes(disk->device().capacity_bytes());
     KASSERT(!buffered_read(*space, nullptr, OFFSET, data.bytes, PAGE_SIZE).is_error());
-    memset(data.bytes, 0, LENGTH);
-    mm::IoIter partial = mm::IoIter::kernel(data.bytes, LENGTH);
-    auto n = buffered_read(*space, nullptr, OFFSET, partial, READ_NOWAIT);
-    KASSERT(!n.is_error());
-    KEXPECT_EQ(n.value(), PAGE_SIZE);
-    KEXPECT_EQ(partial.count(), LENGTH - PAGE_SIZE);
-    KEXPECT_EQ(mismatches(data.bytes, OFFSET, PAGE_SIZE, 23), 0ul);
+    {
+        auto in_flight = grab_cache_page(*space, (OFFSET >> PAGE_SHIFT) + 1);
+        KASSERT(!in_flight.is_error());
+        memset(data.bytes, 0, LENGTH);
+        mm::IoIter partial = mm::IoIter::kernel(data.bytes, LENGTH);
+        auto n = buffered_read(*space, nullptr, OFFSET, partial, READ_NOWAIT);
+        KASSERT(!n.is_error());
+        KEXPECT_EQ(n.value(), PAGE_SIZE);
+        KEXPECT_EQ(partial.count(), LENGTH - PAGE_SIZE);
+        KEXPECT_EQ(mismatches(data.bytes, OFFSET, PAGE_SIZE, 23), 0ul);
+        space->remove_page(*in_flight.value());
+        unlock_page(*in_flight.value());
+        put_page(*in_flight.value());
+    }
     // Once everything is read, a nowait read is a plain hit.
     KASSERT(!buffered_read(*space, nullptr, OFFSET, data.bytes, LENGTH).is_error());
     memset(data.bytes, 0, LENGTH);
