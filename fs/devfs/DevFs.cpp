@@ -2,12 +2,12 @@
 // page cache, or O_DIRECT), plus null, zero and console.
 #include "fs/devfs/DevFs.h"
 
-#include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -132,12 +132,15 @@ public:
             buffer.advance(length);
             return length;
         }
+        // The machine's first console (drivers/serial registers ttyS0 first).
+        const console::Console* console = console::primary();
         char chunk[256];
         usize done = 0;
         while (buffer.count()) {
             const usize want = min(buffer.count(), sizeof(chunk));
             const usize got = buffer.copy_from(chunk, want);
-            serial::write(chunk, got);
+            if (console)
+                console::write_text(*console, chunk, got);
             done += got;
             if (got < want)
                 break;
