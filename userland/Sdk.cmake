@@ -11,7 +11,7 @@
 #                       OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/bin GUEST_PATH /bin/cp)
 #
 # The program lands in OUTPUT_DIRECTORY (default ${CMAKE_BINARY_DIR}/userland/bin);
-# target userland_<name> builds it (part of ALL). Programs given a GUEST_PATH are
+# target userland_<name> (or TARGET) builds it (part of ALL). Programs given a GUEST_PATH are
 # recorded in the global property SLUICE_INITRAMFS_FILES ("host=guest" entries)
 # for the initramfs. SLUICE_USER_CFLAGS (a list) is added to every program.
 include_guard(GLOBAL)
@@ -26,7 +26,10 @@ set(SLUICE_SDK_CMAKE ${CMAKE_CURRENT_LIST_FILE})
 set(SLUICE_SDK_BASE_CFLAGS -static -std=gnu11 -O2 -Wall -Wextra -isystem ${SLUICE_SDK_INCLUDE})
 
 function(sluice_user_program name)
-  cmake_parse_arguments(P "" "OUTPUT_DIRECTORY;GUEST_PATH" "SOURCES;LIBS;CFLAGS" ${ARGN})
+  cmake_parse_arguments(P "" "OUTPUT_DIRECTORY;GUEST_PATH;TARGET" "SOURCES;LIBS;CFLAGS" ${ARGN})
+  if(NOT P_TARGET)
+    set(P_TARGET userland_${name})
+  endif()
   if(NOT P_SOURCES)
     message(FATAL_ERROR "sluice_user_program(${name}): no SOURCES")
   endif()
@@ -34,7 +37,7 @@ function(sluice_user_program name)
     set(P_OUTPUT_DIRECTORY ${CMAKE_BINARY_DIR}/userland/bin)
   endif()
   set(out ${P_OUTPUT_DIRECTORY}/${name})
-  set(objdir ${CMAKE_CURRENT_BINARY_DIR}/${name}.objs)
+  set(objdir ${CMAKE_CURRENT_BINARY_DIR}/${P_TARGET}.objs)
   set(flags ${SLUICE_SDK_BASE_CFLAGS} ${SLUICE_USER_CFLAGS} ${P_CFLAGS})
 
   set(objects)
@@ -67,10 +70,10 @@ function(sluice_user_program name)
     DEPENDS ${objects} ${SLUICE_SDK_CMAKE}
     COMMENT "musl-gcc ${name}: linking static"
     VERBATIM)
-  add_custom_target(userland_${name} ALL DEPENDS ${out})
-  set_target_properties(userland_${name} PROPERTIES SLUICE_PROGRAM ${out})
+  add_custom_target(${P_TARGET} ALL DEPENDS ${out})
+  set_target_properties(${P_TARGET} PROPERTIES SLUICE_PROGRAM ${out})
   if(P_GUEST_PATH)
     set_property(GLOBAL APPEND PROPERTY SLUICE_INITRAMFS_FILES "${out}=${P_GUEST_PATH}")
-    set_property(GLOBAL APPEND PROPERTY SLUICE_INITRAMFS_TARGETS userland_${name})
+    set_property(GLOBAL APPEND PROPERTY SLUICE_INITRAMFS_TARGETS ${P_TARGET})
   endif()
 endfunction()
