@@ -4,6 +4,16 @@
 // queue pairs, one raw queue pair for the benchmark, shadow doorbells when
 // offered, one block device per active namespace, timeouts (abort, then
 // controller reset with requeue), and shutdown (CC.SHN) at power-off.
+//
+// One file per part: Controller.cpp (create, teardown, the registry, the PCI
+// driver), BringUp.cpp (registers, queues, tag set), AdminCommands.cpp,
+// Namespaces.cpp, Recovery.cpp (timeout, abort, reset), Removal.cpp, and
+// RawLoop.cpp (the benchmark's raw queue loop and counters).
+//
+// Ownership: create() owns the controller from its first line; everything
+// it acquires (DMA pages, queues, MSI-X vectors, the tag set, registered
+// namespaces) is held so that ~Controller gives it back, in the right order,
+// whether bring-up failed part-way or remove() finished.
 #pragma once
 
 #include "drivers/nvme/IoQueue.h"
@@ -13,7 +23,10 @@
 #include "drivers/pci/Pci.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Driver.h"
+#include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
+#include "kernel/sync/Mutex.h"
 
 namespace nvme {
 
@@ -29,15 +42,19 @@ struct Namespace {
     block::BlockDevice* device = nullptr;
 };
 
-class Controller final : public block::BlockDriver {
+class Controller final : public block::BlockDriver, public block::BenchDriver {
 public:
-    static Result<Controller*> create(pci::Device& pci_device);
+    static Result<Own<Controller>> create(pci::Device& pci_device);
+    // Everything the controller holds, given back (see the header comment).
+    ~Controller();
 
     // --- block::BlockDriver ---
     block::QueueStatus queue_request(block::HwQueue& hw, block::Request& request, bool last) override;
     void commit(block::HwQueue& hw) override;
     u32 poll(block::HwQueue& hw) override;
-    block::TimeoutAction timeout(block::Request& request) override;
+    block::TimeoutAction timeout(block::Request& request, u32 generation) override;
+
+    // --- block::BenchDriver (RawLoop.cpp) ---
     bool raw_benchmark(block::BlockDevice& device, const block::BenchParams& params,
                        block::BenchResult& result) override;
     block::DriverQueueCounters queue_counters(block::HwQueue* hw) override;
@@ -49,18 +66,21 @@ public:
     // then), in-flight I/O waited for, I/O queues deleted, shutdown and
     // disable, MSI-X vectors freed, all memory freed. `this` is deleted.
     Result<void> remove();
+    // A doorbell register inside BAR0, or ENODEV when CAP.DSTRD puts it
+    // beyond the BAR (a device value is never trusted to be in range).
+    Result<volatile u32*> doorbell_register(u64 offset);
 
     const char* name() const { return m_name; }
     u32 index() const { return m_index; }
     volatile u8* registers() { return m_regs; }
     u32 doorbell_stride_shift() const { return m_cap.doorbell_stride_shift(); }
-    block::TagSet* tag_set() { return m_tag_set; }
+    block::TagSet* tag_set() { return m_tag_set.ptr(); }
     u32 io_queue_count() const { return m_io_queue_count; }
     u32 poll_queue_count() const { return m_poll_queue_count; }
     IoQueue& io_queue(u32 index) { return *m_io_queues[index]; }
     // The queue pair the benchmark drives directly (nullptr if the controller
     // had no queue to spare).
-    IoQueue* raw_queue() { return m_raw_queue; }
+    IoQueue* raw_queue() { return m_raw_queue.ptr(); }
     Namespace* namespace_at(u32 index) { return index < m_namespace_count ? &m_namespaces[index] : nullptr; }
     u32 namespace_count() const { return m_namespace_count; }
     u64 resets() const { return m_resets; }
@@ -86,7 +106,10 @@ public:
 
     // Fault injection (nvme.drop_cqe=N on the command line): the Nth I/O
     // completion this controller reaps is ignored, as if it had been lost,
-    // so that request can only end through the timeout path. True for that one.
+    // so that request can only end through the timeout path. True for that
+    // one. The reaper asks only while dropping_completions() (one load of a
+    // flag that is false unless the option was given), outside its lock.
+    bool dropping_completions() const { return __atomic_load_n(&m_drop_cqe_armed, __ATOMIC_RELAXED); }
     bool drop_completion_for_test();
 
     static usize count();
@@ -99,32 +122,36 @@ private:
     u64 read64(u32 offset) const { return *reinterpret_cast<volatile u64*>(m_regs + offset); }
     void write32(u32 offset, u32 value) { *reinterpret_cast<volatile u32*>(m_regs + offset) = value; }
     void write64(u32 offset, u64 value) { *reinterpret_cast<volatile u64*>(m_regs + offset) = value; }
-    volatile u32* doorbell(u32 offset) { return reinterpret_cast<volatile u32*>(m_regs + offset); }
+    // Out of the registry (the index and name can be taken again).
+    void unregister();
 
     Result<void> disable();
     Result<void> enable();
     Result<void> wait_ready(bool ready);
     Result<void> setup_admin_queue();
+    Result<void> check_registers();
     Result<void> identify();
     Result<u32> negotiate_queue_count(u32 wanted);
     Result<void> create_io_queues();
     Result<void> create_queue_pair(IoQueue& queue, bool interrupts);
     Result<void> setup_shadow_doorbells();
     Result<void> scan_namespaces();
+    // Takes away the namespaces registered so far (bring-up failed after).
+    void unregister_namespaces();
     Result<void> create_tag_set();
     // Disable, re-enable, recreate queues; in-flight requests go back to blk-mq.
     Result<void> reset();
     // A reset failed: stop DMA, hand back what the rings held, fail it all with EIO.
     void fail_controller();
     void print_summary();
-    // remove()'s steps after the block devices are gone.
+    // remove()'s step after the block devices are gone.
     void delete_io_queues();
-    void release_resources();
 
     pci::Device& m_pci;
     char m_name[16] = {};
     u32 m_index = 0;
     volatile u8* m_regs = nullptr;
+    u64 m_regs_size = 0; // BAR0 bytes
     CapabilityReg m_cap {0};
     u32 m_version = 0;
     u32 m_max_transfer_bytes = 0;
@@ -134,30 +161,37 @@ private:
     char m_model[41] = {};
     char m_serial[21] = {};
 
-    // Admin queue (polled).
-    DmaBuffer m_admin_sq, m_admin_cq;
-    Queue* m_admin = nullptr;
-    u16 m_admin_next_cid = 0;
-    bool m_admin_busy = false;
+    // Admin queue (polled). One command at a time: boot, the timeout
+    // worker and removal may all want it; m_admin_lock serialises them.
+    DmaPages m_admin_sq, m_admin_cq;
+    Own<Queue> m_admin;
+    Mutex m_admin_lock{LockRank::MutexDriver, "nvme admin queue"};
+    u16 m_admin_next_cid = 0; // under m_admin_lock
 
-    IoQueue* m_io_queues[MAX_IO_QUEUES] = {};
+    // State of the hardware the destructor must undo.
+    bool m_enabled = false;      // CC.EN was set: disable before freeing rings
+    bool m_msix_enabled = false; // enable_msix() succeeded
+    bool m_registered = false;   // in the controller registry
+
+    Own<IoQueue> m_io_queues[MAX_IO_QUEUES];
     u32 m_io_queue_count = 0;   // interrupt-driven, one per CPU
     u32 m_poll_queue_count = 0; // follow the interrupt queues
-    IoQueue* m_raw_queue = nullptr;
+    Own<IoQueue> m_raw_queue;
     u16 m_io_queue_depth = 0;
 
-    DmaBuffer m_shadow_doorbells, m_event_indexes;
+    DmaPages m_shadow_doorbells, m_event_indexes;
     bool m_shadow_enabled = false;
 
     Namespace m_namespaces[MAX_NAMESPACES];
     u32 m_namespace_count = 0;
-    block::TagSet* m_tag_set = nullptr;
+    Own<block::TagSet> m_tag_set;
 
     bool m_resetting = false;
     bool m_removing = false; // remove() gave up waiting: fail what still arrives
     bool m_dead = false; // a reset failed: every request ends with EIO
     bool m_fail_reset = false; // nvme.fail_reset: resets fail (tests the dead path)
     u64 m_drop_cqe_at = 0; // 0: off
+    bool m_drop_cqe_armed = false; // until the Nth completion was dropped (atomic)
     u64 m_cqes_reaped = 0;
     u64 m_resets = 0;
     u64 m_aborts = 0;

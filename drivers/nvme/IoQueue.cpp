@@ -1,6 +1,7 @@
 #include "drivers/nvme/IoQueue.h"
 
 #include "arch/x86_64/Cpu.h"
+#include "drivers/nvme/CommandId.h"
 #include "drivers/nvme/Controller.h"
 #include "drivers/nvme/Status.h"
 #include "drivers/pci/DmaPages.h"
@@ -13,14 +14,6 @@ namespace nvme {
 
 namespace {
 
-unsigned order_for(usize bytes)
-{
-    unsigned order = 0;
-    while ((PAGE_SIZE << order) < bytes)
-        order++;
-    return order;
-}
-
 // Requests completed per locked reaping round; completed after the lock drops.
 constexpr u32 REAP_BATCH = 64;
 
@@ -30,42 +23,30 @@ constexpr u32 MAX_RESET_RETRIES = 5;
 
 } // namespace
 
-IoQueue::IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaBuffer sq, unsigned sq_order,
-                 DmaBuffer cq, unsigned cq_order, volatile u32* sq_doorbell, volatile u32* cq_doorbell)
-    : m_controller(controller), m_polled(polled), m_sq_memory(sq), m_sq_order(sq_order), m_cq_memory(cq),
-      m_cq_order(cq_order),
-      m_ring(qid, depth, static_cast<SubmissionEntry*>(sq.virt), static_cast<CompletionEntry*>(cq.virt), sq_doorbell,
-             cq_doorbell),
+IoQueue::IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaPages&& sq, DmaPages&& cq,
+                 volatile u32* sq_doorbell, volatile u32* cq_doorbell)
+    : m_controller(controller), m_polled(polled), m_sq_memory(kstd::move(sq)), m_cq_memory(kstd::move(cq)),
+      m_ring(qid, depth, static_cast<SubmissionEntry*>(m_sq_memory.virt()),
+             static_cast<CompletionEntry*>(m_cq_memory.virt()), sq_doorbell, cq_doorbell),
       m_prp_pool("nvme-prp", kernel_dma_pages(), PAGE_SIZE)
 {
 }
 
-Result<IoQueue*> IoQueue::create(Controller& controller, u16 qid, u16 depth, bool polled)
+Result<Own<IoQueue>> IoQueue::create(Controller& controller, u16 qid, u16 depth, bool polled)
 {
-    const unsigned sq_order = order_for(usize(depth) * sizeof(SubmissionEntry));
-    const unsigned cq_order = order_for(usize(depth) * sizeof(CompletionEntry));
-    DmaBuffer sq = alloc_dma_pages(sq_order);
-    DmaBuffer cq = alloc_dma_pages(cq_order);
-    if (!sq || !cq) {
-        free_dma_pages(sq, sq_order);
-        free_dma_pages(cq, cq_order);
+    // Owned as soon as allocated: any failure below gives the pages back.
+    DmaPages sq = DmaPages::allocate(mm::order_for_bytes(usize(depth) * sizeof(SubmissionEntry)));
+    DmaPages cq = DmaPages::allocate(mm::order_for_bytes(usize(depth) * sizeof(CompletionEntry)));
+    if (!sq || !cq)
         return Error::from_errno(ENOMEM);
-    }
-    const u32 stride = controller.doorbell_stride_shift();
-    volatile u8* regs = controller.registers();
-    auto* queue = new IoQueue(controller, qid, depth, polled, sq, sq_order, cq, cq_order,
-                              reinterpret_cast<volatile u32*>(regs + sq_tail_doorbell_offset(qid, stride)),
-                              reinterpret_cast<volatile u32*>(regs + cq_head_doorbell_offset(qid, stride)));
-    if (!queue)
-        return Error::from_errno(ENOMEM);
-    return queue;
+    volatile u32* sq_doorbell = TRY(controller.doorbell_register(sq_tail_doorbell_offset(qid, controller.doorbell_stride_shift())));
+    volatile u32* cq_doorbell = TRY(controller.doorbell_register(cq_head_doorbell_offset(qid, controller.doorbell_stride_shift())));
+    return adopt_own_or_enomem(new (nothrow) IoQueue(controller, qid, depth, polled, kstd::move(sq), kstd::move(cq),
+                                                     sq_doorbell, cq_doorbell));
 }
 
-IoQueue::~IoQueue()
-{
-    free_dma_pages(m_sq_memory, m_sq_order);
-    free_dma_pages(m_cq_memory, m_cq_order);
-}
+// The rings and the PRP pool free themselves (DmaPages, DmaPool).
+IoQueue::~IoQueue() = default;
 
 void IoQueue::free_prps(RequestData& data)
 {
@@ -91,7 +72,9 @@ Result<void> IoQueue::build_command(block::Request& request, SubmissionEntry& en
     data.requeue_pending = false;
     data.prps = PrpDescriptor {};
     entry = SubmissionEntry {};
-    entry.command_id = static_cast<u16>(request.tag);
+    // The tag and this issue's generation (CommandId.h): a late completion
+    // for an earlier issue of the tag is told apart and dropped.
+    entry.command_id = make_command_id(request.tag, __atomic_load_n(&request.generation, __ATOMIC_RELAXED));
     entry.nsid = ns.nsid;
     if (request.op == block::BioOp::Flush) {
         entry.opcode = io::FLUSH;
@@ -187,46 +170,73 @@ u32 IoQueue::reap()
     return total;
 }
 
+block::Request* IoQueue::accept_completion(const CompletionEntry& cqe)
+{
+    const u32 depth = m_hw ? m_hw->depth() : 0;
+    const u32 tag = command_id_tag(cqe.command_id);
+    InFlightCommand command {};
+    block::Request* request = nullptr;
+    if (tag < depth) {
+        request = &m_hw->request(tag);
+        command.issued = __atomic_load_n(&request->state, __ATOMIC_ACQUIRE) == block::RequestState::Issued;
+        command.in_ring = request->driver_data_as<RequestData>().in_ring;
+        command.generation = __atomic_load_n(&request->generation, __ATOMIC_RELAXED);
+    }
+    const CompletionVerdict verdict = classify_completion(cqe.command_id, depth, request ? &command : nullptr);
+    if (verdict != CompletionVerdict::Accept) {
+        rejected_completions++;
+        if (m_warnings.allow())
+            log_warn("nvme", "queue %u: completion for command id 0x%x dropped: %s", qid(), cqe.command_id,
+                     completion_verdict_name(verdict));
+        return nullptr;
+    }
+    request->driver_data_as<RequestData>().in_ring = false;
+    return request;
+}
+
+void IoQueue::report_error(const block::Request& request, u16 status, int error)
+{
+    // Interrupt context: a failing device must not flood the log.
+    if (m_warnings.allow())
+        log_warn("nvme", "queue %u tag %u sector %lu: %s -> errno %d", qid(), request.tag, request.sector,
+                 status_name(status), error);
+}
+
 u32 IoQueue::reap_locked_batches()
 {
     u32 total = 0;
     while (true) {
         block::Request* done[REAP_BATCH];
-        int errors[REAP_BATCH];
+        u16 statuses[REAP_BATCH];
         u32 count = 0;
         {
             SpinLockGuard guard(m_cq_lock);
             m_ring.process_completions(
                 [&](const CompletionEntry& cqe) {
-                    if (!m_hw || cqe.command_id >= m_hw->depth()) {
-                        log_warn("nvme", "queue %u: completion for unknown command id %u", qid(), cqe.command_id);
+                    block::Request* request = accept_completion(cqe);
+                    if (!request)
                         return;
-                    }
-                    block::Request& request = m_hw->request(cqe.command_id);
-                    if (request.state != block::RequestState::Issued) {
-                        log_warn("nvme", "queue %u: completion for idle command id %u", qid(), cqe.command_id);
-                        return;
-                    }
-                    const u16 status = cqe.status_field();
-                    const int error = status_to_errno(status);
-                    if (error)
-                        log_warn("nvme", "queue %u cid %u sector %lu: %s -> errno %d", qid(), cqe.command_id,
-                                 request.sector, status_name(status), error);
-                    if (m_controller.drop_completion_for_test()) {
-                        log_warn("nvme", "queue %u cid %u: completion dropped (nvme.drop_cqe fault injection)", qid(),
-                                 cqe.command_id);
-                        return;
-                    }
-                    request.driver_data_as<RequestData>().in_ring = false;
-                    done[count] = &request;
-                    errors[count] = error;
+                    done[count] = request;
+                    statuses[count] = cqe.status_field();
                     count++;
                 },
                 REAP_BATCH);
         }
         for (u32 i = 0; i < count; i++) {
+            const int error = status_to_errno(statuses[i]);
+            if (error)
+                report_error(*done[i], statuses[i], error);
+            // Test-only fault injection: asked only while armed (one load).
+            if (m_controller.dropping_completions() && m_controller.drop_completion_for_test()) [[unlikely]] {
+                log_warn("nvme", "queue %u tag %u: completion dropped (nvme.drop_cqe fault injection)", qid(),
+                         done[i]->tag);
+                // As if never reaped: still in the ring for a reset to requeue,
+                // still Issued, so only the timeout path can end it now.
+                done[i]->driver_data_as<RequestData>().in_ring = true;
+                continue;
+            }
             free_prps(done[i]->driver_data_as<RequestData>());
-            block::complete_request(*done[i], errors[i]);
+            block::complete_request(*done[i], error);
         }
         total += count;
         if (count < REAP_BATCH)

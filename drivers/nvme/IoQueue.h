@@ -10,10 +10,13 @@
 
 #include "drivers/nvme/Prp.h"
 #include "drivers/nvme/Queue.h"
+#include "drivers/pci/DmaPages.h"
 #include "drivers/pci/DmaPool.h"
 #include "kernel/block/Driver.h"
 #include "kernel/block/Request.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
+#include "kernel/log/RateLimit.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace block {
@@ -37,7 +40,7 @@ struct RequestData {
 
 class IoQueue {
 public:
-    static Result<IoQueue*> create(Controller& controller, u16 qid, u16 depth, bool polled);
+    static Result<Own<IoQueue>> create(Controller& controller, u16 qid, u16 depth, bool polled);
     // Frees the rings and the PRP pool: the controller no longer knows the
     // queue (deleted or disabled) and no request is in it.
     ~IoQueue();
@@ -45,8 +48,8 @@ public:
     u16 qid() const { return m_ring.qid(); }
     u16 depth() const { return m_ring.depth(); }
     bool is_polled() const { return m_polled; }
-    PhysAddr sq_phys() const { return m_sq_memory.phys; }
-    PhysAddr cq_phys() const { return m_cq_memory.phys; }
+    PhysAddr sq_phys() const { return m_sq_memory.phys(); }
+    PhysAddr cq_phys() const { return m_cq_memory.phys(); }
     Queue& ring() { return m_ring; }
 
     // blk-mq side.
@@ -81,29 +84,33 @@ public:
     char vector_name[16] = {}; // "nvme0q1", for the interrupt table
     u64 interrupts = 0;
     u64 requeued = 0; // requests handed back to blk-mq by controller resets
+    u64 rejected_completions = 0; // stale, duplicate or unknown command ids (under the CQ lock)
 
     DmaPool& prp_pool() { return m_prp_pool; }
     u64 prp_pages_in_use();
 
 private:
-    IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaBuffer sq, unsigned sq_order, DmaBuffer cq,
-            unsigned cq_order, volatile u32* sq_doorbell, volatile u32* cq_doorbell);
+    IoQueue(Controller& controller, u16 qid, u16 depth, bool polled, DmaPages&& sq, DmaPages&& cq,
+            volatile u32* sq_doorbell, volatile u32* cq_doorbell);
     Result<void> build_command(block::Request& request, SubmissionEntry& entry);
     u32 reap_locked_batches();
+    // The request a completion ends, or nullptr when the completion does not
+    // belong to the command in flight under its tag (CommandId.h). CQ lock held.
+    block::Request* accept_completion(const CompletionEntry& cqe);
+    void report_error(const block::Request& request, u16 status, int error);
     void free_prps(RequestData& data);
 
     Controller& m_controller;
     bool m_polled;
-    DmaBuffer m_sq_memory;
-    unsigned m_sq_order;
-    DmaBuffer m_cq_memory;
-    unsigned m_cq_order;
+    DmaPages m_sq_memory;
+    DmaPages m_cq_memory;
     Queue m_ring;
     block::HwQueue* m_hw = nullptr;
     SpinLock m_sq_lock{LockRank::Driver, "nvme sq"};
     SpinLock m_cq_lock{LockRank::Driver, "nvme cq"};
     SpinLock m_pool_lock{LockRank::Driver, "nvme command pool"};
     DmaPool m_prp_pool;
+    RateLimit m_warnings; // driver warnings from the interrupt path
     // Reset handshake (requeue_all_and_reset): reap() does nothing and
     // issue() says Busy while m_stopped (read under m_sq_lock there), and
     // m_reapers counts reap() calls in progress.

@@ -30,14 +30,19 @@ constexpr u32 DOORBELL_BASE = 0x1000; // SQ0TDBL; then CQ0HDBL, SQ1TDBL, ... (§
 
 // The byte offset of queue `qid`'s SQ tail / CQ head doorbell, given
 // CAP.DSTRD (doorbells are (4 << DSTRD) bytes apart, §3.1.24).
-constexpr u32 sq_tail_doorbell_offset(u16 qid, u32 dstrd)
+// Computed in 64 bits: with DSTRD up to 15 and qid up to 65535 the offset
+// does not fit 32 bits, and a wrapped value would look in range.
+constexpr u64 sq_tail_doorbell_offset(u16 qid, u32 dstrd)
 {
-    return reg::DOORBELL_BASE + (2u * qid) * (4u << dstrd);
+    return reg::DOORBELL_BASE + (2ul * qid) * (4ul << (dstrd & 0xf));
 }
-constexpr u32 cq_head_doorbell_offset(u16 qid, u32 dstrd)
+constexpr u64 cq_head_doorbell_offset(u16 qid, u32 dstrd)
 {
-    return reg::DOORBELL_BASE + (2u * qid + 1u) * (4u << dstrd);
+    return reg::DOORBELL_BASE + (2ul * qid + 1ul) * (4ul << (dstrd & 0xf));
 }
+// Does the 32-bit doorbell at `offset` lie inside a BAR0 of `bar_bytes`?
+// CAP.DSTRD comes from the device; it is not trusted to match its BAR.
+constexpr bool doorbell_in_bar(u64 offset, u64 bar_bytes) { return bar_bytes >= 4 && offset <= bar_bytes - 4; }
 
 // CAP (1.4 §3.1.1).
 class CapabilityReg {

@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/mm/Mmio.h"
 #include "drivers/acpi/Acpi.h"
+#include "drivers/pci/MsixLayout.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -222,7 +223,6 @@ constexpr u16 MSIX_TABLE = 4;
 constexpr u16 MSIX_PBA = 8;
 constexpr u16 MSIX_CONTROL_ENABLE = 1u << 15;
 constexpr u16 MSIX_CONTROL_FUNCTION_MASK = 1u << 14;
-constexpr u32 MSIX_ENTRY_BYTES = 16;
 constexpr u32 MSIX_ENTRY_ADDRESS_LOW = 0;
 constexpr u32 MSIX_ENTRY_ADDRESS_HIGH = 1;
 constexpr u32 MSIX_ENTRY_DATA = 2;
@@ -251,10 +251,20 @@ Result<void> Device::enable_msix()
         return Error::from_errno(ENODEV);
     const u32 table = read32(static_cast<u16>(msix_cap + MSIX_TABLE));
     const u32 pba = read32(static_cast<u16>(msix_cap + MSIX_PBA));
-    volatile u8* table_bar = TRY(map_bar(table & 7));
-    volatile u8* pba_bar = TRY(map_bar(pba & 7));
-    m_msix_table = table_bar + (table & ~7u);
-    m_msix_pba = pba_bar + (pba & ~7u);
+    u64 bar_bytes[BAR_COUNT];
+    for (u32 i = 0; i < BAR_COUNT; i++)
+        bar_bytes[i] = bars[i].io ? 0 : bars[i].size;
+    const u32 entries = msix_vector_count();
+    if (!msix_structure_fits(table, msix_table_bytes(entries), bar_bytes) ||
+        !msix_structure_fits(pba, msix_pba_bytes(entries), bar_bytes)) {
+        log_error("pci", "%02x:%02x.%u: MSI-X table 0x%x / PBA 0x%x for %u entries lie outside their BARs",
+                  address.bus, address.device, address.function, table, pba, entries);
+        return Error::from_errno(ENODEV);
+    }
+    volatile u8* table_bar = TRY(map_bar(msix_bir(table)));
+    volatile u8* pba_bar = TRY(map_bar(msix_bir(pba)));
+    m_msix_table = table_bar + msix_offset(table);
+    m_msix_pba = pba_bar + msix_offset(pba);
     const u16 control_offset = static_cast<u16>(msix_cap + MSIX_CONTROL);
     // Function-mask while the entries are masked one by one, then enable.
     write16(control_offset, read16(control_offset) | MSIX_CONTROL_FUNCTION_MASK | MSIX_CONTROL_ENABLE);

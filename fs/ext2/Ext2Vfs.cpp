@@ -23,6 +23,7 @@
 #include "fs/pagecache/Writeback.h"
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -119,6 +120,17 @@ struct Ext2Mount final : vfs::SuperBlock {
     {
     }
 
+    // The VFS keeps a mounted superblock; only a mount that failed part-way
+    // is destroyed, and it lets the device go and leaves the filesystem
+    // marked as it found it.
+    ~Ext2Mount() override
+    {
+        if (claimed)
+            device.unclaim();
+        MutexGuard guard(lock);
+        (void)fs.unmount(); // nothing to do unless fs.mount() succeeded
+    }
+
     Result<Ext2Inode*> get_inode(u32 number);
     Result<void> sync() override;
     Result<void> unmount() override;
@@ -128,6 +140,7 @@ struct Ext2Mount final : vfs::SuperBlock {
     FileSystem fs;
     Mutex lock{ LockRank::MutexFilesystem, "ext2" };
     RadixTree inodes; // number -> Ext2Inode*, under `lock`
+    bool claimed = false; // holds the device (BlockDevice::claim)
 };
 
 u8 dirent_type(u8 file_type)
@@ -367,7 +380,7 @@ Result<Ext2Inode*> Ext2Mount::get_inode(u32 number)
     TRY(fs.read_inode(number, disk_inode));
     if (disk_inode.disk.i_links_count == 0)
         return Error::from_errno(EIO); // a directory entry naming a free inode
-    auto* inode = new Ext2Inode(*this, disk_inode);
+    auto* inode = new (nothrow) Ext2Inode(*this, disk_inode);
     if (!inode)
         return Error::from_errno(ENOMEM);
     auto inserted = inodes.insert(number, inode);
@@ -490,6 +503,7 @@ Result<void> Ext2Mount::unmount()
     MutexGuard guard(lock);
     TRY(fs.unmount());
     device.unclaim(); // the device may be removed again
+    claimed = false;
     return {};
 }
 
@@ -503,9 +517,8 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
         return Error::from_errno(ENODEV);
     vfs::Inode* device_inode = TRY(vfs::block_device_inode(*device));
     pagecache::Mapping* device_space = TRY(pagecache::block_device_mapping(*device));
-    auto* mount = new Ext2Mount(*device, *device_space);
-    if (!mount)
-        return Error::from_errno(ENOMEM);
+    // Owned before the first failure: ~Ext2Mount undoes what was done.
+    auto mount = TRY(adopt_own_or_enomem(new (nothrow) Ext2Mount(*device, *device_space)));
     u32 mount_flags = flags;
     if (device->read_only())
         mount_flags |= MOUNT_READ_ONLY;
@@ -518,29 +531,24 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
     memcpy(message, mount->fs.message(), length);
     message[length] = 0;
     // A mounted device cannot be removed (kernel/block/DeviceRemoval.h).
-    if (!mounted.is_error())
+    if (!mounted.is_error()) {
         mounted = device->claim();
-    if (mounted.is_error()) {
-        delete mount;
-        return mounted.error();
+        mount->claimed = !mounted.is_error();
     }
+    if (mounted.is_error())
+        return mounted.error();
     mount->device_number = device_inode->rdev;
     Ext2Inode* root;
     {
         MutexGuard guard(mount->lock);
-        auto got = mount->get_inode(ROOT_INO);
-        if (got.is_error()) {
-            device->unclaim();
-            return got.error();
-        }
-        root = got.value();
+        root = TRY(mount->get_inode(ROOT_INO));
     }
     mount->root = root;
     log_info("ext2", "%s: %u-byte blocks, %u groups, %lu free blocks, %lu free inodes%s", device->name(),
         mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
         mount->fs.is_read_only() ? ", read-only" : "");
     mount->read_only = mount->fs.is_read_only();
-    return static_cast<vfs::SuperBlock*>(mount);
+    return static_cast<vfs::SuperBlock*>(mount.leak());
 }
 
 const vfs::FileSystemType g_ext2_type = { "ext2", mount_ext2 };

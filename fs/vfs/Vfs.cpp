@@ -6,6 +6,7 @@
 #include "fs/pagecache/Writeback.h"
 #include "fs/vfs/PathWalk.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -381,9 +382,18 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
         if (at.dentry->mounted)
             return Error::from_errno(EBUSY);
     }
+    // Everything the mount table needs is allocated before the filesystem is
+    // mounted: once it is (the device claimed, the superblock marked), nothing
+    // may fail and leave it mounted with no one to unmount it.
+    auto mount = TRY(adopt_own_or_enomem(new (nothrow) Mount));
+    auto root = TRY(adopt_own_or_enomem(new (nothrow) Dentry));
+    char* root_name = static_cast<char*>(kmalloc(2));
+    if (!root_name)
+        return Error::from_errno(ENOMEM);
     char message[160] = {};
     auto made = type->mount(source, flags, message, sizeof(message));
     if (made.is_error()) {
+        kfree(root_name);
         log_error("vfs", "mount %.*s on %.*s (%s): errno %d%s%s", static_cast<int>(source.length()),
             source.chars(), static_cast<int>(target.length()), target.chars(), type->name,
             made.error().code(), message[0] ? ": " : "", message);
@@ -394,16 +404,12 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
     SuperBlock* superblock = made.value();
     superblock->type_name = type->name;
 
-    auto* mount = new Mount;
-    auto* root = new Dentry;
-    if (!mount || !root)
-        return Error::from_errno(ENOMEM);
-    root->name = static_cast<char*>(kmalloc(2));
+    root->name = root_name;
     memcpy(root->name, "/", 2);
     root->name_length = 1;
     root->inode = superblock->root;
     mount->superblock = superblock;
-    mount->root = root;
+    mount->root = root.leak(); // the mount's from here
     const usize source_length = min(source.length(), sizeof(mount->source) - 1);
     memcpy(mount->source, source.chars(), source_length);
     const usize path_length = min(target.length(), sizeof(mount->path) - 1);
@@ -411,10 +417,10 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
     if (at.mount) {
         mount->parent = at.mount;
         mount->mountpoint = at.dentry;
-        at.dentry->mounted = mount;
+        at.dentry->mounted = mount.ptr();
     }
-    g_mounts[g_mount_count++] = mount;
     log_info("vfs", "mounted %s (%s) on %s", mount->source, type->name, mount->path);
+    g_mounts[g_mount_count++] = mount.leak(); // the mount table's
     (void)mount_root_of;
     return {};
 }

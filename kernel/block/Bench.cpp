@@ -3,6 +3,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
+#include "kernel/block/bench/BenchDriver.h"
 #include "kernel/lib/CommandLine.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -97,7 +98,6 @@ struct Lcg {
     }
 };
 
-u32 order_for_bytes(u32 bytes) { return bytes > PAGE_SIZE ? 64 - __builtin_clzl((bytes - 1) / PAGE_SIZE) : 0; }
 
 // Through blk-mq: `qd` bios in flight from this thread. Completed slots are
 // found by scanning; all of them are resubmitted under one Plug (one dispatch
@@ -106,7 +106,7 @@ u32 order_for_bytes(u32 bytes) { return bytes > PAGE_SIZE ? 64 - __builtin_clzl(
 // (no interrupts: the cost of blk-mq itself, to compare with the raw loop).
 void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchResult& out)
 {
-    const u32 order = order_for_bytes(p.block_bytes);
+    const u32 order = mm::order_for_bytes(p.block_bytes);
     auto* slots = static_cast<Slot*>(kzalloc(sizeof(Slot) * p.queue_depth));
     if (!slots)
         return;
@@ -210,7 +210,8 @@ QueueSnapshot snapshot(TagSet& set, HwQueue* hw)
     QueueSnapshot s {};
     if (hw)
         s.blk = hw->counters();
-    s.driver = set.driver().queue_counters(hw);
+    if (BenchDriver* bench = set.config().bench)
+        s.driver = bench->queue_counters(hw);
     return s;
 }
 
@@ -326,7 +327,7 @@ void run_one(BlockDevice& device, const BenchParams& p, StringView levels)
     if (list_has(levels, "raw")) {
         result = BenchResult {};
         const QueueSnapshot before = snapshot(set, nullptr);
-        if (set.driver().raw_benchmark(device, p, result)) {
+        if (set.config().bench && set.config().bench->raw_benchmark(device, p, result)) {
             print_result(device.name(), "raw", p, result, before, snapshot(set, nullptr), false);
             if (blk_result) {
                 const u64 blk_us = max<u64>(1, blk_result->elapsed_ns / 1000);

@@ -243,6 +243,7 @@ void HwQueue::dispatch_all()
             Request& request = *batch[issued];
             request.issue_ns = now;
             request.timeout_deadline_ns = now + timeout_ns;
+            __atomic_fetch_add(&request.generation, 1u, __ATOMIC_RELAXED);
             __atomic_store_n(&request.state, RequestState::Issued, __ATOMIC_RELEASE);
             if (driver.queue_request(*this, request, issued + 1 == count) == QueueStatus::Busy) {
                 request.state = RequestState::Queued;

@@ -53,15 +53,12 @@ void apply_scheduler_option(BlockDevice& device)
 }
 } // namespace
 
-Result<BlockDevice*> BlockDevice::create(const DeviceInfo& info, TagSet& set, void* driver_data)
+Result<Own<BlockDevice>> BlockDevice::create(const DeviceInfo& info, TagSet& set, void* driver_data)
 {
     if (info.capacity_sectors == 0 || info.limits.logical_block_size < SECTOR_SIZE ||
         (info.limits.logical_block_size & (info.limits.logical_block_size - 1)))
         return Error::from_errno(EINVAL);
-    auto* device = new BlockDevice(info, set, driver_data);
-    if (!device)
-        return Error::from_errno(ENOMEM);
-    return device;
+    return adopt_own_or_enomem(new (nothrow) BlockDevice(info, set, driver_data));
 }
 
 Result<void> register_device(BlockDevice& device)

@@ -7,6 +7,7 @@
 #include "kernel/block/DiskStats.h"
 #include "kernel/block/Limits.h"
 #include "kernel/block/TagSet.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
 #include "kernel/sync/SpinLock.h"
@@ -30,8 +31,9 @@ struct DeviceInfo {
 class BlockDevice {
 public:
     // A device over `set`; `driver_data` is the driver's per-device object
-    // (its namespace). Not visible until register_device().
-    static Result<BlockDevice*> create(const DeviceInfo& info, TagSet& set, void* driver_data);
+    // (its namespace). Not visible until register_device(); the caller owns
+    // it until then, and the registry (finish_removal frees it) after.
+    static Result<Own<BlockDevice>> create(const DeviceInfo& info, TagSet& set, void* driver_data);
 
     const char* name() const { return m_info.name; }
     u32 major() const { return m_info.major; }

@@ -9,7 +9,7 @@
 //                     commit(hw)                    ring the doorbell now (a batch
 //                                                   ended early, e.g. on Busy)
 //                     poll(hw)                      reap completions of a polled queue
-//                     timeout(rq)                   a request overran its deadline
+//                     timeout(rq, generation)       a request overran its deadline
 //   driver -> blk-mq  complete_request(rq, errno)   from the queue's interrupt (or poll)
 //                     requeue_request(rq) + kick    after a controller reset
 //
@@ -26,24 +26,13 @@ namespace block {
 
 class HwQueue;
 class BlockDevice;
-struct BenchParams;
-struct BenchResult;
+class BenchDriver;
 
 enum class QueueStatus : u8 {
     Ok,   // the request is the driver's now (complete_request will follow,
           // possibly already from inside queue_request with an error)
     Busy, // the device ring is full: blk-mq keeps the request and retries
           // after the next completion on this hardware queue
-};
-
-// Device-side events of one hardware queue, for the benchmark's per-I/O
-// figures (what the block layer cannot see: interrupts taken, doorbell MMIO
-// writes). Monotonic counts; zero where a driver does not count.
-struct DriverQueueCounters {
-    bool counted = false; // false: the driver does not count (figures are n/a)
-    u64 interrupts = 0;
-    u64 submission_doorbells = 0; // MMIO writes (not shadow-doorbell updates)
-    u64 completion_doorbells = 0;
 };
 
 enum class TimeoutAction : u8 {
@@ -56,15 +45,12 @@ public:
     virtual QueueStatus queue_request(HwQueue& hw, Request& request, bool last) = 0;
     virtual void commit(HwQueue&) { }
     virtual u32 poll(HwQueue&) { return 0; }
-    virtual TimeoutAction timeout(Request&) { return TimeoutAction::ResetTimer; }
+    // `generation` is the Request::generation of the issue that overran: by
+    // the time the driver looks, the request may have completed and its tag
+    // been issued again, and that later issue must be left alone.
+    virtual TimeoutAction timeout(Request&, u32 /*generation*/) { return TimeoutAction::ResetTimer; }
     // Once per request slot when the tag set is created (driver data is zeroed).
     virtual void init_request(HwQueue&, Request&) { }
-    // The benchmark's second level: drive one queue pair directly, bypassing
-    // blk-mq (kernel/block/Bench.h). False if the driver has no raw loop.
-    virtual bool raw_benchmark(BlockDevice&, const BenchParams&, BenchResult&) { return false; }
-    // Event counts of `hw` (DriverQueueCounters); the raw loop's queue when
-    // `hw` is null.
-    virtual DriverQueueCounters queue_counters(HwQueue*) { return {}; }
 
 protected:
     ~BlockDriver() = default;
@@ -73,6 +59,7 @@ protected:
 struct TagSetConfig {
     const char* name = "";          // for the log: "nvme0", "virtio0"
     BlockDriver* driver = nullptr;
+    BenchDriver* bench = nullptr;   // optional: the benchmark's raw loop and counters (bench/BenchDriver.h)
     void* driver_data = nullptr;    // TagSet::driver_data()
     u32 interrupt_queues = 1;       // hardware queues completed by an interrupt
     u32 poll_queues = 0;            // extra hardware queues completed only by poll()

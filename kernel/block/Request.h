@@ -55,6 +55,11 @@ struct Request {
     u64 timeout_deadline_ns = 0;
     u64 fifo_deadline_ns = 0; // mq-deadline: when it must be served
     u32 retries = 0;
+    // Incremented by blk-mq each time the request is handed to the driver
+    // (atomic): tells one issue of a tag from the next, so a timeout or a
+    // completion meant for an earlier issue cannot act on a later one. NVMe
+    // carries its low bits in the command id (Linux's genctr).
+    u32 generation = 0;
 
     ListNode queue_node;  // FIFO / dispatch list (scheduler), timeout scan
     ListNode sort_node;   // mq-deadline: by sector

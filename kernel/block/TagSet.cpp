@@ -12,14 +12,13 @@
 
 namespace block {
 
-Result<TagSet*> TagSet::create(const TagSetConfig& config)
+Result<Own<TagSet>> TagSet::create(const TagSetConfig& config)
 {
     if (!config.driver || config.interrupt_queues == 0 || config.queue_depth == 0 ||
         config.queue_depth > MAX_TAGS)
         return Error::from_errno(EINVAL);
-    auto* set = new TagSet();
-    if (!set)
-        return Error::from_errno(ENOMEM);
+    // Owned from here: a failure below frees what was built (~TagSet).
+    auto set = TRY(adopt_own_or_enomem(new (nothrow) TagSet()));
     set->m_config = config;
     set->m_hw_count = config.interrupt_queues + config.poll_queues;
     set->m_cpu_count = max<u32>(1, percpu::possible_count());
@@ -34,7 +33,7 @@ Result<TagSet*> TagSet::create(const TagSetConfig& config)
             set->m_poll_map[cpu] = set->m_map[cpu];
     }
 
-    set->m_sw = new SoftwareQueue[set->m_cpu_count];
+    set->m_sw = new (nothrow) SoftwareQueue[set->m_cpu_count];
     set->m_hw = static_cast<HwQueue**>(kzalloc(sizeof(HwQueue*) * set->m_hw_count));
     if (!set->m_sw || !set->m_hw)
         return Error::from_errno(ENOMEM);
@@ -51,6 +50,7 @@ Result<TagSet*> TagSet::create(const TagSetConfig& config)
             HwQueue(*set, q, poll, config.queue_depth);
         hw->m_allocation = memory;
         hw->m_stride = stride;
+        set->m_hw[q] = hw; // the set frees it from here on
         hw->m_requests = static_cast<u8*>(kzalloc(stride * config.queue_depth));
         if (!hw->m_requests)
             return Error::from_errno(ENOMEM);
@@ -65,24 +65,21 @@ Result<TagSet*> TagSet::create(const TagSetConfig& config)
             request->hw_queue = hw;
             config.driver->init_request(*hw, *request);
         }
-        set->m_hw[q] = hw;
     }
     return set;
 }
 
-void TagSet::destroy(TagSet* set)
+TagSet::~TagSet()
 {
-    if (!set)
-        return;
     // The timer callback and the worker look at m_dead before arming again.
     // Cancel (waits for a callback running elsewhere), make the worker drop
     // the set (waits for a check in progress), cancel what that check armed.
-    __atomic_store_n(&set->m_dead, true, __ATOMIC_SEQ_CST);
-    timer_cancel(set->m_timeout_timer);
-    forget_timeout_checks(*set);
-    timer_cancel(set->m_timeout_timer);
-    for (u32 q = 0; q < set->m_hw_count; q++) {
-        HwQueue* hw = set->m_hw[q];
+    __atomic_store_n(&m_dead, true, __ATOMIC_SEQ_CST);
+    timer_cancel(m_timeout_timer);
+    forget_timeout_checks(*this);
+    timer_cancel(m_timeout_timer);
+    for (u32 q = 0; m_hw && q < m_hw_count; q++) {
+        HwQueue* hw = m_hw[q];
         if (!hw)
             continue;
         ASSERT(hw->tags_in_use() == 0 && !hw->m_parked_head);
@@ -90,9 +87,8 @@ void TagSet::destroy(TagSet* set)
         // The HwQueue sits inside an aligned kmalloc block: find its start.
         kfree(hw->m_allocation);
     }
-    kfree(set->m_hw);
-    delete[] set->m_sw;
-    delete set;
+    kfree(m_hw);
+    delete[] m_sw;
 }
 
 HwQueue& TagSet::hw_queue_for_cpu(u32 cpu, bool polled)
@@ -129,6 +125,9 @@ void TagSet::check_timeouts(u64 now_ns)
             Request& request = hw.request(tag);
             if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
                 continue;
+            // The issue this deadline belongs to (read before the claim: a
+            // reissue after it bumps the generation and sets a new deadline).
+            const u32 generation = __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE);
             const u64 deadline = __atomic_load_n(&request.timeout_deadline_ns, __ATOMIC_RELAXED);
             if (deadline == 0 || deadline > now_ns)
                 continue;
@@ -138,12 +137,13 @@ void TagSet::check_timeouts(u64 now_ns)
             if (!__atomic_compare_exchange_n(&request.timeout_deadline_ns, const_cast<u64*>(&deadline), 0ul, false,
                                              __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
                 continue;
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
+            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued ||
+                __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
                 continue;
             log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
                      request.sector, request.size_bytes);
             __atomic_fetch_add(&m_timed_out, 1, __ATOMIC_RELAXED);
-            if (driver().timeout(request) == TimeoutAction::ResetTimer)
+            if (driver().timeout(request, generation) == TimeoutAction::ResetTimer)
                 __atomic_store_n(&request.timeout_deadline_ns, clock_ns() + m_config.timeout_ns, __ATOMIC_RELAXED);
         }
     }

@@ -12,6 +12,7 @@
 #include "kernel/block/Scheduler.h"
 #include "kernel/block/Tags.h"
 #include "kernel/irq/CpuMask.h"
+#include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/SpinLock.h"
 #include "kernel/time/Timer.h"
@@ -110,11 +111,14 @@ private:
 
 class TagSet {
 public:
-    static Result<TagSet*> create(const TagSetConfig& config);
-    // Free `set` and everything it holds. No request may be in use (every
-    // device on it removed: DeviceRemoval.h); the timeout timer and the block
-    // worker are made to forget it first.
-    static void destroy(TagSet* set);
+    static Result<Own<TagSet>> create(const TagSetConfig& config);
+    // Frees the set and everything it holds (what create() built so far, if
+    // it failed part-way). No request may be in use (every device on it
+    // removed: DeviceRemoval.h); the timeout timer and the block worker are
+    // made to forget it first.
+    ~TagSet();
+    TagSet(const TagSet&) = delete;
+    TagSet& operator=(const TagSet&) = delete;
 
     const TagSetConfig& config() const { return m_config; }
     BlockDriver& driver() { return *m_config.driver; }

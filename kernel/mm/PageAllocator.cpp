@@ -16,6 +16,7 @@
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
+#include "kernel/mm/FailInjection.h"
 #include "kernel/mm/Boot.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/sync/SpinLock.h"
@@ -293,6 +294,8 @@ static void report_pressure()
 Page* alloc_pages(unsigned order, u32 flags)
 {
     if (order > MAX_ORDER || !g_pages) [[unlikely]]
+        return nullptr;
+    if (should_fail_allocation()) [[unlikely]]
         return nullptr;
     Page* page;
     if (order == 0 && !(flags & ALLOC_DMA32)) {

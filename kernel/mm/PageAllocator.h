@@ -29,6 +29,15 @@ enum AllocFlags : u32 {
 // the heap. Logs a memory summary.
 void init(const BootInfo& info);
 
+// The smallest order whose block holds `bytes` (0 for a page or less).
+constexpr unsigned order_for_bytes(usize bytes)
+{
+    unsigned order = 0;
+    while ((PAGE_SIZE << order) < bytes)
+        order++;
+    return order;
+}
+
 // nullptr when no block of that order is free (or before init).
 Page* alloc_pages(unsigned order, u32 flags = ALLOC_NONE);
 // Panics on a page that is not an allocated block head (double free, reserved page).

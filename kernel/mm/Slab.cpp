@@ -6,6 +6,7 @@
 #include "kernel/lib/String.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/DirectMap.h"
+#include "kernel/mm/FailInjection.h"
 #include "kernel/mm/PageAllocator.h"
 
 namespace mm {
@@ -161,6 +162,8 @@ void SlabCache::return_to_slab(Page* slab, void* object)
 
 void* SlabCache::allocate()
 {
+    if (should_fail_allocation()) [[unlikely]]
+        return nullptr;
     bool irq = x86::save_and_disable_interrupts();
     CpuObjectCache& cpu = m_cpu_caches[current_cpu_index()];
     if (cpu.count == 0) {

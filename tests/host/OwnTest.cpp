@@ -144,3 +144,32 @@ TEST(Own, FactoryFailureAfterAdoptFrees)
 }
 
 } // namespace
+
+// kernel/lib/FreeIndex.h: the one "lowest free index" rule (nvme0, vda).
+#include "kernel/lib/FreeIndex.h"
+
+TEST(FreeIndex, LowestNumberNotTaken)
+{
+    const u32 none[1] = {};
+    EXPECT_EQ(lowest_free_index(0, [&](usize i) { return none[i]; }), 0u);
+    const u32 taken[] = {0, 1, 3};
+    EXPECT_EQ(lowest_free_index(3, [&](usize i) { return taken[i]; }), 2u);
+    const u32 unordered[] = {2, 0, 1};
+    EXPECT_EQ(lowest_free_index(3, [&](usize i) { return unordered[i]; }), 3u);
+    const u32 gap[] = {1, 2};
+    EXPECT_EQ(lowest_free_index(2, [&](usize i) { return gap[i]; }), 0u);
+}
+
+// kernel/log/RateLimit.h: a burst per interval, then silence until the next.
+#include "kernel/log/RateLimit.h"
+
+TEST(RateLimit, BurstPerInterval)
+{
+    RateLimit limit(1000, 3);
+    int allowed = 0;
+    for (int i = 0; i < 10; i++)
+        allowed += limit.allow_at(5000 + i);
+    EXPECT_EQ(allowed, 3);
+    EXPECT_EQ(limit.suppressed(), 7u);
+    EXPECT_TRUE(limit.allow_at(6001)); // a new interval
+}

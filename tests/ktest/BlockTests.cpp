@@ -113,7 +113,7 @@ struct Fixture {
         auto set_or_error = TagSet::create(config);
         if (set_or_error.is_error() || !driver.m_disk)
             return false;
-        set = set_or_error.release_value();
+        set = set_or_error.release_value().leak();
         DeviceInfo info;
         memcpy(info.name, "memblk0", 8);
         info.capacity_sectors = DISK_SECTORS;
@@ -124,7 +124,7 @@ struct Fixture {
         auto device_or_error = BlockDevice::create(info, *set, nullptr);
         if (device_or_error.is_error())
             return false;
-        device = device_or_error.release_value();
+        device = device_or_error.release_value().leak();
         return true;
     }
 };

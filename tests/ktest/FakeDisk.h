@@ -91,9 +91,10 @@ public:
         info.limits.max_segments = 64;
         info.limits.write_cache = true;
         auto device = block::BlockDevice::create(info, *set.value(), disk);
+        (void)set.release_value().leak(); // the fake disk lives as long as the kernel
         if (device.is_error())
             return nullptr;
-        disk->m_device = device.value();
+        disk->m_device = device.release_value().leak();
         disk->m_timer.context = disk;
         return disk;
     }

@@ -57,9 +57,13 @@ def main():
     p = scenario.arguments(__doc__)
     p.add_argument("--fail-reset", action="store_true",
                    help="nvme.fail_reset: the reset fails, the controller is dead, every read ends with EIO")
+    p.add_argument("--virtio", action="store_true",
+                   help="virtio-blk: the ring stalls (virtio_blk.stall_after), the driver must reset the device")
     a = p.parse_args()
     if a.fail_reset:
         return dead_controller(a)
+    if a.virtio:
+        return virtio_stall(a)
     c = scenario.Checks(f"blk_timeout smp={a.smp}")
     seed = 0x71E0
     with scenario_tempdir() as tmp:
@@ -114,6 +118,39 @@ def dead_controller(a):
         c.check("reset failed (errno 110); controller dead" in r.output, "the reset failed and the controller died")
         m = re.search(r"(\d+) of (\d+) reads failed with EIO", r.output)
         c.check(m is not None and int(m.group(1)) > 0, f"in-flight reads ended with EIO ({m and m.group(0)})")
+    return c.finish()
+
+
+def virtio_stall(a):
+    """virtio-blk: after a few completions the driver stops reaping the ring
+    (virtio_blk.stall_after=3), as if it were broken, with a short
+    virtio_blk.timeout_ms. Before the reset path existed the reads behind the
+    stall never ended; now the timeout resets the device, requeues them, and
+    they complete with the right data."""
+    c = scenario.Checks(f"blk_timeout smp={a.smp} virtio-blk stalled ring")
+    seed = 0x71E2
+    with scenario_tempdir() as tmp:
+        image = pathlib.Path(tmp) / "vd.img"
+        blk_image.write_image(image, 64 << 20, seed)
+        nvme = pathlib.Path(tmp) / "nvme.img"
+        blk_image.write_image(nvme, 16 << 20, seed)
+        drives = [["-drive", f"file={nvme},if=none,id=nvme0drive,format=raw,cache=writeback",
+                   "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=16"],
+                  ["-drive", f"file={image},if=none,id=vd0drive,format=raw,cache=writeback",
+                   "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={a.smp}"]]
+        r = scenario.boot(a, f"ktest=virtio_blk_timeout blk.dev=vda blk.seed={seed} virtio_blk.timeout_ms={TIMEOUT_MS} "
+                             f"virtio_blk.stall_after=3", drives=drives, echo=False)
+        print("\n".join(l for l in r.output.splitlines() if "ktest" in l or "virtio" in l or "block" in l))
+        c.check(not r.timed_out, "guest finished before the timeout")
+        c.check("ktest: 1 passed, 0 failed" in r.output, "ktest virtio_blk_timeout passed")
+        c.check(r.status == 0, f"QEMU exit status says passed (status {r.status})")
+        c.check("Kernel panic" not in r.output and "EXCEPTION" not in r.output, "no panic")
+        c.check("ring stalled after 3 completions" in r.output, "the ring stalled as injected")
+        c.check("vda: resetting device" in r.output and "reset failed" not in r.output,
+                "the device was reset and came back")
+        m = re.search(r"vda: reset: (\d+) requests had completed, (\d+) requeued", r.output)
+        c.check(m is not None and int(m.group(1)) + int(m.group(2)) >= 1,
+                f"requests in flight ended or were requeued by the reset ({m and m.group(0)})")
     return c.finish()
 
 

@@ -10,6 +10,7 @@
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/lib/Format.h"
+#include "kernel/lib/FreeIndex.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
@@ -39,13 +40,7 @@ u32 g_disk_count;
 PhysAddr page_phys(const Page* page) { return mm::page_to_phys(page); }
 PhysAddr kernel_virt_phys(const void* virt) { return virt_to_phys(virt); }
 
-unsigned order_for(usize bytes)
-{
-    unsigned order = 0;
-    while ((PAGE_SIZE << order) < bytes)
-        order++;
-    return order;
-}
+using mm::order_for_bytes;
 
 // "VERSION_1 INDIRECT_DESC ..." for the boot log.
 void format_features(char* out, usize size, u64 features)
@@ -100,42 +95,70 @@ Disk::Disk(::pci::Device& device)
 {
 }
 
-Result<Disk*> Disk::create(::pci::Device& device)
+Result<Own<Disk>> Disk::create(::pci::Device& device)
 {
     if (g_disk_count == MAX_DISKS)
         return Error::from_errno(ENOSPC);
-    auto* disk = new Disk(device);
-    if (!disk)
-        return Error::from_errno(ENOMEM);
+    auto disk = TRY(adopt_own_or_enomem(new (nothrow) Disk(device)));
     // The lowest free number: a disk bound again keeps its name (vda).
-    u32 index = 0;
-    for (bool taken = true; taken; index += taken) {
-        taken = false;
-        for (u32 i = 0; i < g_disk_count; i++)
-            taken |= g_disks[i]->m_index == index;
-    }
-    disk->m_index = index;
+    disk->m_index = lowest_free_index(g_disk_count, [](usize i) { return g_disks[i]->m_index; });
     format_string(disk->m_name, sizeof(disk->m_name), "vd%c", 'a' + disk->m_index);
     format_string(disk->m_set_name, sizeof(disk->m_set_name), "virtio%u", disk->m_index);
+    disk->m_stall_after = boot_info().command_line.get_u64("virtio_blk.stall_after", 0);
     auto up = disk->bring_up();
     if (up.is_error()) {
         log_error(TAG, "%s (%s): initialization failed: errno %d", disk->m_name, disk->m_adapter.name(),
             up.error().code());
         if (disk->m_transport)
             disk->m_transport->fail(); // §3.1.1 step 8
-        return up.error();
+        return up.error(); // ~Disk gives back what bring_up() acquired
     }
-    g_disks[g_disk_count++] = disk;
+    g_disks[g_disk_count++] = disk.ptr();
+    disk->m_registered = true;
     disk->print_summary();
     return disk;
+}
+
+Disk::~Disk()
+{
+    if (m_block_device) {
+        // Registered, then bring-up failed (remove() clears it): take it away.
+        if (block::begin_removal(*m_block_device).is_error()) {
+            log_error(TAG, "%s: busy while bring-up failed; left registered", m_name);
+            (void)m_tag_set.leak();
+        } else {
+            (void)block::wait_idle(*m_block_device, m_tag_set->config().timeout_ns);
+            block::finish_removal(*m_block_device);
+        }
+        m_block_device = nullptr;
+    }
+    m_new_device = nullptr;
+    m_tag_set = nullptr;
+    // §2.4: a reset device uses no buffer and sends no notification: then
+    // the rings can go. Vectors first (each waits for a running handler).
+    if (m_transport)
+        (void)m_transport->reset();
+    m_adapter.disable_msix();
+    m_pci.disable_bus_master();
+    for (Queue& q : m_queues)
+        free_queue(q);
+    if (m_registered) {
+        for (u32 i = 0; i < g_disk_count; i++) {
+            if (g_disks[i] != this)
+                continue;
+            for (u32 j = i; j + 1 < g_disk_count; j++)
+                g_disks[j] = g_disks[j + 1];
+            g_disks[--g_disk_count] = nullptr;
+            break;
+        }
+    }
 }
 
 Result<void> Disk::bring_up()
 {
     m_adapter.enable_bus_master();
-    m_transport = new PciTransport(TRY(PciTransport::probe(m_adapter)));
-    if (!m_transport)
-        return Error::from_errno(ENOMEM);
+    auto probed = TRY(PciTransport::probe(m_adapter));
+    m_transport = TRY(adopt_own_or_enomem(new (nothrow) PciTransport(kstd::move(probed))));
     PciTransport& t = *m_transport;
 
     // §3.1.1: reset, ACKNOWLEDGE, DRIVER, features, FEATURES_OK.
@@ -181,31 +204,33 @@ Result<void> Disk::bring_up()
     t.driver_ok();
     if (t.status() & STATUS_DEVICE_NEEDS_RESET)
         return Error::from_errno(EIO);
-    return block::register_device(*m_block_device);
+    TRY(block::register_device(*m_new_device));
+    m_block_device = m_new_device.leak(); // the registry's now (finish_removal frees it)
+    return {};
 }
 
 Result<SplitVirtqueue*> Disk::create_ring(Queue& q, const SplitVirtqueue::Options& options)
 {
     const usize ring_bytes = SplitVirtqueue::ring_bytes(options.size);
     const usize pool_bytes = SplitVirtqueue::indirect_pool_bytes(options);
-    DmaBuffer ring = alloc_dma_pages(order_for(ring_bytes));
-    DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for(pool_bytes)) : DmaBuffer{};
+    DmaBuffer ring = alloc_dma_pages(order_for_bytes(ring_bytes));
+    DmaBuffer pool = pool_bytes ? alloc_dma_pages(order_for_bytes(pool_bytes)) : DmaBuffer{};
     auto* state = static_cast<SplitVirtqueue::DescriptorState*>(
         kzalloc(sizeof(SplitVirtqueue::DescriptorState) * options.size));
     q.ring_memory = ring;
-    q.ring_order = order_for(ring_bytes);
+    q.ring_order = order_for_bytes(ring_bytes);
     q.pool_memory = pool;
-    q.pool_order = order_for(pool_bytes);
+    q.pool_order = order_for_bytes(pool_bytes);
     q.descriptor_state = state;
     if (!ring || (pool_bytes && !pool) || !state)
         return Error::from_errno(ENOMEM);
-    const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for(ring_bytes) };
-    const DmaRegion pool_region{ pool.virt, pool.phys, pool_bytes ? PAGE_SIZE << order_for(pool_bytes) : 0 };
+    const DmaRegion ring_region{ ring.virt, ring.phys, PAGE_SIZE << order_for_bytes(ring_bytes) };
+    const DmaRegion pool_region{ pool.virt, pool.phys, pool_bytes ? PAGE_SIZE << order_for_bytes(pool_bytes) : 0 };
     TRY(SplitVirtqueue::validate(options, ring_region, pool_region));
-    auto* queue = new SplitVirtqueue(options, ring_region, pool_region, state);
+    auto* queue = new (nothrow) SplitVirtqueue(options, ring_region, pool_region, state);
     if (!queue)
         return Error::from_errno(ENOMEM);
-    return queue;
+    return queue; // q.ring: free_queue() deletes it
 }
 
 Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
@@ -223,6 +248,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
     bindings[0] = { 0, config_interrupt, this, m_config_irq_name };
     for (u16 i = 0; i < wanted; i++) {
         Queue& q = m_queues[i];
+        q.disk = this;
         q.index = i;
         q.msix_entry = u16(i + 1);
         q.cpu = i % cpus;
@@ -235,7 +261,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
     for (u16 i = 0; i < wanted; i++) {
         Queue& q = m_queues[i];
         q.notifier = TRY(t.enable_queue(q.index, *q.ring, q.msix_entry));
-        q.requests = new RequestQueue(*q.ring, q.notifier, m_info, { page_phys, kernel_virt_phys });
+        q.requests = new (nothrow) RequestQueue(*q.ring, q.notifier, m_info, { page_phys, kernel_virt_phys });
         if (!q.requests)
             return Error::from_errno(ENOMEM);
         m_queue_count = i + 1u;
@@ -244,6 +270,7 @@ Result<void> Disk::create_queues(u16 wanted, u16 size, bool reserve_raw)
         // The raw loop polls: no MSI-X vector (§4.1.5.1.2: NO_VECTOR), and
         // blk-mq never sees the queue.
         Queue& q = m_queues[wanted];
+        q.disk = this;
         q.index = wanted;
         q.msix_entry = pci::NO_VECTOR;
         q.owner = QueueOwner::RawLoop;
@@ -259,6 +286,7 @@ Result<void> Disk::create_block_device()
     block::TagSetConfig config;
     config.name = m_set_name;
     config.driver = this;
+    config.bench = this;
     config.driver_data = this;
     config.interrupt_queues = m_queue_count;
     config.poll_queues = 0;
@@ -285,7 +313,7 @@ Result<void> Disk::create_block_device()
     limits.virt_boundary_mask = 0; // descriptors take any address and length
     limits.write_cache = m_info.volatile_write_cache;
     limits.fua = false; // virtio-blk has no FUA: the block layer uses flushes
-    m_block_device = TRY(block::BlockDevice::create(info, *m_tag_set, this));
+    m_new_device = TRY(block::BlockDevice::create(info, *m_tag_set, this));
     return {};
 }
 
@@ -333,8 +361,12 @@ block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& reque
     RequestQueue::SubmitResult result;
     {
         SpinLockGuard guard(q.lock);
-        if (q.owner == QueueOwner::Shutdown) {
+        if (q.owner == QueueOwner::Shutdown || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE)) {
             result = { RequestQueue::Outcome::Completed, EIO };
+        } else if (__atomic_load_n(&m_resetting, __ATOMIC_ACQUIRE)) {
+            // The reset collects what is in the ring; blk-mq keeps this one
+            // and issues it after the reset (kick_all).
+            return block::QueueStatus::Busy;
         } else if (q.owner != QueueOwner::BlkMq) {
             // Lent to the raw benchmark: return_queue() kicks blk-mq again.
             return block::QueueStatus::Busy;
@@ -368,39 +400,47 @@ void Disk::commit(block::HwQueue& hw)
         q.requests->commit();
 }
 
-block::TimeoutAction Disk::timeout(block::Request& request)
+block::TimeoutAction Disk::timeout(block::Request& request, u32 generation)
 {
     // Virtio has no per-request abort (§5.2): the device owns the buffers
-    // until it returns them, so wait on. A stuck device needs a reset of the
-    // whole device (not implemented).
-    log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) still outstanding", m_name, request.tag,
-        request.sector, request.size_bytes);
+    // until it returns them or is reset. A lost interrupt first: reap.
     Queue& q = *static_cast<Queue*>(request.hw_queue->driver_data);
-    SpinLockGuard guard(q.lock);
-    // Once per queue and timeout round: the ring's indices tell a device
-    // that never fetched the requests (avail_event behind published) from
-    // one that used them without an interrupt (used ahead of harvested).
-    const u64 now = clock_ns();
-    if (now - q.last_stall_report_ns < 1'000'000'000ul)
-        return block::TimeoutAction::ResetTimer;
-    q.last_stall_report_ns = now;
-    const SplitVirtqueue& ring = *q.ring;
-    const SplitVirtqueue::Snapshot s = ring.snapshot();
-    log_warn(TAG,
-        "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
-        "avail_flags %x used_flags %x in_flight %u free %u; blk-mq restart %d tags %u; device status %x; "
-        "batches %lu notifies %lu interrupts %lu",
-        m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event, s.used_event,
-        s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
-        int(request.hw_queue->restart_pending()), request.hw_queue->tags_in_use(), m_transport->status(),
-        q.requests->counters().batches, q.requests->counters().notifications, q.interrupts);
-    return block::TimeoutAction::ResetTimer;
+    if (!__atomic_load_n(&m_stalled, __ATOMIC_ACQUIRE))
+        reap_queue(q);
+    if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued ||
+        __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+        return block::TimeoutAction::Handled;
+    if (__atomic_load_n(&m_raw_running, __ATOMIC_ACQUIRE) || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE))
+        return block::TimeoutAction::ResetTimer; // the raw loop owns a queue; or already failing everything
+    log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) timed out", m_name, request.tag, request.sector,
+        request.size_bytes);
+    {
+        // The ring's indices tell a device that never fetched the requests
+        // (avail_event behind published) from one that used them without an
+        // interrupt (used ahead of harvested).
+        SpinLockGuard guard(q.lock);
+        const SplitVirtqueue& ring = *q.ring;
+        const SplitVirtqueue::Snapshot s = ring.snapshot();
+        log_warn(TAG,
+            "%s: queue %u: avail %u published %u used %u harvested %u avail_event %u used_event %u "
+            "avail_flags %x used_flags %x in_flight %u free %u; device status %x",
+            m_name, q.index, s.avail_idx, s.published_idx, s.used_idx, s.last_used_idx, s.avail_event,
+            s.used_event, s.avail_flags, s.used_flags, ring.in_flight(), ring.free_descriptors(),
+            m_transport->status());
+    }
+    reset_device();
+    return block::TimeoutAction::Handled;
 }
 
 void Disk::queue_interrupt(void* context)
 {
     Queue& q = *static_cast<Queue*>(context);
     q.interrupts++;
+    reap_queue(q);
+}
+
+void Disk::reap_queue(Queue& q)
+{
     // Reap a bounded batch under the lock, complete it without the lock
     // (completing may dispatch new requests onto this very queue).
     constexpr usize BATCH = 32;
@@ -411,9 +451,14 @@ void Disk::queue_interrupt(void* context)
             SpinLockGuard guard(q.lock);
             // The raw loop's chains are not requests, and at power-off the
             // flush is being polled: leave those rings alone.
-            if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown)
+            if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown ||
+                __atomic_load_n(&q.disk->m_resetting, __ATOMIC_ACQUIRE))
+                return;
+            if (q.disk->m_stall_after && q.disk->stalled_for_test(0)) [[unlikely]]
                 return;
             n = q.requests->reap_batch(done, BATCH);
+            if (q.disk->m_stall_after && n) [[unlikely]]
+                (void)q.disk->stalled_for_test(n);
         }
         for (usize i = 0; i < n; i++)
             block::complete_request(*done[i].request, done[i].error);
@@ -582,30 +627,10 @@ Result<void> Disk::remove()
     }
     block::finish_removal(*m_block_device);
     m_block_device = nullptr;
-    block::TagSet::destroy(m_tag_set);
-    m_tag_set = nullptr;
-
-    // Vectors: masked and returned to the per-CPU allocator (each waits for
-    // a handler still running), MSI-X off, bus mastering off.
-    m_adapter.disable_msix();
-    m_pci.disable_bus_master();
-    for (u32 i = 0; i < m_queue_count; i++)
-        free_queue(m_queues[i]);
-    if (m_raw_queue)
-        free_queue(*m_raw_queue);
-    m_queue_count = 0;
-    m_raw_queue = nullptr;
-    delete m_transport;
-    m_transport = nullptr;
-    for (u32 i = 0; i < g_disk_count; i++) {
-        if (g_disks[i] != this)
-            continue;
-        for (u32 j = i; j + 1 < g_disk_count; j++)
-            g_disks[j] = g_disks[j + 1];
-        g_disks[--g_disk_count] = nullptr;
-        break;
-    }
     log_info(TAG, "%s: removed", m_name);
+    // The tag set, vectors (masked and returned to the per-CPU allocator,
+    // each waiting for a handler still running), MSI-X and bus mastering
+    // off, rings, pools, the transport, the registry entry: ~Disk.
     delete this;
     return {};
 }
@@ -644,7 +669,7 @@ public:
 
     Result<void> probe(::pci::Device& device) override
     {
-        Disk* disk = TRY(Disk::create(device));
+        Disk* disk = TRY(Disk::create(device)).leak(); // freed by remove()
         device.driver_data = disk;
         return {};
     }

@@ -21,6 +21,8 @@
 #include "drivers/virtio/blk/RequestQueue.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Driver.h"
+#include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Own.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace virtio::blk {
@@ -37,8 +39,11 @@ namespace virtio::blk {
 //                         touches the ring again
 enum class QueueOwner : u8 { BlkMq, Draining, RawLoop, Shutdown };
 
+class Disk;
+
 // One request virtqueue and everything that belongs to it.
 struct Queue {
+    Disk* disk = nullptr;
     u16 index = 0; // virtqueue index on the device
     u16 msix_entry = 0; // MSI-X table entry (0 is configuration changes); NO_VECTOR for the raw queue
     u32 cpu = 0; // where its interrupt is delivered
@@ -56,16 +61,23 @@ struct Queue {
     void* descriptor_state = nullptr;
 };
 
-class Disk final : public block::BlockDriver {
+class Disk final : public block::BlockDriver, public block::BenchDriver {
 public:
     static constexpr u32 MAX_QUEUES = 64;
 
-    static Result<Disk*> create(::pci::Device& device);
+    // Owned from its first line: a bring-up that fails part-way runs ~Disk,
+    // which gives back what had been acquired.
+    static Result<Own<Disk>> create(::pci::Device& device);
+    // The device reset (no more DMA), the block device (if registered), the
+    // tag set, MSI-X vectors, rings and pools freed; out of the registry.
+    ~Disk();
 
     // block::BlockDriver
     block::QueueStatus queue_request(block::HwQueue& hw, block::Request& request, bool last) override;
     void commit(block::HwQueue& hw) override;
-    block::TimeoutAction timeout(block::Request& request) override;
+    block::TimeoutAction timeout(block::Request& request, u32 generation) override;
+
+    // block::BenchDriver
     // Commands straight onto one virtqueue, polled (RawBenchmark.cpp).
     bool raw_benchmark(
         block::BlockDevice& device, const block::BenchParams& params, block::BenchResult& out) override;
@@ -93,6 +105,11 @@ public:
     // offers no queue beyond one per CPU: the loop then borrows a request queue).
     Queue* raw_queue() { return m_raw_queue; }
     u64 config_interrupts() const { return m_config_interrupts; }
+    // Device resets done by the timeout path, and the requests they handed
+    // back to blk-mq (Recovery.cpp).
+    u64 resets() const { return __atomic_load_n(&m_resets, __ATOMIC_RELAXED); }
+    u64 requeued() const { return __atomic_load_n(&m_requeued, __ATOMIC_RELAXED); }
+    bool is_dead() const { return __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE); }
 
 private:
     explicit Disk(::pci::Device& device);
@@ -110,12 +127,29 @@ private:
     void return_queue(Queue& q);
     Result<void> flush_polled(Queue& q);
 
+    // Timeout recovery (Recovery.cpp), as NVMe's controller reset: reset the
+    // device (§2.4), end what it had used, hand every other request back to
+    // blk-mq, bring the device up again with the same features and rings.
+    void reset_device();
+    // Bring-up after a reset: features, config vector, queues, DRIVER_OK.
+    Result<void> reinitialize_device();
+    // The reset failed: every request from now on ends with EIO.
+    void fail_device();
+    // virtio_blk.stall_after=N (fault injection): after N completions the
+    // interrupt handler stops reaping, as if the ring were broken, until the
+    // timeout path resets the device. One load per interrupt while unarmed.
+    bool stalled_for_test(usize reaped);
+
     static void queue_interrupt(void* context);
+    // Reap the used ring and complete what it returned (the handler, and a
+    // timeout looking for a lost interrupt).
+    static void reap_queue(Queue& q);
     static void config_interrupt(void* context);
 
     ::pci::Device& m_pci;
     PciAdapter m_adapter;
-    PciTransport* m_transport = nullptr;
+    Own<PciTransport> m_transport;
+    bool m_registered = false; // in the disk registry
     u32 m_index = 0;
     char m_name[16] = {}; // "vda"
     char m_set_name[16] = {}; // "virtio0"
@@ -134,8 +168,15 @@ private:
     bool m_shut_down = false;
     CommandBuffer m_shutdown_command{}; // the power-off flush
     u64 m_config_interrupts = 0;
-    block::TagSet* m_tag_set = nullptr;
-    block::BlockDevice* m_block_device = nullptr;
+    bool m_resetting = false; // atomic: queue_request says Busy, the handler leaves the rings alone
+    bool m_dead = false;      // atomic: a reset failed; requests end with EIO
+    u64 m_resets = 0, m_requeued = 0; // atomic
+    u64 m_stall_after = 0;    // virtio_blk.stall_after (0: off)
+    u64 m_reaped_for_stall = 0; // atomic
+    bool m_stalled = false;   // atomic
+    Own<block::TagSet> m_tag_set;
+    Own<block::BlockDevice> m_new_device;        // created, not yet registered
+    block::BlockDevice* m_block_device = nullptr; // registered (the registry owns it)
 };
 
 // Disks bound so far (ktests, the benchmark).

@@ -1,0 +1,45 @@
+// RateLimit: at most `burst` messages per `interval_ns` from one call site or
+// object (Linux's ratelimit_state / printk_ratelimited), so a device that
+// fails every request cannot flood the log from its interrupt handler.
+// Callable from any context; takes no lock (a message or two more than the
+// burst may pass when CPUs race at the turn of an interval, never fewer).
+#pragma once
+
+#include "kernel/lib/Types.h"
+#include "kernel/time/Clock.h"
+
+class RateLimit {
+public:
+    static constexpr u64 DEFAULT_INTERVAL_NS = 5'000'000'000ul; // Linux DEFAULT_RATELIMIT_INTERVAL
+    static constexpr u32 DEFAULT_BURST = 10;                     // Linux DEFAULT_RATELIMIT_BURST
+
+    constexpr RateLimit(u64 interval_ns = DEFAULT_INTERVAL_NS, u32 burst = DEFAULT_BURST)
+        : m_interval_ns(interval_ns), m_burst(burst)
+    {
+    }
+
+    // True if a message may be printed now.
+    bool allow() { return allow_at(clock_ns()); }
+    bool allow_at(u64 now_ns)
+    {
+        u64 start = __atomic_load_n(&m_interval_start_ns, __ATOMIC_RELAXED);
+        if (start == 0 || now_ns - start >= m_interval_ns) {
+            if (__atomic_compare_exchange_n(&m_interval_start_ns, &start, now_ns ? now_ns : 1, false,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                __atomic_store_n(&m_printed, 0u, __ATOMIC_RELAXED);
+        }
+        if (__atomic_fetch_add(&m_printed, 1u, __ATOMIC_RELAXED) < m_burst)
+            return true;
+        __atomic_fetch_add(&m_suppressed, 1ul, __ATOMIC_RELAXED);
+        return false;
+    }
+    // Messages refused so far (for tests and a summary line).
+    u64 suppressed() const { return __atomic_load_n(&m_suppressed, __ATOMIC_RELAXED); }
+
+private:
+    u64 m_interval_ns;
+    u32 m_burst;
+    u64 m_interval_start_ns = 0;
+    u32 m_printed = 0;
+    u64 m_suppressed = 0;
+};
