@@ -1,7 +1,7 @@
-// The PC's 16550 UARTs. COM1 (ttyS0) is the kernel's console; COM2..COM4
-// (ttyS1..ttyS3), where the machine has them, are raw byte channels for user
-// programs (/dev/ttyS1..3: tools/exec gives a program's stdout and stderr
-// ports of their own). Polled output only; no driver model needed this early.
+// The PC's 16550 UARTs COM1..COM4. Each one found registers itself as a
+// console ("ttyS0".."ttyS3", kernel/log/Console.h), which is how the kernel
+// log and /dev/console reach it. Polled output only; no driver model needed
+// this early.
 #pragma once
 
 #include "kernel/lib/Types.h"
@@ -10,15 +10,10 @@ namespace serial {
 
 constexpr unsigned PORT_COUNT = 4; // ttyS0..ttyS3
 
-// Programs COM1, then probes COM2..COM4 (scratch register) and programs
-// those that answer.
+// Programs COM1 (always: the machine's console, even if the probe cannot
+// see it), probes COM2..COM4 through the scratch register, programs those
+// that answer, and registers each as a console.
 void init();
-// The console (COM1): "\n" goes out as "\r\n".
-void write(const char* text, usize length);
-bool is_ready();
-
 bool port_present(unsigned index);
-// Bytes out of ttyS<index> exactly as given, one caller at a time.
-void write_raw(unsigned index, const char* bytes, usize length);
 
 } // namespace serial

@@ -3,12 +3,12 @@
 // ports ttyS1..ttyS3 the machine has.
 #include "fs/devfs/DevFs.h"
 
-#include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -99,15 +99,17 @@ private:
 
 class CharDeviceInode final : public vfs::Inode {
 public:
-    // Serial: a raw byte channel on ttyS<minor - 64> (no newline
-    // translation: it is not a tty, ioctl answers ENOTTY). Kmsg: each write
-    // becomes kernel log lines, as Linux's /dev/kmsg (Documentation/ABI/
-    // testing/dev-kmsg): an optional "<N>" priority prefix is dropped.
+    // Serial: a raw byte channel on a serial console other than the
+    // primary one (ttyS1..ttyS3; no newline translation: it is not a tty,
+    // ioctl answers ENOTTY). Kmsg: each write becomes kernel log lines, as
+    // Linux's /dev/kmsg (Documentation/ABI/testing/dev-kmsg): an optional
+    // "<N>" priority prefix is dropped.
     enum class Kind { Null, Zero, Console, Kmsg, Serial };
-    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 major, u32 minor)
+    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 major, u32 minor,
+                    const console::Console* port = nullptr)
         : Inode(superblock_, number_, S_IFCHR | (kind == Kind::Kmsg ? 0644 : 0666))
         , m_kind(kind)
-        , m_minor(minor)
+        , m_console(port)
     {
         rdev = make_device_number(major, minor);
     }
@@ -127,10 +129,12 @@ public:
         const char* text = static_cast<const char*>(buffer);
         switch (m_kind) {
         case Kind::Console:
-            serial::write(text, length);
+            // The machine's first console (drivers/serial registers ttyS0 first).
+            if (const console::Console* console = console::primary())
+                console::write_text(*console, text, length);
             break;
         case Kind::Serial:
-            serial::write_raw(m_minor - SERIAL_MINOR_BASE, text, length);
+            m_console->write(m_console->context, text, length);
             break;
         case Kind::Kmsg:
             write_log_lines(text, length);
@@ -152,8 +156,6 @@ public:
         file.position = 0;
         return 0ul;
     }
-
-    static constexpr u32 SERIAL_MINOR_BASE = 64; // ttyS0 is char 4:64
 
 private:
     static void write_log_lines(const char* text, usize length)
@@ -179,7 +181,7 @@ private:
     }
 
     Kind m_kind;
-    u32 m_minor;
+    const console::Console* m_console; // Serial only
 };
 
 constexpr usize MAX_DEVICE_INODES = block::MAX_BLOCK_DEVICES;
@@ -208,18 +210,26 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
         { "zero", Kind::Zero, 1, 5 },
         { "kmsg", Kind::Kmsg, 1, 11 },
         { "console", Kind::Console, 5, 1 },
-        { "ttyS1", Kind::Serial, 4, CharDeviceInode::SERIAL_MINOR_BASE + 1 },
-        { "ttyS2", Kind::Serial, 4, CharDeviceInode::SERIAL_MINOR_BASE + 2 },
-        { "ttyS3", Kind::Serial, 4, CharDeviceInode::SERIAL_MINOR_BASE + 3 },
     };
     for (const CharDevice& device : CHAR_DEVICES) {
-        if (device.kind == Kind::Serial && !serial::port_present(device.minor - CharDeviceInode::SERIAL_MINOR_BASE))
-            continue;
         auto* inode = new CharDeviceInode(*superblock, 1000 + device.major * 256 + device.minor, device.kind,
                                           device.major, device.minor);
         if (!inode)
             return Error::from_errno(ENOMEM);
         TRY(root->attach(StringView(device.name), inode));
+    }
+    // /dev/ttyS<N> (char 4:64+N) for each serial console the machine has
+    // besides the primary one, which /dev/console already is.
+    for (usize i = 0; i < console::count(); i++) {
+        const console::Console* port = console::at(i);
+        const char* name = port->name;
+        if (port == console::primary() || strncmp(name, "ttyS", 4) != 0 || name[4] < '0' || name[4] > '9' || name[5])
+            continue;
+        const u32 minor = 64 + static_cast<u32>(name[4] - '0');
+        auto* inode = new CharDeviceInode(*superblock, 1000 + 4 * 256 + minor, Kind::Serial, 4, minor, port);
+        if (!inode)
+            return Error::from_errno(ENOMEM);
+        TRY(root->attach(StringView(name), inode));
     }
     for (usize i = 0; i < block::device_count(); i++) {
         block::BlockDevice* device = block::device_at(i);
