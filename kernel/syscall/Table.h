@@ -36,5 +36,6 @@ UserFrame& current_frame();
 void register_file_syscalls();
 void register_process_syscalls();
 void register_memory_syscalls();
+void register_system_syscalls(); // mount, umount2, reboot
 
 } // namespace sys
