@@ -4,6 +4,7 @@
 
 #include "fs/pagecache/DirectIo.h"
 #include "fs/pagecache/Writeback.h"
+#include "fs/vfs/MappedFile.h"
 #include "fs/vfs/PathWalk.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/Own.h"
@@ -187,7 +188,15 @@ Result<long> Inode::ioctl(File&, u32, unsigned long) { return Error::from_errno(
 
 u32 Inode::poll(File&) { return DEFAULT_POLL_MASK; }
 
-Result<void> Inode::mmap(File&, MmapRequest&) { return Error::from_errno(ENODEV); }
+// Regular files and block devices map their page cache (ext2, ramfs, devfs);
+// everything else cannot be mapped (Linux: no f_op->mmap).
+Result<void> Inode::mmap(File& file, MmapRequest& request)
+{
+    if (!(is_regular() || is_block_device()) || !mapping)
+        return Error::from_errno(ENODEV);
+    request.backing = TRY(MappedFile::create(file));
+    return {};
+}
 
 Result<u64> generic_llseek(File& file, i64 offset, int whence, u64 end)
 {

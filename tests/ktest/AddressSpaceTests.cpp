@@ -489,3 +489,84 @@ KTEST(uvm, munmap_frees_page_tables_of_the_hole)
     KEXPECT_EQ(used - mm::page_counters().used(), 6ul);
     space->unref();
 }
+
+// --- file mappings through the page cache (vfs::MappedFile) --------------------
+
+#include "fs/vfs/FileApi.h"
+#include "fs/vfs/MappedFile.h"
+
+namespace {
+
+// Map `file` like mmap(2) does: the hook hands out the backing, the VMA takes its own reference.
+Result<uptr> map_file(UserSpace& space, vfs::File& file, uptr address, usize length, u32 prot, u32 flags)
+{
+    vfs::MmapRequest hook;
+    hook.length = length;
+    hook.protection = prot;
+    hook.flags = flags;
+    TRY(vfs::mmap(file, hook));
+    MapRequest request;
+    request.address = address;
+    request.length = length;
+    request.prot = prot;
+    request.flags = flags | MAP_FIXED;
+    request.backing = hook.backing;
+    auto mapped = space.map(request);
+    hook.backing->unref();
+    return mapped;
+}
+
+} // namespace
+
+KTEST(uvm, file_mappings_share_the_page_cache)
+{
+    u64 backings = vfs::MappedFile::live_count();
+    auto opened = vfs::open("/uvm-mapped", O_RDWR | O_CREAT | O_TRUNC);
+    KASSERT(!opened.is_error());
+    vfs::File* file = opened.value();
+    static char data[2 * PAGE_SIZE + 4];
+    memset(data, 'f', sizeof(data));
+    KASSERT(!vfs::pwrite(*file, data, sizeof(data), 0).is_error());
+
+    UserSpace* space = UserSpace::create().release_value();
+    KASSERT(!map_file(*space, *file, BASE, 4 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED).is_error());
+    KASSERT(!map_file(*space, *file, BASE + 16 * PAGE_SIZE, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE).is_error());
+    KEXPECT(vfs::MappedFile::live_count() == backings + 2);
+    (void)vfs::close(file); // the mappings keep it open
+
+    // MAP_SHARED: the page-cache page itself, read-only until written.
+    KEXPECT(touch(*space, BASE, false) == FaultResult::Resolved);
+    KEXPECT_EQ(peek(*space, BASE), 'f');
+    KEXPECT(!writable(*space, BASE));
+    KEXPECT(touch(*space, BASE, true) == FaultResult::Resolved);
+    KEXPECT(writable(*space, BASE));
+    *phys_to_virt<u8>(frame_of(*space, BASE) + 7) = 'M';
+    auto reopened = vfs::open("/uvm-mapped", O_RDWR);
+    KASSERT(!reopened.is_error());
+    char byte = 0;
+    KEXPECT(!vfs::pread(*reopened.value(), &byte, 1, 7).is_error());
+    KEXPECT_EQ(byte, 'M'); // read() sees the store
+    KEXPECT(!vfs::pwrite(*reopened.value(), "W", 1, 8).is_error());
+    KEXPECT_EQ(*phys_to_virt<u8>(frame_of(*space, BASE) + 8), 'W'); // the mapping sees write()
+
+    // MAP_PRIVATE: shares the cache page until written, then a private copy.
+    KEXPECT(touch(*space, BASE + 16 * PAGE_SIZE, false) == FaultResult::Resolved);
+    KEXPECT_EQ(frame_of(*space, BASE + 16 * PAGE_SIZE), frame_of(*space, BASE));
+    KEXPECT(touch(*space, BASE + 16 * PAGE_SIZE, true) == FaultResult::Resolved);
+    KEXPECT(frame_of(*space, BASE + 16 * PAGE_SIZE) != frame_of(*space, BASE));
+    *phys_to_virt<u8>(frame_of(*space, BASE + 16 * PAGE_SIZE)) = 'P';
+    KEXPECT(!vfs::pread(*reopened.value(), &byte, 1, 0).is_error());
+    KEXPECT_EQ(byte, 'f');
+
+    // The partial last page maps; a page wholly past EOF is SIGBUS.
+    KEXPECT(touch(*space, BASE + 2 * PAGE_SIZE + 100, false) == FaultResult::Resolved);
+    KEXPECT(touch(*space, BASE + 3 * PAGE_SIZE, false) == FaultResult::BusError);
+    u8 vector[4];
+    KEXPECT(!space->mincore(BASE, 4 * PAGE_SIZE, vector).is_error());
+    KEXPECT(vector[0] == 1 && vector[1] == 1 && vector[3] == 0);
+    KEXPECT(!space->sync(BASE, 4 * PAGE_SIZE, MS_SYNC).is_error());
+    space->unref();
+    KEXPECT(vfs::MappedFile::live_count() == backings);
+    (void)vfs::close(reopened.value());
+    KEXPECT(!vfs::unlink("/uvm-mapped").is_error());
+}
