@@ -95,7 +95,7 @@ Request* HwQueue::alloc_request(Bio& bio)
     if (tag == NO_TAG)
         return nullptr;
     Request& request = this->request(tag);
-    ASSERT(request.state == RequestState::Idle);
+    ASSERT(request.state.load(MemoryOrder::Relaxed) == RequestState::Idle);
     BlockDevice& device = *bio.device;
     request_init_from_bio(request, bio, device.limits());
     // The software queue must be one this hardware queue drains: a submitter
@@ -157,7 +157,7 @@ u32 HwQueue::unpark_locked()
         if (!m_parked_head)
             m_parked_tail = nullptr;
         __atomic_store_n(&m_parked_count, m_parked_count - 1, __ATOMIC_RELEASE);
-        request->state = RequestState::Queued;
+        request->state.store(RequestState::Queued, MemoryOrder::Relaxed);
         m_scheduler->insert(*request, request->start_ns);
         unparked++;
     }
@@ -166,7 +166,7 @@ u32 HwQueue::unpark_locked()
 
 void HwQueue::release_tag(Request& request)
 {
-    __atomic_store_n(&request.state, RequestState::Idle, __ATOMIC_RELEASE);
+    request.state.store(RequestState::Idle, MemoryOrder::Release);
     // A locked instruction: a full barrier before the parked count is read
     // (pairs with alloc_request_or_park). The common case takes no lock.
     m_tags.free(request.tag);
@@ -242,11 +242,11 @@ void HwQueue::dispatch_all()
         for (; issued < count; issued++) {
             Request& request = *batch[issued];
             request.issue_ns = now;
-            request.timeout_deadline_ns = now + timeout_ns;
-            __atomic_fetch_add(&request.generation, 1u, __ATOMIC_RELAXED);
-            __atomic_store_n(&request.state, RequestState::Issued, __ATOMIC_RELEASE);
+            request.timeout_deadline_ns.store(now + timeout_ns, MemoryOrder::Relaxed);
+            request.generation.fetch_add(1u, MemoryOrder::Relaxed);
+            request.state.store(RequestState::Issued, MemoryOrder::Release);
             if (driver.queue_request(*this, request, issued + 1 == count) == QueueStatus::Busy) {
-                request.state = RequestState::Queued;
+                request.state.store(RequestState::Queued, MemoryOrder::Relaxed);
                 break;
             }
         }
@@ -263,7 +263,7 @@ void HwQueue::dispatch_all()
         {
             SpinLockGuard guard(m_lock);
             for (u32 i = count; i > issued; i--) {
-                batch[i - 1]->state = RequestState::Queued;
+                batch[i - 1]->state.store(RequestState::Queued, MemoryOrder::Relaxed);
                 m_scheduler->requeue(*batch[i - 1]);
             }
             __atomic_store_n(&m_restart, true, __ATOMIC_SEQ_CST);
@@ -285,9 +285,9 @@ void HwQueue::dispatch_all()
 
 void complete_request(Request& request, int error)
 {
-    ASSERT(request.state == RequestState::Issued || request.state == RequestState::Building ||
-           request.state == RequestState::Queued);
-    __atomic_store_n(&request.state, RequestState::Completing, __ATOMIC_RELEASE);
+    const RequestState state = request.state.load(MemoryOrder::Relaxed);
+    ASSERT(state == RequestState::Issued || state == RequestState::Building || state == RequestState::Queued);
+    request.state.store(RequestState::Completing, MemoryOrder::Release);
     request.status = error;
     HwQueue& hw = *request.hw_queue;
     BlockDevice& device = *request.device;
@@ -305,7 +305,7 @@ void complete_request(Request& request, int error)
         bio = next;
     }
     // No timeout may claim it from here on (a claim compares the deadline).
-    __atomic_store_n(&request.timeout_deadline_ns, 0ul, __ATOMIC_RELAXED);
+    request.timeout_deadline_ns.store(0, MemoryOrder::Relaxed);
     hw.release_tag(request);
 
     // The device had said Busy: a slot is free now. The completion count is
@@ -322,7 +322,7 @@ void requeue_request(Request& request)
 {
     HwQueue& hw = *request.hw_queue;
     SpinLockGuard guard(hw.m_lock);
-    request.state = RequestState::Queued;
+    request.state.store(RequestState::Queued, MemoryOrder::Relaxed);
     request.retries++;
     hw.m_scheduler->requeue(request);
 }
@@ -339,7 +339,7 @@ void insert_request(Request& request)
     HwQueue& hw = *request.hw_queue;
     SoftwareQueue& sw = hw.tag_set().software_queue(request.submit_cpu);
     SpinLockGuard guard(sw.lock);
-    request.state = RequestState::Queued;
+    request.state.store(RequestState::Queued, MemoryOrder::Relaxed);
     sw.requests[hw.is_poll()].push_back(request);
 }
 

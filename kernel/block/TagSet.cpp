@@ -123,28 +123,28 @@ void TagSet::check_timeouts(u64 now_ns)
         HwQueue& hw = *m_hw[q];
         for (u32 tag = 0; tag < hw.depth(); tag++) {
             Request& request = hw.request(tag);
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
+            if (request.state.load(MemoryOrder::Acquire) != RequestState::Issued)
                 continue;
             // The issue this deadline belongs to (read before the claim: a
             // reissue after it bumps the generation and sets a new deadline).
-            const u32 generation = __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE);
-            const u64 deadline = __atomic_load_n(&request.timeout_deadline_ns, __ATOMIC_RELAXED);
+            const u32 generation = request.generation.load(MemoryOrder::Acquire);
+            u64 deadline = request.timeout_deadline_ns.load(MemoryOrder::Relaxed);
             if (deadline == 0 || deadline > now_ns)
                 continue;
             // Claim the timeout once: a concurrent check skips it.
             // A completion zeroes the deadline and a new issue sets a later
             // one, so the claim fails for a request that ended meanwhile.
-            if (!__atomic_compare_exchange_n(&request.timeout_deadline_ns, const_cast<u64*>(&deadline), 0ul, false,
-                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            if (!request.timeout_deadline_ns.compare_exchange_strong(deadline, 0, MemoryOrder::AcqRel,
+                                                                     MemoryOrder::Relaxed))
                 continue;
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued ||
-                __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+            if (request.state.load(MemoryOrder::Acquire) != RequestState::Issued ||
+                request.generation.load(MemoryOrder::Acquire) != generation)
                 continue;
             log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
                      request.sector, request.size_bytes);
             __atomic_fetch_add(&m_timed_out, 1, __ATOMIC_RELAXED);
             if (driver().timeout(request, generation) == TimeoutAction::ResetTimer)
-                __atomic_store_n(&request.timeout_deadline_ns, clock_ns() + m_config.timeout_ns, __ATOMIC_RELAXED);
+                request.timeout_deadline_ns.store(clock_ns() + m_config.timeout_ns, MemoryOrder::Relaxed);
         }
     }
 }
@@ -187,7 +187,7 @@ bool TagSet::any_issued() const
     for (u32 q = 0; q < m_hw_count; q++) {
         HwQueue& hw = *m_hw[q];
         for (u32 tag = 0; tag < hw.depth(); tag++)
-            if (__atomic_load_n(&hw.request(tag).state, __ATOMIC_ACQUIRE) == RequestState::Issued)
+            if (hw.request(tag).state.load(MemoryOrder::Acquire) == RequestState::Issued)
                 return true;
     }
     return false;
