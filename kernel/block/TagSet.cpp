@@ -242,13 +242,5 @@ void TagSet::print_queue_map() const
             log_info("block", "%s: cpu %u -> poll queue %u", name(), cpu, m_poll_map[cpu]);
 }
 
-HwQueue::Counters HwQueue::counters() const
-{
-    return Counters {
-        __atomic_load_n(&m_dispatched, __ATOMIC_RELAXED), __atomic_load_n(&m_batches, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_busy, __ATOMIC_RELAXED),       __atomic_load_n(&m_completed, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_tag_waits, __ATOMIC_RELAXED),
-    };
-}
 
 } // namespace block
