@@ -35,9 +35,15 @@ struct PerCpu {
     TimerQueue* timer_queue;
     // mm: the per-CPU page cache in front of the buddy allocator.
     PageCacheMagazine* page_magazine;
-    // arch: top of the stack the TSS loads on entry from ring 3 (later).
+    // arch: top of the running user thread's kernel stack: what the TSS
+    // loads on entry from ring 3 and what the SYSCALL entry switches to.
     u64 kernel_stack_top;
+    // arch: the user stack pointer between SYSCALL and the frame push.
+    u64 user_rsp_scratch;
 };
+// arch/x86_64/user/SyscallEntry.S addresses these with %gs: offsets.
+static_assert(__builtin_offsetof(PerCpu, kernel_stack_top) == 80);
+static_assert(__builtin_offsetof(PerCpu, user_rsp_scratch) == 88);
 
 namespace percpu {
 

@@ -49,6 +49,25 @@ Result<int> FdTable::open(StringView path, u32 flags, u32 mode)
     return fd;
 }
 
+void FdTable::copy_from(const FdTable& other)
+{
+    Slots copy;
+    other.m_slots.with([&](const Slots& slots) {
+        for (int i = 0; i < MAX_FDS; i++) {
+            if (slots.files[i]) {
+                copy.files[i] = file_get(*slots.files[i]);
+                copy.flags[i] = slots.flags[i];
+            }
+        }
+    });
+    m_slots.with([&](Slots& slots) {
+        for (int i = 0; i < MAX_FDS; i++) {
+            slots.files[i] = copy.files[i];
+            slots.flags[i] = copy.flags[i];
+        }
+    });
+}
+
 Result<File*> FdTable::get(int fd) const
 {
     if (!valid(fd))

@@ -56,6 +56,10 @@ public:
     Result<u32> fd_flags(int fd) const;
     Result<void> set_fd_flags(int fd, u32 fd_flags);
 
+    // fork(2) without CLONE_FILES: this (empty) table gets every descriptor
+    // of `other`, naming the same Files (new references), with their flags.
+    void copy_from(const FdTable& other);
+
     // execve: close every descriptor with FD_CLOEXEC. Returns how many.
     usize close_on_exec();
     void close_all();

@@ -19,10 +19,13 @@
 #include "kernel/init/BootInfo.h"
 #include "kernel/init/Demo.h"
 #include "kernel/init/Version.h"
+#include "kernel/lib/Format.h"
+#include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/power/Power.h"
+#include "kernel/proc/Lifecycle.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
@@ -40,6 +43,49 @@ void load_symbols(const BootInfo& info)
     symbols::init(phys_to_virt<const char>(module->start), module->end - module->start);
 }
 
+// init=PATH [-- ARGS...]: PID 1 runs PATH from the initramfs with argv
+// [PATH, ARGS...] (Linux passes the words after "--" to init) and the
+// environment Linux gives init (HOME=/, TERM=linux). When it exits the kernel
+// logs its status and powers off (where Linux would panic).
+[[noreturn]] void run_init_process(const CommandLine& command_line)
+{
+    constexpr usize MAX_ARGS = CommandLine::MAX_OPTIONS + 2;
+    static char words[CommandLine::MAX_OPTIONS][CommandLine::MAX_LENGTH / 4];
+    static char path[CommandLine::MAX_LENGTH];
+    const char* argv[MAX_ARGS] = {};
+    StringView init = command_line.get("init");
+    usize length = min(init.length(), sizeof path - 1);
+    memcpy(path, init.chars(), length);
+    path[length] = '\0';
+    usize argc = 0;
+    argv[argc++] = path;
+    bool after_separator = false;
+    for (usize i = 0; i < command_line.option_count() && argc < MAX_ARGS - 1; i++) {
+        StringView key = command_line.key_at(i);
+        StringView value = command_line.value_at(i);
+        if (!after_separator) {
+            after_separator = key == StringView("--") && value.is_empty();
+            continue;
+        }
+        char* word = words[argc - 1];
+        usize n = format_string(word, sizeof words[0], "%.*s%s%.*s", static_cast<int>(key.length()), key.chars(),
+                                value.is_empty() ? "" : "=", static_cast<int>(value.length()), value.chars());
+        (void)n;
+        argv[argc++] = word;
+    }
+    const char* envp[] = {"HOME=/", "TERM=linux", nullptr};
+    proc::init();
+    Completion exited;
+    Result<void> started = proc::start_init(path, argv, envp, &exited);
+    if (started.is_error()) {
+        log_error("init", "cannot start %s: errno %d", path, started.error().code());
+    } else {
+        exited.wait();
+    }
+    vfs::shutdown();
+    power_off();
+}
+
 // The init thread: runs once every CPU is in the scheduler, and may sleep.
 void init_main()
 {
@@ -55,6 +101,8 @@ void init_main()
         vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
+    if (info.command_line.has("init"))
+        run_init_process(info.command_line);
     if (info.command_line.get("bench") == StringView("blk"))
         block::run_benchmark(info.command_line);
     else

@@ -44,6 +44,7 @@ enum PageFlag : u32 {
     PAGE_PAGE_TABLE = 1 << 12, // a page-table page (arch/x86_64/mm)
     PAGE_READAHEAD = 1 << 13, // page cache: readahead trigger (a hit starts the next window)
     PAGE_CACHED = 1 << 14,    // free, in a per-CPU page magazine (order 0)
+    PAGE_ANON = 1 << 15,      // anonymous user memory (kernel/mm/PageRef.h)
 };
 
 struct Page {

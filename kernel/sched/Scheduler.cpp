@@ -12,10 +12,12 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
+#include "arch/x86_64/user/UserEntry.h"
 #include "kernel/block/Plug.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/log/Log.h"
+#include "kernel/mm/AddressSpace.h"
 #include "kernel/sched/DeadlineTimer.h"
 #include "kernel/sched/RunQueue.h"
 #include "kernel/sched/SchedHooks.h"
@@ -132,10 +134,23 @@ struct SchedulerCore {
         rq.m_wakeup_pending = false;
         cpu.current_thread = next;
         rq.m_slice_start_ns = clock_ns();
+        switch_user_context(*prev, *next);
         sched_switch_context(&prev->m_saved_sp, next->m_saved_sp);
         // Back in `prev`, possibly on another CPU: nothing cached above is valid.
         finish_switch();
         x86::restore_interrupts(interrupts_were_enabled);
+    }
+
+    // What ring 3 needs switched (arch/x86_64/user/UserEntry.h): FPU state,
+    // FS/GS bases and TSS.RSP0 of user threads, and the address space. A
+    // kernel thread keeps whatever address space the CPU has loaded (it only
+    // touches the shared kernel half), as Linux's lazy TLB mode does.
+    static void switch_user_context(Thread& prev, Thread& next)
+    {
+        if (prev.m_user_state || next.m_user_state)
+            user::switch_state(prev.m_user_state, next.m_user_state);
+        if (next.m_address_space && next.m_address_space != mm::AddressSpace::active())
+            next.m_address_space->activate();
     }
 
     // First thing on the incoming side of every switch (also for a new thread).

@@ -1,6 +1,7 @@
 #include "kernel/sched/Thread.h"
 
 #include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/user/UserFrame.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -15,6 +16,10 @@ namespace {
 constexpr u64 STACK_CANARY = 0x5354'4143'4b45'4e44; // "STACKEND"
 
 u32 g_next_thread_id = 1;
+
+// sizeof(UserFrame) (arch/x86_64/user/UserFrame.h), 16-byte aligned.
+constexpr uptr USER_FRAME_RESERVE = sizeof(UserFrame);
+static_assert(USER_FRAME_RESERVE % 16 == 0);
 
 } // namespace
 
@@ -49,6 +54,8 @@ void Thread::build_initial_frame()
     // return lands in sched_thread_trampoline with the stack pointer 16-byte
     // aligned, 16 zero bytes below the top (a null frame for backtraces).
     auto top = reinterpret_cast<uptr>(m_stack_base + m_stack_size);
+    if (m_reserve_user_frame)
+        top -= USER_FRAME_RESERVE;
     auto* frame = reinterpret_cast<u64*>(top - 16 - 7 * sizeof(u64));
     frame[0] = 0;                                                  // r15
     frame[1] = 0;                                                  // r14
@@ -88,9 +95,19 @@ Result<Thread*> Thread::create(const char* name, Entry entry, void* argument, Th
     thread->m_argument = argument;
     thread->m_pin_cpu = options.pin_cpu;
     thread->m_detached = options.detached;
+    thread->m_reserve_user_frame = options.user;
+    thread->m_user_state = nullptr;
+    thread->m_address_space = nullptr;
+    thread->m_task = nullptr;
     thread->write_stack_canary();
     thread->build_initial_frame();
     return thread;
+}
+
+void Thread::destroy_unstarted(Thread* thread)
+{
+    ASSERT(thread->state() == ThreadState::Created);
+    ThreadAllocator::free(thread);
 }
 
 void Thread::join()

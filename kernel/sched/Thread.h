@@ -25,6 +25,15 @@
 namespace block {
 class Plug;
 }
+namespace mm {
+class AddressSpace;
+}
+namespace proc {
+class Task;
+}
+namespace user {
+struct ThreadState;
+}
 
 struct ThreadOptions {
     static constexpr u32 NO_PIN = ~0u;
@@ -33,6 +42,9 @@ struct ThreadOptions {
     u32 pin_cpu = NO_PIN;
     // Free the thread when it exits; it cannot be joined.
     bool detached = false;
+    // The thread will run in ring 3: the top of its stack is kept for its
+    // UserFrame (arch/x86_64/user/UserFrame.h).
+    bool user = false;
 };
 
 class Thread {
@@ -59,6 +71,9 @@ public:
 
     // Created -> Runnable: queue it on its pinned CPU or the least loaded one.
     void start();
+    // Free a thread that was created but never started (setup after
+    // create() failed).
+    static void destroy_unstarted(Thread* thread);
     // Wait until the thread has exited, then free it. Not for detached threads.
     void join();
     // join() giving up after `timeout_ns`: returns false (and frees nothing)
@@ -83,6 +98,20 @@ public:
     // before the thread sleeps.
     block::Plug* block_plug() const { return m_block_plug; }
     void set_block_plug(block::Plug* plug) { m_block_plug = plug; }
+
+    // The top of the kernel stack (a user thread's UserFrame sits just below).
+    uptr stack_top() const { return reinterpret_cast<uptr>(m_stack_base) + m_stack_size; }
+
+    // User mode (kernel/proc): what the context switch must carry for a
+    // thread that runs in ring 3 (null for kernel threads), the address space
+    // it runs in, and the task it is. Set by the thread itself, or before it
+    // starts; cleared by the thread itself with interrupts off before it exits.
+    user::ThreadState* user_state() const { return m_user_state; }
+    void set_user_state(user::ThreadState* state) { m_user_state = state; }
+    mm::AddressSpace* address_space() const { return m_address_space; }
+    void set_address_space(mm::AddressSpace* space) { m_address_space = space; }
+    proc::Task* task() const { return m_task; }
+    void set_task(proc::Task* task) { m_task = task; }
 
     Thread(const Thread&) = delete;
     Thread& operator=(const Thread&) = delete;
@@ -137,4 +166,8 @@ private:
     Completion m_exited;
     lock_debug::HeldLocks m_held_mutexes;
     block::Plug* m_block_plug = nullptr;
+    bool m_reserve_user_frame = false;
+    user::ThreadState* m_user_state = nullptr;
+    mm::AddressSpace* m_address_space = nullptr;
+    proc::Task* m_task = nullptr;
 };

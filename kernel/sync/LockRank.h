@@ -30,6 +30,7 @@
 enum class LockRank : u16 {
     // Sleeping locks, outermost first.
     MutexFilesystem = 100, // mount table, superblocks, inodes
+    MutexAddressSpace = 150, // a user address space's VMAs and page table (kernel/mm); page faults
     MutexBlockDevice = 200, // device open/close, partition scan, queue reconfiguration
     MutexDriver = 300,      // controller admin paths (NVMe admin queue, virtio config)
     MutexGeneric = 800,     // leaf mutexes that take no other mutex
@@ -42,6 +43,8 @@ enum class LockRank : u16 {
     Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
     PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
     PageLru = 1250,     // the page cache's active/inactive LRU lists
+    ProcessTree = 1400, // pids, parents/children, process states (kernel/proc); wakes wait queues
+    Futex = 1450,       // a futex hash bucket (kernel/proc/Futex.cpp); wakes threads
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
     PciConfig = 1600,   // ECAM bus windows, mapped on first use (takes PageTable)
     PageTable = 1700,   // a page table's tree (allocates table pages)

@@ -1,9 +1,11 @@
 // interrupt_dispatch: the C++ side of every interrupt and exception entry.
+#include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/apic/Lapic.h"
 #include "arch/x86_64/interrupts/Exceptions.h"
 #include "arch/x86_64/interrupts/InterruptFrame.h"
 #include "arch/x86_64/interrupts/Vectors.h"
+#include "arch/x86_64/user/UserEntry.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/irq/IrqInternal.h"
 #include "kernel/log/Log.h"
@@ -29,6 +31,13 @@ extern "C" void interrupt_dispatch(InterruptFrame* frame)
     u8 vector = static_cast<u8>(frame->vector);
     if (vector < exception::COUNT) {
         exceptions::handle(*frame);
+        // Handlers may have turned interrupts on; the return path needs them off.
+        x86::disable_interrupts();
+        // NMI, #DF and #MC run on their own stacks: never schedule there.
+        bool on_ist = vector == exception::NMI || vector == exception::DOUBLE_FAULT ||
+                      vector == exception::MACHINE_CHECK;
+        if (frame->from_user() && !on_ist)
+            user::prepare_return(*frame);
         return;
     }
 
@@ -46,4 +55,6 @@ extern "C" void interrupt_dispatch(InterruptFrame* frame)
     // asked for it and the interrupted code allows it.
     if (cpu.irq_depth == 0 && __atomic_load_n(&cpu.need_resched, __ATOMIC_RELAXED) && cpu.preempt_count == 0)
         sched::preempt_on_interrupt_return();
+    if (frame->from_user())
+        user::prepare_return(*frame);
 }

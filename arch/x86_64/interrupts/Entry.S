@@ -12,6 +12,7 @@
  * kernel addresses are negative.
  */
 
+#define FRAME_RIP_OFFSET (17 * 8)
 #define FRAME_CS_OFFSET (18 * 8)
 #define MSR_GS_BASE 0xc0000101
 
@@ -53,19 +54,31 @@
 	popq %rax
 .endm
 
-/* The common path for everything but the paranoid vectors. */
+/*
+ * The common path for everything but the paranoid vectors. From ring 3 it
+ * swaps GS; from ring 0 too when the interrupted instruction is the IRETQ
+ * to ring 3 (user_iret_instruction, arch/x86_64/user/SyscallEntry.S), which
+ * runs after its SWAPGS: a fault there must not run on the user's GS.
+ * Every entry clears RFLAGS.AC (clac), so that user memory is reachable
+ * from ring 0 only inside the user-copy routines (SMAP).
+ */
 interrupt_common:
 	cld
 	SAVE_REGISTERS
 	testb $3, FRAME_CS_OFFSET(%rsp)
-	jz 1f
-	swapgs
-1:	movq %rsp, %rdi
+	jnz 1f
+	leaq user_iret_instruction(%rip), %rax
+	cmpq %rax, FRAME_RIP_OFFSET(%rsp)
+	jne 2f
+1:	swapgs
+2:	testb $1, cpu_has_smap(%rip)
+	jz 3f
+	clac
+3:	movq %rsp, %rdi
 	call interrupt_dispatch
 	testb $3, FRAME_CS_OFFSET(%rsp)
-	jz 2f
-	swapgs
-2:	RESTORE_REGISTERS
+	jnz user_return_iret	/* interrupts are off: interrupt_dispatch returns so */
+	RESTORE_REGISTERS
 	addq $16, %rsp		/* vector and error code */
 	iretq
 
@@ -80,12 +93,15 @@ interrupt_paranoid:
 	js 1f			/* already the kernel's GS base */
 	swapgs
 	movl $1, %ebx
-1:	movq %rsp, %rdi
+1:	testb $1, cpu_has_smap(%rip)
+	jz 2f
+	clac			/* IRETQ restores the interrupted AC */
+2:	movq %rsp, %rdi
 	call interrupt_dispatch
 	testl %ebx, %ebx
-	jz 2f
+	jz 3f
 	swapgs
-2:	RESTORE_REGISTERS
+3:	RESTORE_REGISTERS
 	addq $16, %rsp
 	iretq
 

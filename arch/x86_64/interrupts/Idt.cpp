@@ -28,6 +28,7 @@ struct [[gnu::packed]] DescriptorPointer {
 // Present, DPL 0, type 0xE (64-bit interrupt gate: IF cleared on entry, so
 // handlers start with interrupts off).
 constexpr u8 GATE_INTERRUPT = 0x8e;
+constexpr u8 GATE_INTERRUPT_USER = 0xee; // the same with DPL 3
 
 alignas(16) Gate g_idt[256];
 
@@ -52,6 +53,11 @@ void init()
     g_idt[exception::NMI].ist = gdt::IST_NMI;
     g_idt[exception::DOUBLE_FAULT].ist = gdt::IST_DOUBLE_FAULT;
     g_idt[exception::MACHINE_CHECK].ist = gdt::IST_MACHINE_CHECK;
+    // int3 and into are how user programs trap on purpose (debuggers,
+    // overflow checks): their gates are callable from ring 3. Every other
+    // vector raised by "int n" in ring 3 is #GP.
+    g_idt[exception::BREAKPOINT].type_attributes = GATE_INTERRUPT_USER;
+    g_idt[exception::OVERFLOW].type_attributes = GATE_INTERRUPT_USER;
 }
 
 void load()

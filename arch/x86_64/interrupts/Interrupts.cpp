@@ -4,6 +4,8 @@
 #include "arch/x86_64/Gdt.h"
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/interrupts/Idt.h"
+#include "arch/x86_64/user/Fpu.h"
+#include "arch/x86_64/user/UserEntry.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/init/BootInfo.h"
 #include "kernel/irq/Ipi.h"
@@ -30,6 +32,8 @@ void init_boot_cpu()
     gdt::init_this_cpu(0);
     idt::init();
     idt::load();
+    fpu::init_this_cpu();
+    user::init_this_cpu();
     PanicHooks& hooks = panic_hooks();
     hooks.finish = finish_panic;
     hooks.current_cpu = panic_cpu;
@@ -40,6 +44,8 @@ void init_secondary_cpu(u32 cpu)
 {
     gdt::init_this_cpu(cpu);
     idt::load();
+    fpu::init_this_cpu();
+    user::init_this_cpu();
 }
 
 } // namespace interrupts

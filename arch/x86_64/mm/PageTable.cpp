@@ -250,6 +250,104 @@ Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
     return result;
 }
 
+Result<void> PageTable::visit_leaves(uptr virt, usize size, LeafVisitor visit, void* context)
+{
+    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
+        return Error::from_errno(EINVAL);
+    SpinLockGuard guard(m_lock);
+    return for_each_leaf(virt, size, [&](u64* entry, int level, uptr leaf_virt) {
+        if (level > 0) {
+            // A large leaf wholly inside the range: visit it as 4 KiB pages.
+            if (!split_large_page(entry, level, leaf_virt))
+                return;
+            (void)for_each_leaf(leaf_virt, coverage(level), [&](u64* small, int, uptr small_virt) {
+                visit(context, small, small_virt);
+            });
+            return;
+        }
+        visit(context, entry, leaf_virt);
+    });
+}
+
+Result<void> PageTable::set_leaf(uptr virt, u64 entry)
+{
+    if (!is_aligned(virt, uptr(PAGE_SIZE)))
+        return Error::from_errno(EINVAL);
+    SpinLockGuard guard(m_lock);
+    u64* table = table_at(m_pml4);
+    for (int level = LEVELS - 1; level > 0; level--) {
+        u64* slot = &table[index_of(virt, level)];
+        if (!(*slot & pte::PRESENT)) {
+            PhysAddr table_phys = allocate_page_table_page();
+            if (!table_phys)
+                return Error::from_errno(ENOMEM);
+            __atomic_store_n(slot, table_phys | table_entry_bits(virt), __ATOMIC_RELEASE);
+        } else if (*slot & pte::HUGE) {
+            return Error::from_errno(EEXIST);
+        }
+        table = table_at(*slot & pte::ADDRESS_MASK);
+    }
+    u64* leaf = &table[index_of(virt, 0)];
+    if (*leaf & pte::PRESENT)
+        return Error::from_errno(EEXIST);
+    __atomic_store_n(leaf, entry, __ATOMIC_RELEASE);
+    return {};
+}
+
+// Returns whether the table *entry points to (at `level`, covering
+// [entry_start, ...)) is now empty of mappings; detaches empty sub-tables
+// that lie wholly inside [virt, last].
+bool PageTable::detach_empty_below(u64* entry, int level, uptr entry_start, uptr virt, uptr last,
+                                   TableCollector collect, void* context)
+{
+    u64* table = table_at(*entry & pte::ADDRESS_MASK);
+    bool empty = true;
+    int child_level = level - 1;
+    for (usize i = 0; i < ENTRIES; i++) {
+        u64* child = &table[i];
+        if (!(*child & pte::PRESENT))
+            continue;
+        uptr child_start = entry_start + i * coverage(child_level);
+        uptr child_last = child_start + coverage(child_level) - 1;
+        if (child_level == 0 || (*child & pte::HUGE) || child_last < virt || child_start > last) {
+            empty = false;
+            continue;
+        }
+        bool inside = child_start >= virt && child_last <= last;
+        if (detach_empty_below(child, child_level, child_start, virt, last, collect, context) && inside) {
+            PhysAddr child_table = *child & pte::ADDRESS_MASK;
+            __atomic_store_n(child, u64(0), __ATOMIC_RELEASE);
+            collect(context, child_table);
+        } else {
+            empty = false;
+        }
+    }
+    return empty;
+}
+
+void PageTable::detach_empty_tables(uptr virt, usize size, TableCollector collect, void* context)
+{
+    if (size == 0)
+        return;
+    ASSERT(!m_is_kernel);
+    SpinLockGuard guard(m_lock);
+    uptr last = virt + size - 1;
+    u64* pml4 = table_at(m_pml4);
+    for (usize i = index_of(virt, LEVELS - 1); i <= index_of(last, LEVELS - 1) && i < ENTRIES / 2; i++) {
+        u64* entry = &pml4[i];
+        if (!(*entry & pte::PRESENT))
+            continue;
+        uptr entry_start = i * coverage(LEVELS - 1);
+        uptr entry_last = entry_start + coverage(LEVELS - 1) - 1;
+        bool inside = entry_start >= virt && entry_last <= last;
+        if (detach_empty_below(entry, LEVELS - 1, entry_start, virt, last, collect, context) && inside) {
+            PhysAddr table = *entry & pte::ADDRESS_MASK;
+            __atomic_store_n(entry, u64(0), __ATOMIC_RELEASE);
+            collect(context, table);
+        }
+    }
+}
+
 Translation PageTable::translate(uptr virt)
 {
     SpinLockGuard guard(m_lock);

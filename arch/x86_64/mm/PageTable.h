@@ -94,6 +94,24 @@ public:
     Result<void> protect(uptr virt, usize size, u32 flags);
     Translation translate(uptr virt);
 
+    // For user address spaces (kernel/mm/AddressSpace.cpp), which track the
+    // CPUs that may cache their entries and shoot those down themselves:
+    // call visit(context, entry, virt) under the table lock for every present
+    // 4 KiB leaf of [virt, virt + size), splitting large pages that stick out.
+    // The visitor may rewrite or clear *entry; nothing is flushed here.
+    using LeafVisitor = void (*)(void* context, u64* entry, uptr virt);
+    Result<void> visit_leaves(uptr virt, usize size, LeafVisitor visit, void* context);
+    // Install a 4 KiB leaf entry (pte:: bits with the address) at `virt`,
+    // allocating tables on the way; EEXIST if a leaf is present there
+    // (nothing changed), ENOMEM. No flush needed: it was not present.
+    Result<void> set_leaf(uptr virt, u64 entry);
+    // Detach every table page that lies wholly inside [virt, virt + size)
+    // and maps nothing, and hand each to collect(context, table_phys): the
+    // caller frees them once no CPU can walk them any more (after its TLB
+    // shootdown, SDM Vol. 3A §4.10.2 paging-structure caches).
+    using TableCollector = void (*)(void* context, PhysAddr table);
+    void detach_empty_tables(uptr virt, usize size, TableCollector collect, void* context);
+
     // Entry bits for `flags` (NX only when the CPU has it).
     static u64 entry_bits(u32 flags);
 
@@ -102,6 +120,8 @@ private:
     Result<void> for_each_leaf(uptr virt, usize size, LeafFunction&& function);
     bool is_range_unmapped(uptr virt, usize size);
     Result<void> unmap_locked(uptr virt, usize size);
+    bool detach_empty_below(u64* entry, int level, uptr entry_start, uptr virt, uptr last, TableCollector collect,
+                            void* context);
 
     PhysAddr m_pml4;
     bool m_is_kernel;

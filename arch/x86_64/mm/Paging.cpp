@@ -20,6 +20,11 @@ extern "C" char __data_start[];
 extern "C" char __kernel_virt_start[];
 extern "C" char __kernel_virt_end[];
 
+// Read by the entry and user-copy assembly (stac/clac are #UD without SMAP).
+extern "C" {
+bool cpu_has_smap;
+}
+
 namespace mm {
 namespace {
 
@@ -31,11 +36,13 @@ constexpr u32 CPUID_FEATURES = 1;
 constexpr u32 CPUID_EDX_PGE = 1u << 13;
 constexpr u32 CPUID_STRUCTURED = 7;
 constexpr u32 CPUID_7_EBX_SMEP = 1u << 7;
+constexpr u32 CPUID_7_EBX_SMAP = 1u << 20;
 
 // Control register bits (SDM Vol. 3A §2.5, §2.2.1).
 constexpr u64 CR0_WP = 1ul << 16;
 constexpr u64 CR4_PGE = 1ul << 7;
 constexpr u64 CR4_SMEP = 1ul << 20;
+constexpr u64 CR4_SMAP = 1ul << 21;
 constexpr u32 MSR_EFER = 0xc0000080;
 constexpr u64 EFER_NXE = 1ul << 11;
 
@@ -73,8 +80,11 @@ void detect_features()
         g_has_1g = edx & CPUID_EXT_EDX_PAGE1GB;
     }
     g_has_pge = x86::cpuid(CPUID_FEATURES).edx & CPUID_EDX_PGE;
-    if (x86::cpuid(0).eax >= CPUID_STRUCTURED)
-        g_has_smep = x86::cpuid(CPUID_STRUCTURED, 0).ebx & CPUID_7_EBX_SMEP;
+    if (x86::cpuid(0).eax >= CPUID_STRUCTURED) {
+        u32 ebx = x86::cpuid(CPUID_STRUCTURED, 0).ebx;
+        g_has_smep = ebx & CPUID_7_EBX_SMEP;
+        cpu_has_smap = ebx & CPUID_7_EBX_SMAP;
+    }
 }
 
 void enable_features_on_this_cpu()
@@ -86,10 +96,13 @@ void enable_features_on_this_cpu()
     u64 cr4 = x86::read_cr4();
     if (g_has_pge)
         cr4 |= CR4_PGE;
-    // SMEP: ring 0 never executes user pages (§4.6.1); SMAP waits for the
-    // user-copy code, which must bracket user accesses with stac/clac.
+    // SMEP: ring 0 never executes user pages; SMAP: ring 0 never reads or
+    // writes them except with RFLAGS.AC set, which only the user-copy
+    // routines do (arch/x86_64/mm/UserCopy.S) (§4.6.1).
     if (g_has_smep)
         cr4 |= CR4_SMEP;
+    if (cpu_has_smap)
+        cr4 |= CR4_SMAP;
     x86::write_cr4(cr4);
 }
 
@@ -254,9 +267,9 @@ void init_kernel_page_table(const BootInfo& info)
     flush_tlb_local_all();
     g_boot_tables_active = false;
     log_info("mm", "kernel page table at 0x%lx: direct map %lu MiB RAM in %zu ranges + %lu MiB uncached below 4 GiB "
-             "(%s pages), NX %s, SMEP %s",
+             "(%s pages), NX %s, SMEP %s, SMAP %s",
              pml4, mapped_bytes / MiB, range_count, hole_bytes / MiB, g_has_1g ? "1 GiB" : "2 MiB", g_has_nx ? "on" : "off",
-             g_has_smep ? "on" : "off");
+             g_has_smep ? "on" : "off", cpu_has_smap ? "on" : "off");
 }
 
 void init_this_cpu_paging()
