@@ -15,7 +15,7 @@ namespace block {
 
 namespace {
 
-mm::SlabCache* g_bio_cache = nullptr;
+Atomic<mm::SlabCache*> g_bio_cache;
 
 // The first error wins; later ones (from other split children) are dropped.
 void record_status(Bio& bio, int status)
@@ -32,13 +32,13 @@ void record_status(Bio& bio, int status)
 // loser's empty cache is left unused (there is no destroy).
 mm::SlabCache* bio_cache()
 {
-    mm::SlabCache* cache = __atomic_load_n(&g_bio_cache, __ATOMIC_ACQUIRE);
+    mm::SlabCache* cache = g_bio_cache.load(MemoryOrder::Acquire);
     if (cache)
         return cache;
     mm::SlabCache* created = mm::slab_cache_create("bio", sizeof(Bio), alignof(Bio));
     if (!created)
         return nullptr;
-    if (__atomic_compare_exchange_n(&g_bio_cache, &cache, created, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (g_bio_cache.compare_exchange_strong(cache, created, MemoryOrder::AcqRel, MemoryOrder::Acquire))
         return created;
     return cache;
 }
@@ -50,7 +50,7 @@ Bio* alloc_child_bio()
     return memory ? new (memory) Bio() : nullptr;
 }
 
-void free_child_bio(Bio& bio) { mm::slab_free(__atomic_load_n(&g_bio_cache, __ATOMIC_ACQUIRE), &bio); }
+void free_child_bio(Bio& bio) { mm::slab_free(g_bio_cache.load(MemoryOrder::Acquire), &bio); }
 
 void child_end_io(Bio&) { }
 
@@ -103,8 +103,8 @@ void complete_request(Request& request, int error)
     // The device had said Busy: a slot is free now. The completion count is
     // also the dispatcher's restart event count: it goes up before the flag
     // is read (see dispatch_all).
-    __atomic_fetch_add(&hw.m_completed, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&hw.m_restart, __ATOMIC_SEQ_CST) && __atomic_exchange_n(&hw.m_restart, false, __ATOMIC_ACQ_REL))
+    hw.m_completed.fetch_add(1, MemoryOrder::SeqCst);
+    if (hw.m_restart.load(MemoryOrder::SeqCst) && hw.m_restart.exchange(false, MemoryOrder::AcqRel))
         hw.run();
     // Last: once the count reaches zero the device and its tag set may go.
     device.exit();

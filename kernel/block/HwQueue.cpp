@@ -42,7 +42,7 @@ Request* HwQueue::alloc_request(Bio& bio)
     request.submit_cpu = sw_cpu;
     // Parked bios start when they get their tag; others when submitted
     // (one clock read less per I/O).
-    request.start_ns = __atomic_load_n(&m_parked_count, __ATOMIC_RELAXED) ? clock_ns() : bio.submit_ns;
+    request.start_ns = m_parked_count.load(MemoryOrder::Relaxed) ? clock_ns() : bio.submit_ns;
     device.stats().start_io(request.start_ns);
     // The request keeps the device in use until complete_request is done
     // with it (DeviceRemoval.h); our caller holds a reference meanwhile.
@@ -53,7 +53,7 @@ Request* HwQueue::alloc_request(Bio& bio)
 Request* HwQueue::alloc_request_or_park(Bio& bio)
 {
     // Bios already waiting go first: a newcomer parks behind them.
-    if (!__atomic_load_n(&m_parked_count, __ATOMIC_ACQUIRE))
+    if (!m_parked_count.load(MemoryOrder::Acquire))
         if (Request* request = alloc_request(bio))
             return request;
     u32 unparked = 0;
@@ -68,9 +68,9 @@ Request* HwQueue::alloc_request_or_park(Bio& bio)
         // Sequentially consistent (a locked instruction, a full barrier):
         // either release_tag() sees this count, or we see the tag it freed
         // in unpark_locked() below - never neither.
-        __atomic_store_n(&m_parked_count, m_parked_count + 1, __ATOMIC_SEQ_CST);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST); // the tag loads below stay after the store
-        m_tag_waits++;
+        m_parked_count.store(m_parked_count.load(MemoryOrder::Relaxed) + 1, MemoryOrder::SeqCst);
+        atomic_thread_fence(MemoryOrder::SeqCst); // the tag loads below stay after the store
+        m_tag_waits.fetch_add(1, MemoryOrder::Relaxed);
         unparked = unpark_locked();
     }
     if (unparked)
@@ -89,7 +89,7 @@ u32 HwQueue::unpark_locked()
         m_parked_head = next;
         if (!m_parked_head)
             m_parked_tail = nullptr;
-        __atomic_store_n(&m_parked_count, m_parked_count - 1, __ATOMIC_RELEASE);
+        m_parked_count.store(m_parked_count.load(MemoryOrder::Relaxed) - 1, MemoryOrder::Release);
         request->state.store(RequestState::Queued, MemoryOrder::Relaxed);
         m_scheduler->insert(*request, request->start_ns);
         unparked++;
@@ -103,7 +103,7 @@ void HwQueue::release_tag(Request& request)
     // A locked instruction: a full barrier before the parked count is read
     // (pairs with alloc_request_or_park). The common case takes no lock.
     m_tags.free(request.tag);
-    if (!__atomic_load_n(&m_parked_count, __ATOMIC_SEQ_CST))
+    if (!m_parked_count.load(MemoryOrder::SeqCst))
         return;
     u32 unparked = 0;
     {
@@ -120,16 +120,15 @@ void HwQueue::run()
 {
     // One dispatcher at a time keeps batches whole. Whoever finds the queue
     // busy leaves a note (m_rerun) that the dispatcher reads before leaving.
-    __atomic_store_n(&m_rerun, true, __ATOMIC_SEQ_CST);
+    m_rerun.store(true, MemoryOrder::SeqCst);
     while (true) {
         bool expected = false;
-        if (!__atomic_compare_exchange_n(&m_dispatching, &expected, true, false, __ATOMIC_SEQ_CST,
-                                         __ATOMIC_SEQ_CST))
+        if (!m_dispatching.compare_exchange_strong(expected, true, MemoryOrder::SeqCst, MemoryOrder::SeqCst))
             return;
-        while (__atomic_exchange_n(&m_rerun, false, __ATOMIC_SEQ_CST))
+        while (m_rerun.exchange(false, MemoryOrder::SeqCst))
             dispatch_all();
-        __atomic_store_n(&m_dispatching, false, __ATOMIC_SEQ_CST);
-        if (!__atomic_load_n(&m_rerun, __ATOMIC_SEQ_CST))
+        m_dispatching.store(false, MemoryOrder::SeqCst);
+        if (!m_rerun.load(MemoryOrder::SeqCst))
             return;
     }
 }
@@ -144,7 +143,7 @@ void HwQueue::dispatch_all()
         u64 now = 0;
         {
             SpinLockGuard guard(m_lock);
-            if (__atomic_load_n(&m_restart, __ATOMIC_ACQUIRE))
+            if (m_restart.load(MemoryOrder::Acquire))
                 return; // the device is full; a completion will rerun us
             // Software queues -> scheduler. An empty one is skipped without
             // its lock: whoever inserts after this look calls run(), and
@@ -183,23 +182,23 @@ void HwQueue::dispatch_all()
                 break;
             }
         }
-        __atomic_fetch_add(&m_dispatched, issued, __ATOMIC_RELAXED);
+        m_dispatched.fetch_add(issued, MemoryOrder::Relaxed);
         if (issued) {
-            __atomic_fetch_add(&m_batches, 1, __ATOMIC_RELAXED);
+            m_batches.fetch_add(1, MemoryOrder::Relaxed);
             m_set->start_timeout_timer();
         }
         if (issued == count)
             continue;
 
         // Busy: keep the rest, in order, at the front; ring for what went out.
-        __atomic_fetch_add(&m_busy, 1, __ATOMIC_RELAXED);
+        m_busy.fetch_add(1, MemoryOrder::Relaxed);
         {
             SpinLockGuard guard(m_lock);
             for (u32 i = count; i > issued; i--) {
                 batch[i - 1]->state.store(RequestState::Queued, MemoryOrder::Relaxed);
                 m_scheduler->requeue(*batch[i - 1]);
             }
-            __atomic_store_n(&m_restart, true, __ATOMIC_SEQ_CST);
+            m_restart.store(true, MemoryOrder::SeqCst);
         }
         if (issued)
             driver.commit(*this);
@@ -208,7 +207,7 @@ void HwQueue::dispatch_all()
         // side stores, then loads the other's variable (both sequentially
         // consistent), so at least one of us sees the other: retry here.
         if (restart_event_count() != restart_events
-            && __atomic_exchange_n(&m_restart, false, __ATOMIC_ACQ_REL))
+            && m_restart.exchange(false, MemoryOrder::AcqRel))
             continue;
         return;
     }
@@ -229,9 +228,9 @@ void HwQueue::insert(Request& request)
 HwQueue::Counters HwQueue::counters() const
 {
     return Counters {
-        __atomic_load_n(&m_dispatched, __ATOMIC_RELAXED), __atomic_load_n(&m_batches, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_busy, __ATOMIC_RELAXED),       __atomic_load_n(&m_completed, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_tag_waits, __ATOMIC_RELAXED),
+        m_dispatched.load(MemoryOrder::Relaxed), m_batches.load(MemoryOrder::Relaxed),
+        m_busy.load(MemoryOrder::Relaxed),       m_completed.load(MemoryOrder::Relaxed),
+        m_tag_waits.load(MemoryOrder::Relaxed),
     };
 }
 

@@ -12,6 +12,7 @@
 #include "kernel/block/Scheduler.h"
 #include "kernel/block/Tags.h"
 #include "kernel/irq/CpuMask.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace block {
@@ -62,7 +63,7 @@ public:
     };
     Counters counters() const;
     u32 tags_in_use() const { return m_tags.in_use(); }
-    bool restart_pending() const { return __atomic_load_n(&m_restart, __ATOMIC_ACQUIRE); }
+    bool restart_pending() const { return m_restart.load(MemoryOrder::Acquire); }
     const char* scheduler_name() const { return m_scheduler->name(); }
 
 private:
@@ -93,20 +94,20 @@ private:
     DeadlineScheduler m_deadline;
     Bio* m_parked_head = nullptr; // bios waiting for a tag, FIFO through Bio::next
     Bio* m_parked_tail = nullptr;
-    u32 m_parked_count = 0; // written under m_lock, read without it
+    Atomic<u32> m_parked_count {0}; // written under m_lock, read without it
     // Completions plus kicks: what may have cleared room after a Busy.
     u64 restart_event_count() const
     {
-        return __atomic_load_n(&m_completed, __ATOMIC_SEQ_CST) + __atomic_load_n(&m_kicks, __ATOMIC_SEQ_CST);
+        return m_completed.load(MemoryOrder::SeqCst) + m_kicks.load(MemoryOrder::SeqCst);
     }
-    bool m_restart = false; // the driver said Busy: run again after a completion (atomic)
-    u64 m_kicks = 0; // kick_all() calls; with m_completed, the Busy/restart race's event count (atomic)
+    Atomic<bool> m_restart {false}; // the driver said Busy: run again after a completion
+    Atomic<u64> m_kicks {0}; // kick_all() calls; with m_completed, the Busy/restart race's event count
 
     // Single dispatcher at a time; others set m_rerun (see run()).
-    bool m_dispatching = false;
-    bool m_rerun = false;
+    Atomic<bool> m_dispatching {false};
+    Atomic<bool> m_rerun {false};
 
-    u64 m_dispatched = 0, m_batches = 0, m_busy = 0, m_completed = 0, m_tag_waits = 0;
+    Atomic<u64> m_dispatched {0}, m_batches {0}, m_busy {0}, m_completed {0}, m_tag_waits {0};
 };
 
 } // namespace block

@@ -95,10 +95,10 @@ private:
     // Request timeouts (kernel/block/Worker.h): a kernel timer, armed while
     // requests are in flight, wakes the block worker to scan this set.
     Timer m_timeout_timer;
-    bool m_timer_armed = false;   // atomic: the timer is pending or a check is due
-    bool m_check_pending = false; // atomic: the timer fired; the worker has not scanned yet
-    bool m_dead = false;          // atomic: destroy() began; the timer is not armed again
-    u64 m_timer_fired = 0, m_checks = 0, m_timed_out = 0;
+    Atomic<bool> m_timer_armed {false};   // the timer is pending or a check is due
+    Atomic<bool> m_check_pending {false}; // the timer fired; the worker has not scanned yet
+    Atomic<bool> m_dead {false};          // ~TagSet began; the timer is not armed again
+    Atomic<u64> m_timer_fired {0}, m_checks {0}, m_timed_out {0};
 };
 
 } // namespace block
