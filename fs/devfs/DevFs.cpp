@@ -1,13 +1,14 @@
 // devfs at /dev: every registered block device (buffered through its own
-// page cache, or O_DIRECT), plus null, zero and console.
+// page cache, or O_DIRECT), plus null, zero, console, kmsg and the raw serial
+// ports ttyS1..ttyS3 the machine has.
 #include "fs/devfs/DevFs.h"
 
-#include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -98,12 +99,19 @@ private:
 
 class CharDeviceInode final : public vfs::Inode {
 public:
-    enum class Kind { Null, Zero, Console };
-    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 minor)
-        : Inode(superblock_, number_, S_IFCHR | 0666)
+    // Serial: a raw byte channel on a serial console other than the
+    // primary one (ttyS1..ttyS3; no newline translation: it is not a tty,
+    // ioctl answers ENOTTY). Kmsg: each write becomes kernel log lines, as
+    // Linux's /dev/kmsg (Documentation/ABI/testing/dev-kmsg): an optional
+    // "<N>" priority prefix is dropped.
+    enum class Kind { Null, Zero, Console, Kmsg, Serial };
+    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 major, u32 minor,
+                    const console::Console* port = nullptr)
+        : Inode(superblock_, number_, S_IFCHR | (kind == Kind::Kmsg ? 0644 : 0666))
         , m_kind(kind)
+        , m_console(port)
     {
-        rdev = make_device_number(kind == Kind::Console ? 5 : 1, minor);
+        rdev = make_device_number(major, minor);
     }
     Result<usize> read(vfs::File&, u64, void* buffer, usize length) override
     {
@@ -111,28 +119,69 @@ public:
             memset(buffer, 0, length);
             return length;
         }
+        // Reading the log through /dev/kmsg is not offered.
+        if (m_kind == Kind::Kmsg)
+            return Error::from_errno(EINVAL);
         return 0ul;
     }
     Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
     {
-        if (m_kind == Kind::Console)
-            serial::write(static_cast<const char*>(buffer), length);
+        const char* text = static_cast<const char*>(buffer);
+        switch (m_kind) {
+        case Kind::Console:
+            // The machine's first console (drivers/serial registers ttyS0 first).
+            if (const console::Console* console = console::primary())
+                console::write_text(*console, text, length);
+            break;
+        case Kind::Serial:
+            m_console->write(m_console->context, text, length);
+            break;
+        case Kind::Kmsg:
+            write_log_lines(text, length);
+            break;
+        case Kind::Null:
+        case Kind::Zero:
+            break;
+        }
         return length;
     }
     Result<void> truncate(u64) override { return {}; }
     Result<void> fsync(bool) override { return {}; }
     // drivers/char/mem.c null_lseek: /dev/null and /dev/zero seek anywhere
-    // and stay at 0; the console is a tty (no_llseek: ESPIPE).
+    // and stay at 0; the console and serial ports are ttys (no_llseek: ESPIPE).
     Result<u64> llseek(vfs::File& file, i64, int) override
     {
-        if (m_kind == Kind::Console)
+        if (m_kind == Kind::Console || m_kind == Kind::Serial || m_kind == Kind::Kmsg)
             return Error::from_errno(ESPIPE);
         file.position = 0;
         return 0ul;
     }
 
 private:
+    static void write_log_lines(const char* text, usize length)
+    {
+        if (length >= 3 && text[0] == '<') {
+            usize close = 1;
+            while (close < length && close < 5 && text[close] >= '0' && text[close] <= '9')
+                close++;
+            if (close > 1 && close < length && text[close] == '>') {
+                text += close + 1;
+                length -= close + 1;
+            }
+        }
+        while (length > 0) {
+            usize line = 0;
+            while (line < length && text[line] != '\n')
+                line++;
+            log_info("user", "%.*s", static_cast<int>(line), text);
+            usize consumed = line < length ? line + 1 : line;
+            text += consumed;
+            length -= consumed;
+        }
+    }
+
     Kind m_kind;
+    const console::Console* m_console; // Serial only
 };
 
 constexpr usize MAX_DEVICE_INODES = block::MAX_BLOCK_DEVICES;
@@ -153,18 +202,34 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
     struct CharDevice {
         const char* name;
         CharDeviceInode::Kind kind;
-        u32 minor;
+        u32 major, minor; // Linux's numbers (Documentation/admin-guide/devices.txt)
     };
+    using Kind = CharDeviceInode::Kind;
     static const CharDevice CHAR_DEVICES[] = {
-        { "null", CharDeviceInode::Kind::Null, 3 },
-        { "zero", CharDeviceInode::Kind::Zero, 5 },
-        { "console", CharDeviceInode::Kind::Console, 1 },
+        { "null", Kind::Null, 1, 3 },
+        { "zero", Kind::Zero, 1, 5 },
+        { "kmsg", Kind::Kmsg, 1, 11 },
+        { "console", Kind::Console, 5, 1 },
     };
     for (const CharDevice& device : CHAR_DEVICES) {
-        auto* inode = new CharDeviceInode(*superblock, 1000 + device.minor, device.kind, device.minor);
+        auto* inode = new CharDeviceInode(*superblock, 1000 + device.major * 256 + device.minor, device.kind,
+                                          device.major, device.minor);
         if (!inode)
             return Error::from_errno(ENOMEM);
         TRY(root->attach(StringView(device.name), inode));
+    }
+    // /dev/ttyS<N> (char 4:64+N) for each serial console the machine has
+    // besides the primary one, which /dev/console already is.
+    for (usize i = 0; i < console::count(); i++) {
+        const console::Console* port = console::at(i);
+        const char* name = port->name;
+        if (port == console::primary() || strncmp(name, "ttyS", 4) != 0 || name[4] < '0' || name[4] > '9' || name[5])
+            continue;
+        const u32 minor = 64 + static_cast<u32>(name[4] - '0');
+        auto* inode = new CharDeviceInode(*superblock, 1000 + 4 * 256 + minor, Kind::Serial, 4, minor, port);
+        if (!inode)
+            return Error::from_errno(ENOMEM);
+        TRY(root->attach(StringView(name), inode));
     }
     for (usize i = 0; i < block::device_count(); i++) {
         block::BlockDevice* device = block::device_at(i);

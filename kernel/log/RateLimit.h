@@ -25,13 +25,12 @@ public:
     {
         u64 start = m_interval_start_ns.load(MemoryOrder::Relaxed);
         if (start == 0 || now_ns - start >= m_interval_ns) {
-            if (m_interval_start_ns.compare_exchange_strong(start, now_ns ? now_ns : 1, MemoryOrder::Relaxed,
-                                                            MemoryOrder::Relaxed))
-                m_printed.store(0u, MemoryOrder::Relaxed);
+            if (m_interval_start_ns.compare_exchange_strong(start, now_ns ? now_ns : 1, MemoryOrder::Relaxed))
+                m_printed.store(0, MemoryOrder::Relaxed);
         }
-        if (m_printed.fetch_add(1u, MemoryOrder::Relaxed) < m_burst)
+        if (m_printed.fetch_add(1, MemoryOrder::Relaxed) < m_burst)
             return true;
-        m_suppressed.fetch_add(1ul, MemoryOrder::Relaxed);
+        m_suppressed.fetch_add(1, MemoryOrder::Relaxed);
         return false;
     }
     // Messages refused so far (for tests and a summary line).
@@ -40,7 +39,7 @@ public:
 private:
     u64 m_interval_ns;
     u32 m_burst;
-    Atomic<u64> m_interval_start_ns {0};
-    Atomic<u32> m_printed {0};
-    Atomic<u64> m_suppressed {0};
+    Atomic<u64> m_interval_start_ns;
+    Atomic<u32> m_printed;
+    Atomic<u64> m_suppressed;
 };

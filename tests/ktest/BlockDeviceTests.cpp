@@ -19,7 +19,7 @@
 #include "drivers/virtio/blk/VirtioBlk.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

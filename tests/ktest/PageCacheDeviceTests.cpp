@@ -12,7 +12,7 @@
 #include "fs/pagecache/Reclaim.h"
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"

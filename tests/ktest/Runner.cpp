@@ -1,5 +1,6 @@
 #include <stdarg.h>
 
+#include "kernel/debug/SelfTest.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/StringView.h"
 #include "kernel/log/Log.h"
@@ -84,3 +85,13 @@ u32 run(const char* selection_chars, usize length)
 }
 
 } // namespace ktest
+
+namespace {
+
+// Boot reaches the runner through kernel/debug/SelfTest.h.
+[[gnu::used]] const bool g_registered = [] {
+    self_test::register_runner(ktest::run);
+    return true;
+}();
+
+} // namespace

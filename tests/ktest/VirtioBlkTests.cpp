@@ -8,7 +8,7 @@
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
