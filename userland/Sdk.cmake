@@ -21,9 +21,12 @@ if(NOT SLUICE_MUSL_GCC)
   message(FATAL_ERROR "musl-gcc not found: apt-get install musl-tools")
 endif()
 set(SLUICE_LIBURING_A /usr/lib/x86_64-linux-gnu/liburing.a CACHE FILEPATH "liburing-dev's static library")
-set(SLUICE_SDK_INCLUDE ${CMAKE_CURRENT_LIST_DIR}/include)
-set(SLUICE_SDK_CMAKE ${CMAKE_CURRENT_LIST_FILE})
-set(SLUICE_SDK_BASE_CFLAGS -static -std=gnu11 -O2 -Wall -Wextra -isystem ${SLUICE_SDK_INCLUDE})
+# Cache entries, not plain variables: include_guard makes a second include()
+# (from another directory) a no-op, and the function must see these there.
+set(SLUICE_SDK_INCLUDE ${CMAKE_CURRENT_LIST_DIR}/include CACHE INTERNAL "the SDK's include directory")
+set(SLUICE_SDK_CMAKE ${CMAKE_CURRENT_LIST_FILE} CACHE INTERNAL "this file")
+set(SLUICE_SDK_BASE_CFLAGS -static -std=gnu11 -O2 -Wall -Wextra -isystem ${SLUICE_SDK_INCLUDE}
+    CACHE INTERNAL "flags of every SDK program")
 
 function(sluice_user_program name)
   cmake_parse_arguments(P "" "OUTPUT_DIRECTORY;GUEST_PATH;TARGET" "SOURCES;LIBS;CFLAGS" ${ARGN})

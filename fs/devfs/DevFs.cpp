@@ -57,13 +57,13 @@ public:
     }
     bool attached() const { return m_device != nullptr; }
 
-    Result<usize> read(vfs::File& file, u64 offset, void* buffer, usize length) override
+    Result<usize> read(vfs::File& file, u64 offset, mm::IoIter& buffer, u32 flags) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
-        return Inode::read(file, offset, buffer, length);
+        return Inode::read(file, offset, buffer, flags);
     }
-    Result<usize> write(vfs::File& file, u64 offset, const void* buffer, usize length) override
+    Result<usize> write(vfs::File& file, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -71,10 +71,9 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return Error::from_errno(ENOSPC);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::write(file, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::write(file, offset, buffer); });
     }
-    Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length) override
+    Result<usize> direct_io(bool write, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -82,8 +81,7 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return write ? Result<usize>(Error::from_errno(ENOSPC)) : Result<usize>(0ul);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::direct_io(write, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::direct_io(write, offset, buffer); });
     }
     Result<void> fsync(bool data_only) override
     {
@@ -94,6 +92,17 @@ public:
     Result<void> truncate(u64) override { return Error::from_errno(EINVAL); }
 
 private:
+    // Run `io` on at most `limit` bytes of `buffer` (the end of the device).
+    template <typename Io>
+    static Result<usize> clamped(mm::IoIter& buffer, u64 limit, Io io)
+    {
+        const usize cut = buffer.count() > limit ? buffer.count() - static_cast<usize>(limit) : 0;
+        buffer.truncate(buffer.count() - cut);
+        auto result = io();
+        buffer.expand(cut);
+        return result;
+    }
+
     block::BlockDevice* m_device;
 };
 
@@ -113,37 +122,52 @@ public:
     {
         rdev = make_device_number(major, minor);
     }
-    Result<usize> read(vfs::File&, u64, void* buffer, usize length) override
+    Result<usize> read(vfs::File&, u64, mm::IoIter& buffer, u32) override
     {
-        if (m_kind == Kind::Zero) {
-            memset(buffer, 0, length);
-            return length;
-        }
         // Reading the log through /dev/kmsg is not offered.
         if (m_kind == Kind::Kmsg)
             return Error::from_errno(EINVAL);
-        return 0ul;
+        if (m_kind != Kind::Zero)
+            return 0ul;
+        const usize length = buffer.count();
+        const usize zeroed = buffer.zero(length);
+        if (zeroed == 0 && length)
+            return Error::from_errno(EFAULT);
+        return zeroed;
     }
-    Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
+    Result<usize> write(vfs::File&, u64, mm::IoIter& buffer) override
     {
-        const char* text = static_cast<const char*>(buffer);
         switch (m_kind) {
-        case Kind::Console:
-            // The machine's first console (drivers/serial registers ttyS0 first).
-            if (const console::Console* console = console::primary())
-                console::write_text(*console, text, length);
-            break;
-        case Kind::Serial:
-            m_console->write(m_console->context, text, length);
-            break;
-        case Kind::Kmsg:
-            write_log_lines(text, length);
-            break;
         case Kind::Null:
-        case Kind::Zero:
-            break;
+        case Kind::Zero: {
+            // drivers/char/mem.c write_null: the data is never read.
+            const usize length = buffer.count();
+            buffer.advance(length);
+            return length;
         }
-        return length;
+        case Kind::Kmsg: return write_kmsg(buffer);
+        case Kind::Console:
+        case Kind::Serial: break;
+        }
+        // The machine's first console (drivers/serial registers ttyS0 first),
+        // or this node's serial port.
+        const console::Console* console = m_kind == Kind::Console ? console::primary() : m_console;
+        char chunk[256];
+        usize done = 0;
+        while (buffer.count()) {
+            const usize want = min(buffer.count(), sizeof(chunk));
+            const usize got = buffer.copy_from(chunk, want);
+            if (console && m_kind == Kind::Console)
+                console::write_text(*console, chunk, got);
+            else if (console)
+                console->write(console->context, chunk, got);
+            done += got;
+            if (got < want)
+                break;
+        }
+        if (done == 0 && buffer.count())
+            return Error::from_errno(EFAULT);
+        return done;
     }
     Result<void> truncate(u64) override { return {}; }
     Result<void> fsync(bool) override { return {}; }
@@ -158,6 +182,21 @@ public:
     }
 
 private:
+    // One write is one message (Linux's devkmsg_write copies it whole and
+    // refuses one longer than PRINTK_MESSAGE_MAX, 2048 bytes).
+    static Result<usize> write_kmsg(mm::IoIter& buffer)
+    {
+        constexpr usize MESSAGE_MAX = 2048;
+        const usize length = buffer.count();
+        if (length > MESSAGE_MAX)
+            return Error::from_errno(EINVAL);
+        char text[MESSAGE_MAX];
+        if (buffer.copy_from(text, length) != length)
+            return Error::from_errno(EFAULT);
+        write_log_lines(text, length);
+        return length;
+    }
+
     static void write_log_lines(const char* text, usize length)
     {
         if (length >= 3 && text[0] == '<') {

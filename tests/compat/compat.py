@@ -48,7 +48,7 @@ def main():
     p.add_argument("--smp", type=int, default=2)
     p.add_argument("args", nargs="*")
     a = p.parse_args()
-    program = pathlib.Path(a.program)
+    program = pathlib.Path(a.program).resolve()
     guest_path = f"/bin/{program.name}"
 
     with tempfile.TemporaryDirectory(prefix="sluice-compat-") as scratch:

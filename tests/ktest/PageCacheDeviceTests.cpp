@@ -136,6 +136,7 @@ KTEST(pagecache_dev, random_reads_read_only_what_is_asked)
 
 KTEST(pagecache_dev, write_fsync_reread_and_direct_coherence)
 {
+    KTEST_REQUIRE_OPTION("ktest.scratch_disks", "disks that keep what is written (tests/qemu/pagecache_dev.py)");
     for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         constexpr u64 OFFSET = 16 * MiB + 512 * 3, LENGTH = 2 * MiB + 1234;

@@ -136,6 +136,7 @@ KTEST(virtio_blk, negotiated_only_implemented_features_and_registered)
 // then put the original data back.
 KTEST(virtio_blk, write_flush_read_back_and_restore)
 {
+    KTEST_REQUIRE_OPTION("ktest.scratch_disks", "a virtio-blk disk that keeps what is written (tests/qemu/virtio_blk.py)");
     Disk* disk = disk_or_skip("write_flush_read_back_and_restore");
     if (!disk)
         return;
