@@ -17,6 +17,7 @@ import userprog
 PROGRAMS = {
     "forkexec.c": [],
     "hostile.c": [],
+    "memory.c": [],
 }
 
 
