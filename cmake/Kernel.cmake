@@ -45,11 +45,13 @@ add_custom_command(OUTPUT kernel.sym
   DEPENDS kernel.elf
   COMMENT "Writing kernel.sym")
 
-# The bootable ISO with the default command line (tools/run rebuilds it with
-# another command line through tools/mkiso).
+# The bootable ISO with the default command line and the initramfs
+# (userland/CMakeLists.txt) as GRUB module "initramfs"; tools/run rebuilds it
+# with another command line through tools/mkiso.
 add_custom_command(OUTPUT sluice.iso
   COMMAND ${PROJECT_SOURCE_DIR}/tools/mkiso --kernel $<TARGET_FILE:kernel.elf>
           --symbols ${CMAKE_CURRENT_BINARY_DIR}/kernel.sym --out sluice.iso
-  DEPENDS kernel.elf kernel.sym ${PROJECT_SOURCE_DIR}/tools/mkiso
+          --module initramfs=${PROJECT_BINARY_DIR}/initramfs.cpio
+  DEPENDS kernel.elf kernel.sym ${PROJECT_SOURCE_DIR}/tools/mkiso ${PROJECT_BINARY_DIR}/initramfs.cpio
   COMMENT "Building sluice.iso")
 add_custom_target(image ALL DEPENDS sluice.iso kernel.sym)

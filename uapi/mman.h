@@ -32,6 +32,10 @@
 #define MAP_FIXED_NOREPLACE 0x100000
 #define MAP_UNINITIALIZED 0x4000000
 
+/* mmap(2)'s error return as a pointer (a libc's value; the system call
+ * itself returns -errno) */
+#define MAP_FAILED ((void*)-1)
+
 /* msync(2) */
 #define MS_ASYNC 1
 #define MS_INVALIDATE 2

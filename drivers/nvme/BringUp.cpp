@@ -8,7 +8,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "drivers/nvme/InterruptQueue.h"
 #include "kernel/block/TagSet.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -2,7 +2,7 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/mm/Mmio.h"
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "kernel/log/Log.h"
 #include "kernel/sync/SpinLock.h"
 

@@ -1,7 +1,7 @@
 #include "drivers/pci/Pci.h"
 
 #include "arch/x86_64/mm/Mmio.h"
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "drivers/pci/MsixLayout.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -1,13 +1,14 @@
 // devfs at /dev: every registered block device (buffered through its own
-// page cache, or O_DIRECT), plus null, zero and console.
+// page cache, or O_DIRECT), plus null, zero, console, kmsg and the raw serial
+// ports ttyS1..ttyS3 the machine has.
 #include "fs/devfs/DevFs.h"
 
-#include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/BlockDeviceMapping.h"
 #include "fs/ramfs/RamFs.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
@@ -56,13 +57,13 @@ public:
     }
     bool attached() const { return m_device != nullptr; }
 
-    Result<usize> read(vfs::File& file, u64 offset, void* buffer, usize length) override
+    Result<usize> read(vfs::File& file, u64 offset, mm::IoIter& buffer, u32 flags) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
-        return Inode::read(file, offset, buffer, length);
+        return Inode::read(file, offset, buffer, flags);
     }
-    Result<usize> write(vfs::File& file, u64 offset, const void* buffer, usize length) override
+    Result<usize> write(vfs::File& file, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -70,10 +71,9 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return Error::from_errno(ENOSPC);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::write(file, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::write(file, offset, buffer); });
     }
-    Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length) override
+    Result<usize> direct_io(bool write, u64 offset, mm::IoIter& buffer) override
     {
         if (!m_device)
             return Error::from_errno(ENODEV);
@@ -81,8 +81,7 @@ public:
             return Error::from_errno(EPERM);
         if (offset >= size)
             return write ? Result<usize>(Error::from_errno(ENOSPC)) : Result<usize>(0ul);
-        length = static_cast<usize>(min<u64>(length, size - offset));
-        return Inode::direct_io(write, offset, buffer, length);
+        return clamped(buffer, size - offset, [&] { return Inode::direct_io(write, offset, buffer); });
     }
     Result<void> fsync(bool data_only) override
     {
@@ -93,46 +92,135 @@ public:
     Result<void> truncate(u64) override { return Error::from_errno(EINVAL); }
 
 private:
+    // Run `io` on at most `limit` bytes of `buffer` (the end of the device).
+    template <typename Io>
+    static Result<usize> clamped(mm::IoIter& buffer, u64 limit, Io io)
+    {
+        const usize cut = buffer.count() > limit ? buffer.count() - static_cast<usize>(limit) : 0;
+        buffer.truncate(buffer.count() - cut);
+        auto result = io();
+        buffer.expand(cut);
+        return result;
+    }
+
     block::BlockDevice* m_device;
 };
 
 class CharDeviceInode final : public vfs::Inode {
 public:
-    enum class Kind { Null, Zero, Console };
-    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 minor)
-        : Inode(superblock_, number_, S_IFCHR | 0666)
+    // Serial: a raw byte channel on a serial console other than the
+    // primary one (ttyS1..ttyS3; no newline translation: it is not a tty,
+    // ioctl answers ENOTTY). Kmsg: each write becomes kernel log lines, as
+    // Linux's /dev/kmsg (Documentation/ABI/testing/dev-kmsg): an optional
+    // "<N>" priority prefix is dropped.
+    enum class Kind { Null, Zero, Console, Kmsg, Serial };
+    CharDeviceInode(vfs::SuperBlock& superblock_, u64 number_, Kind kind, u32 major, u32 minor,
+                    const console::Console* port = nullptr)
+        : Inode(superblock_, number_, S_IFCHR | (kind == Kind::Kmsg ? 0644 : 0666))
         , m_kind(kind)
+        , m_console(port)
     {
-        rdev = make_device_number(kind == Kind::Console ? 5 : 1, minor);
+        rdev = make_device_number(major, minor);
     }
-    Result<usize> read(vfs::File&, u64, void* buffer, usize length) override
+    Result<usize> read(vfs::File&, u64, mm::IoIter& buffer, u32) override
     {
-        if (m_kind == Kind::Zero) {
-            memset(buffer, 0, length);
+        // Reading the log through /dev/kmsg is not offered.
+        if (m_kind == Kind::Kmsg)
+            return Error::from_errno(EINVAL);
+        if (m_kind != Kind::Zero)
+            return 0ul;
+        const usize length = buffer.count();
+        const usize zeroed = buffer.zero(length);
+        if (zeroed == 0 && length)
+            return Error::from_errno(EFAULT);
+        return zeroed;
+    }
+    Result<usize> write(vfs::File&, u64, mm::IoIter& buffer) override
+    {
+        switch (m_kind) {
+        case Kind::Null:
+        case Kind::Zero: {
+            // drivers/char/mem.c write_null: the data is never read.
+            const usize length = buffer.count();
+            buffer.advance(length);
             return length;
         }
-        return 0ul;
-    }
-    Result<usize> write(vfs::File&, u64, const void* buffer, usize length) override
-    {
-        if (m_kind == Kind::Console)
-            serial::write(static_cast<const char*>(buffer), length);
-        return length;
+        case Kind::Kmsg: return write_kmsg(buffer);
+        case Kind::Console:
+        case Kind::Serial: break;
+        }
+        // The machine's first console (drivers/serial registers ttyS0 first),
+        // or this node's serial port.
+        const console::Console* console = m_kind == Kind::Console ? console::primary() : m_console;
+        char chunk[256];
+        usize done = 0;
+        while (buffer.count()) {
+            const usize want = min(buffer.count(), sizeof(chunk));
+            const usize got = buffer.copy_from(chunk, want);
+            if (console && m_kind == Kind::Console)
+                console::write_text(*console, chunk, got);
+            else if (console)
+                console->write(console->context, chunk, got);
+            done += got;
+            if (got < want)
+                break;
+        }
+        if (done == 0 && buffer.count())
+            return Error::from_errno(EFAULT);
+        return done;
     }
     Result<void> truncate(u64) override { return {}; }
     Result<void> fsync(bool) override { return {}; }
     // drivers/char/mem.c null_lseek: /dev/null and /dev/zero seek anywhere
-    // and stay at 0; the console is a tty (no_llseek: ESPIPE).
+    // and stay at 0; the console and serial ports are ttys (no_llseek: ESPIPE).
     Result<u64> llseek(vfs::File& file, i64, int) override
     {
-        if (m_kind == Kind::Console)
+        if (m_kind == Kind::Console || m_kind == Kind::Serial || m_kind == Kind::Kmsg)
             return Error::from_errno(ESPIPE);
         file.position = 0;
         return 0ul;
     }
 
 private:
+    // One write is one message (Linux's devkmsg_write copies it whole and
+    // refuses one longer than PRINTK_MESSAGE_MAX, 2048 bytes).
+    static Result<usize> write_kmsg(mm::IoIter& buffer)
+    {
+        constexpr usize MESSAGE_MAX = 2048;
+        const usize length = buffer.count();
+        if (length > MESSAGE_MAX)
+            return Error::from_errno(EINVAL);
+        char text[MESSAGE_MAX];
+        if (buffer.copy_from(text, length) != length)
+            return Error::from_errno(EFAULT);
+        write_log_lines(text, length);
+        return length;
+    }
+
+    static void write_log_lines(const char* text, usize length)
+    {
+        if (length >= 3 && text[0] == '<') {
+            usize close = 1;
+            while (close < length && close < 5 && text[close] >= '0' && text[close] <= '9')
+                close++;
+            if (close > 1 && close < length && text[close] == '>') {
+                text += close + 1;
+                length -= close + 1;
+            }
+        }
+        while (length > 0) {
+            usize line = 0;
+            while (line < length && text[line] != '\n')
+                line++;
+            log_info("user", "%.*s", static_cast<int>(line), text);
+            usize consumed = line < length ? line + 1 : line;
+            text += consumed;
+            length -= consumed;
+        }
+    }
+
     Kind m_kind;
+    const console::Console* m_console; // Serial only
 };
 
 constexpr usize MAX_DEVICE_INODES = block::MAX_BLOCK_DEVICES;
@@ -153,18 +241,34 @@ Result<vfs::SuperBlock*> mount_devfs(StringView, u32, char*, usize)
     struct CharDevice {
         const char* name;
         CharDeviceInode::Kind kind;
-        u32 minor;
+        u32 major, minor; // Linux's numbers (Documentation/admin-guide/devices.txt)
     };
+    using Kind = CharDeviceInode::Kind;
     static const CharDevice CHAR_DEVICES[] = {
-        { "null", CharDeviceInode::Kind::Null, 3 },
-        { "zero", CharDeviceInode::Kind::Zero, 5 },
-        { "console", CharDeviceInode::Kind::Console, 1 },
+        { "null", Kind::Null, 1, 3 },
+        { "zero", Kind::Zero, 1, 5 },
+        { "kmsg", Kind::Kmsg, 1, 11 },
+        { "console", Kind::Console, 5, 1 },
     };
     for (const CharDevice& device : CHAR_DEVICES) {
-        auto* inode = new CharDeviceInode(*superblock, 1000 + device.minor, device.kind, device.minor);
+        auto* inode = new CharDeviceInode(*superblock, 1000 + device.major * 256 + device.minor, device.kind,
+                                          device.major, device.minor);
         if (!inode)
             return Error::from_errno(ENOMEM);
         TRY(root->attach(StringView(device.name), inode));
+    }
+    // /dev/ttyS<N> (char 4:64+N) for each serial console the machine has
+    // besides the primary one, which /dev/console already is.
+    for (usize i = 0; i < console::count(); i++) {
+        const console::Console* port = console::at(i);
+        const char* name = port->name;
+        if (port == console::primary() || strncmp(name, "ttyS", 4) != 0 || name[4] < '0' || name[4] > '9' || name[5])
+            continue;
+        const u32 minor = 64 + static_cast<u32>(name[4] - '0');
+        auto* inode = new CharDeviceInode(*superblock, 1000 + 4 * 256 + minor, Kind::Serial, 4, minor, port);
+        if (!inode)
+            return Error::from_errno(ENOMEM);
+        TRY(root->attach(StringView(name), inode));
     }
     for (usize i = 0; i < block::device_count(); i++) {
         block::BlockDevice* device = block::device_at(i);

@@ -68,7 +68,8 @@ Result<void> wait_uptodate(Mapping& space, Page& page)
 }
 
 // The page at `index`, up to date, with a reference; readahead as `ra` says.
-Result<Page*> get_page_for_read(Mapping& space, ReadaheadState* ra, u64 index, u64 request_pages)
+// `nowait`: EAGAIN instead of waiting for a read (one is started on a miss).
+Result<Page*> get_page_for_read(Mapping& space, ReadaheadState* ra, u64 index, u64 request_pages, bool nowait = false)
 {
     for (;;) {
         Page* page = space.find_get_page(index);
@@ -77,7 +78,12 @@ Result<Page*> get_page_for_read(Mapping& space, ReadaheadState* ra, u64 index, u
                 const ReadaheadRequest request = ra->on_miss(index, request_pages, space.page_count());
                 readahead(space, request.start, request.count, request.trigger);
                 page = space.find_get_page(index);
+            } else if (nowait) {
+                readahead(space, index, request_pages);
+                page = space.find_get_page(index);
             }
+            if (!page && nowait)
+                return Error::from_errno(EAGAIN);
             if (!page) {
                 // No readahead, or it could not allocate: just this page.
                 Page* fresh = alloc_cache_page();
@@ -99,6 +105,10 @@ Result<Page*> get_page_for_read(Mapping& space, ReadaheadState* ra, u64 index, u
             readahead(space, request.start, request.count, request.trigger);
         }
         if (!page_test(*page, PAGE_UPTODATE)) {
+            if (nowait) {
+                put_page(*page);
+                return Error::from_errno(EAGAIN);
+            }
             auto ready = wait_uptodate(space, *page);
             if (ready.is_error()) {
                 put_page(*page);
@@ -148,13 +158,13 @@ void readahead(Mapping& space, u64 start, u64 count, u64 trigger)
     submit_reads(space, batch);
 }
 
-Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* buffer, usize length)
+Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, mm::IoIter& buffer, u32 flags)
 {
     const u64 size = space.size_bytes();
-    if (pos >= size || length == 0)
+    if (pos >= size || buffer.count() == 0)
         return 0;
-    length = min<u64>(length, size - pos);
-    u8* out = static_cast<u8*>(buffer);
+    const usize length = min<u64>(buffer.count(), size - pos);
+    const bool nowait = flags & READ_NOWAIT;
     usize done = 0;
     while (done < length) {
         const u64 at = pos + done;
@@ -162,14 +172,16 @@ Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* b
         const u32 offset = at & (PAGE_SIZE - 1);
         const usize chunk = min<u64>(PAGE_SIZE - offset, length - done);
         const u64 last_index = (pos + length - 1) >> PAGE_SHIFT;
-        auto page = get_page_for_read(space, ra, index, last_index - index + 1);
+        auto page = get_page_for_read(space, ra, index, last_index - index + 1, nowait);
         if (page.is_error()) {
             if (done)
                 break;
             return page.error();
         }
         Page& p = *page.value();
-        memcpy(out + done, static_cast<u8*>(mm::page_address(&p)) + offset, chunk);
+        // A user buffer may fault here: the page is referenced, not locked,
+        // so resolving the fault may itself read this file.
+        const usize copied = buffer.copy_to(static_cast<u8*>(mm::page_address(&p)) + offset, chunk);
         // One access per pass over a page: a reader going through a page in
         // small pieces touches it once (at its first byte), so a streaming
         // read stays on the inactive list and a real re-read promotes.
@@ -178,7 +190,12 @@ Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* b
         put_page(p);
         if (ra)
             ra->note_access(index);
-        done += chunk;
+        done += copied;
+        if (copied < chunk) {
+            if (done)
+                break;
+            return Error::from_errno(EFAULT);
+        }
     }
     return done;
 }

@@ -53,28 +53,52 @@ Result<Page*> prepare_page(Mapping& space, u64 index, u32 length)
 
 } // namespace
 
-Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize length)
+Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer)
 {
+    const usize length = buffer.count();
     if (length == 0)
         return 0;
     TRY(space.ops().prepare_write(space, pos, length));
-    const u8* in = static_cast<const u8*>(buffer);
+    // User data is copied into a bounce page before the cache page is
+    // locked: a fault taken while holding the page lock could need that very
+    // page (the buffer mmapped from this file) and deadlock. Linux copies
+    // with page faults disabled and retries after faulting in; without that
+    // primitive the extra copy is the safe form.
+    Page* bounce = nullptr;
+    if (buffer.is_user()) {
+        bounce = mm::alloc_page();
+        if (!bounce)
+            return Error::from_errno(ENOMEM);
+    }
     usize done = 0;
+    int error = 0;
     while (done < length) {
         const u64 at = pos + done;
         const u64 index = at >> PAGE_SHIFT;
         const u32 offset = at & (PAGE_SIZE - 1);
-        const u32 chunk = static_cast<u32>(min<u64>(PAGE_SIZE - offset, length - done));
+        u32 chunk = static_cast<u32>(min<u64>(PAGE_SIZE - offset, length - done));
+        if (bounce) {
+            chunk = static_cast<u32>(buffer.copy_from(mm::page_address(bounce), chunk));
+            if (chunk == 0) {
+                error = EFAULT;
+                break;
+            }
+        }
         auto prepared = prepare_page(space, index, chunk);
         if (prepared.is_error()) {
-            if (done)
-                break;
-            return prepared.error();
+            if (bounce)
+                buffer.revert(chunk);
+            error = prepared.error().code();
+            break;
         }
         Page& page = *prepared.value();
         // Not under writeback while we change it? Linux allows it too (no
         // stable pages): the page is dirty again and will be rewritten.
-        memcpy(static_cast<u8*>(mm::page_address(&page)) + offset, in + done, chunk);
+        u8* destination = static_cast<u8*>(mm::page_address(&page)) + offset;
+        if (bounce)
+            memcpy(destination, mm::page_address(bounce), chunk);
+        else
+            buffer.copy_from(destination, chunk); // kernel memory: never short
         page_set(page, PAGE_UPTODATE);
         space.set_page_dirty(page);
         space.extend_size_to(at + chunk);
@@ -84,6 +108,10 @@ Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize 
         done += chunk;
         balance_dirty_pages(space);
     }
+    if (bounce)
+        mm::free_page(bounce);
+    if (done == 0 && error)
+        return Error::from_errno(error);
     return done;
 }
 

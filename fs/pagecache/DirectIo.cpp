@@ -9,6 +9,7 @@
 #include "kernel/block/BlockDevice.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/PageAllocator.h"
+#include "kernel/debug/Panic.h"
 #include "kernel/sync/Completion.h"
 
 namespace pagecache {
@@ -95,12 +96,15 @@ public:
     }
     ~DirectBuilder() { submit(); }
 
-    // `length` bytes of kernel memory at `memory` go to/from `sector`.
-    void add(u8* memory, u64 length, u64 sector)
+    // The next `length` bytes of `buffer` (kernel memory or pages) go
+    // to/from `sector`; advances `buffer`.
+    void add(mm::IoIter& buffer, u64 length, u64 sector)
     {
         while (length) {
-            const uptr address = reinterpret_cast<uptr>(memory);
-            const u32 in_page = static_cast<u32>(min<u64>(PAGE_SIZE - (address & (PAGE_SIZE - 1)), length));
+            Page* page = nullptr;
+            u32 offset = 0;
+            const u32 in_page = buffer.current_page_piece(length, page, offset);
+            ASSERT(in_page > 0);
             if (m_bio && (sector != m_next_sector || m_bio->count == PageBio::MAX_VECS))
                 submit();
             if (!m_bio) {
@@ -110,11 +114,10 @@ public:
                 m_bio->count = 0;
                 m_start_sector = sector;
             }
-            Page* page = mm::virt_to_page(memory);
-            m_bio->vecs[m_bio->count++] = block::BioVec {page, static_cast<u32>(address & (PAGE_SIZE - 1)), in_page};
+            m_bio->vecs[m_bio->count++] = block::BioVec {page, offset, in_page};
             m_next_sector = sector + (in_page >> block::SECTOR_SHIFT);
             sector = m_next_sector;
-            memory += in_page;
+            buffer.advance(in_page);
             length -= in_page;
         }
     }
@@ -146,14 +149,17 @@ private:
 
 } // namespace
 
-Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, void* memory, usize length,
-                              DirectIoDone done, void* context)
+Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, mm::IoIter& buffer, DirectIoDone done,
+                              void* context)
 {
-    u8* buffer = static_cast<u8*>(memory);
     if (!space.device() || !space.has_backing_store())
         return Error::from_errno(EINVAL);
-    if (!direct_io_aligned(space, pos, buffer, length))
+    // Bios need pages: user memory must be pinned first (an IoIter of pages).
+    if (buffer.is_user())
         return Error::from_errno(EINVAL);
+    if (!direct_io_aligned(space, pos, buffer))
+        return Error::from_errno(EINVAL);
+    const usize length = buffer.count();
     const bool write = op == block::BioOp::Write;
     const u32 lbs = space.device()->limits().logical_block_size;
     usize result = length;
@@ -205,9 +211,9 @@ Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, void* me
                     request->error = EIO; // map_blocks(create) must not leave a hole
                     break;
                 }
-                memset(buffer + offset, 0, extent_bytes);
+                buffer.zero(extent_bytes);
             } else {
-                builder.add(buffer + offset, extent_bytes, m.sector + (in_block >> block::SECTOR_SHIFT));
+                builder.add(buffer, extent_bytes, m.sector + (in_block >> block::SECTOR_SHIFT));
             }
             offset += extent_bytes;
         }
@@ -230,36 +236,117 @@ void sync_done(void* context, i64 result)
     wait->done.complete();
 }
 
-Result<usize> direct_io(Mapping& space, block::BioOp op, u64 pos, u8* buffer, usize length)
+// Kernel memory or pages: one asynchronous request, waited for. Leaves
+// `buffer` advanced by exactly the bytes transferred.
+Result<usize> direct_io_pages(Mapping& space, block::BioOp op, u64 pos, mm::IoIter& buffer)
 {
+    const usize before = buffer.count();
     SyncWait wait;
-    TRY(submit_direct_io(space, op, pos, buffer, length, sync_done, &wait));
+    TRY(submit_direct_io(space, op, pos, buffer, sync_done, &wait));
     wait.done.wait();
-    if (wait.result < 0)
+    const usize consumed = before - buffer.count();
+    if (wait.result < 0) {
+        buffer.revert(consumed);
         return Error::from_errno(static_cast<int>(-wait.result));
-    if (op == block::BioOp::Write && length)
-        invalidate_range(space, pos, pos + length - 1); // drop what went stale, in thread context
-    return static_cast<usize>(wait.result);
+    }
+    const usize transferred = static_cast<usize>(wait.result);
+    if (consumed > transferred)
+        buffer.revert(consumed - transferred); // a read that ended at EOF inside its last block
+    if (op == block::BioOp::Write && transferred)
+        invalidate_range(space, pos, pos + transferred - 1); // drop what went stale, in thread context
+    return transferred;
+}
+
+// User memory: through a kernel bounce buffer, BOUNCE_BYTES at a time, until
+// user pages can be pinned for the bios. A fault part-way gives the short
+// count (whole logical blocks), EFAULT if nothing moved.
+constexpr unsigned BOUNCE_ORDER = 4;
+constexpr usize BOUNCE_BYTES = PAGE_SIZE << BOUNCE_ORDER;
+
+Result<usize> direct_io_bounced(Mapping& space, block::BioOp op, u64 pos, mm::IoIter& buffer)
+{
+    Page* bounce_pages = mm::alloc_pages(BOUNCE_ORDER);
+    if (!bounce_pages)
+        return Error::from_errno(ENOMEM);
+    u8* bounce = static_cast<u8*>(mm::page_address(bounce_pages));
+    const u64 lbs_mask = space.device()->limits().logical_block_size - 1;
+    usize done = 0;
+    int error = 0;
+    while (buffer.count()) {
+        const usize n = min(buffer.count(), BOUNCE_BYTES);
+        if (op == block::BioOp::Write) {
+            const usize copied = buffer.copy_from(bounce, n);
+            const usize usable = copied & ~lbs_mask;
+            buffer.revert(copied - usable);
+            if (usable == 0) {
+                error = EFAULT;
+                break;
+            }
+            mm::IoIter chunk = mm::IoIter::kernel(bounce, usable);
+            auto written = direct_io_pages(space, op, pos + done, chunk);
+            if (written.is_error()) {
+                buffer.revert(usable);
+                error = written.error().code();
+                break;
+            }
+            done += written.value();
+            if (written.value() < usable) {
+                buffer.revert(usable - written.value());
+                break;
+            }
+            if (copied < n)
+                break; // the fault ends the write
+        } else {
+            mm::IoIter chunk = mm::IoIter::kernel(bounce, n);
+            auto read = direct_io_pages(space, op, pos + done, chunk);
+            if (read.is_error()) {
+                error = read.error().code();
+                break;
+            }
+            const usize copied = buffer.copy_to(bounce, read.value());
+            done += copied;
+            if (copied < read.value()) {
+                error = EFAULT;
+                break;
+            }
+            if (read.value() < n)
+                break; // end of file
+        }
+    }
+    mm::free_pages(bounce_pages, BOUNCE_ORDER);
+    if (done == 0 && error)
+        return Error::from_errno(error);
+    return done;
 }
 
 } // namespace
 
-bool direct_io_aligned(const Mapping& space, u64 pos, const void* buffer, usize length)
+bool direct_io_aligned(const Mapping& space, u64 pos, const mm::IoIter& buffer)
 {
     if (!space.device())
         return false;
     const u64 mask = space.device()->limits().logical_block_size - 1;
-    return ((pos | length | reinterpret_cast<uptr>(buffer)) & mask) == 0;
+    return ((pos | buffer.count() | buffer.alignment()) & mask) == 0;
 }
 
-Result<usize> direct_read(Mapping& space, u64 pos, void* buffer, usize length)
+Result<usize> direct_read(Mapping& space, u64 pos, mm::IoIter& buffer)
 {
-    return direct_io(space, block::BioOp::Read, pos, static_cast<u8*>(buffer), length);
+    if (buffer.is_user()) {
+        if (!direct_io_aligned(space, pos, buffer))
+            return Error::from_errno(EINVAL);
+        return direct_io_bounced(space, block::BioOp::Read, pos, buffer);
+    }
+    return direct_io_pages(space, block::BioOp::Read, pos, buffer);
 }
 
-Result<usize> direct_write(Mapping& space, u64 pos, const void* buffer, usize length)
+Result<usize> direct_write(Mapping& space, u64 pos, mm::IoIter& buffer)
 {
-    return direct_io(space, block::BioOp::Write, pos, static_cast<u8*>(const_cast<void*>(buffer)), length);
+    if (buffer.is_user()) {
+        if (!direct_io_aligned(space, pos, buffer))
+            return Error::from_errno(EINVAL);
+        return direct_io_bounced(space, block::BioOp::Write, pos, buffer);
+    }
+    return direct_io_pages(space, block::BioOp::Write, pos, buffer);
 }
 
 } // namespace pagecache

@@ -2,7 +2,7 @@
 #include "fs/pagecache/PageIo.h"
 #include "fs/pagecache/Readahead.h"
 #include "fs/pagecache/Reclaim.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/log/Log.h"
 
 namespace pagecache {

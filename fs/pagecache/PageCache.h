@@ -28,20 +28,45 @@
 
 #include "fs/pagecache/Mapping.h"
 #include "fs/pagecache/Readahead.h"
+#include "kernel/mm/IoIter.h"
 
 namespace pagecache {
 
 // Boot: the bio reserve, LRU watermarks and kreclaimd.
 void init();
 
-// Read up to `length` bytes at `pos` (stops at the end of the file). `ra` is
-// the open file's readahead state (null: no readahead, only what is asked).
-Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* buffer, usize length);
+// buffered_read flags.
+enum ReadFlags : u32 {
+    // Never wait for I/O (Linux's IOCB_NOWAIT): copy what is cached and up to
+    // date; at the first page that is not, start its readahead and stop with
+    // what was copied, or EAGAIN if that is nothing.
+    READ_NOWAIT = 1u << 0,
+};
 
-// Write `length` bytes at `pos`; extends size_bytes when writing past it. May
-// sleep (reads for partial pages, throttling). Returns the bytes written
-// (short only when an error stopped it after some progress).
-Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize length);
+// Read up to buffer.count() bytes at `pos` into `buffer` (stops at the end of
+// the file), advancing it by the bytes read. `ra` is the open file's
+// readahead state (null: no readahead, only what is asked). A user buffer
+// that faults part-way gives the short count, EFAULT when nothing was copied.
+Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, mm::IoIter& buffer, u32 flags = 0);
+
+// Write buffer.count() bytes at `pos` from `buffer`, advancing it by the
+// bytes written; extends size_bytes when writing past it. May sleep (reads
+// for partial pages, throttling). Returns the bytes written: short when an
+// error or a user-memory fault stopped it after some progress (EFAULT when a
+// fault stopped it before any).
+Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer);
+
+// Kernel-memory conveniences of the two.
+inline Result<usize> buffered_read(Mapping& space, ReadaheadState* ra, u64 pos, void* buffer, usize length)
+{
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return buffered_read(space, ra, pos, iter);
+}
+inline Result<usize> buffered_write(Mapping& space, u64 pos, const void* buffer, usize length)
+{
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return buffered_write(space, pos, iter);
+}
 
 // Start reading pages [start, start + count) that are not cached, without
 // waiting; `trigger` gets the readahead mark (ReadaheadRequest::NO_TRIGGER: none).

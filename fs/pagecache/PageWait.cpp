@@ -1,6 +1,7 @@
 #include "fs/pagecache/PageWait.h"
 
 #include "fs/pagecache/PageState.h"
+#include "kernel/debug/Panic.h"
 #include "kernel/sync/WaitQueue.h"
 
 namespace pagecache {
@@ -45,6 +46,71 @@ void wait_on_page_writeback(Page& page)
     wait_event(wait_queue_of(page), [&] { return !page_test(page, PAGE_WRITEBACK); });
 }
 
-void wake_page_waiters(Page& page) { wait_queue_of(page).wake_all(); }
+void wake_page_waiters(Page& page) { wait_queue_of(page).wake_all(&page); }
+
+namespace {
+
+constexpr u32 WAITER_IDLE = 0;
+constexpr u32 WAITER_ARMED = 1;
+constexpr u32 WAITER_DONE = 2;
+
+bool claim(AsyncPageWaiter& waiter)
+{
+    u32 expected = WAITER_ARMED;
+    return __atomic_compare_exchange_n(&waiter.state, &expected, WAITER_DONE, false, __ATOMIC_ACQ_REL,
+                                       __ATOMIC_ACQUIRE);
+}
+
+// Under the hashed queue's lock, from wake_page_waiters(key = the page).
+bool async_page_wake(WaitQueueEntry& entry, void* key)
+{
+    auto& waiter = *static_cast<AsyncPageWaiter*>(entry.context);
+    if (key != waiter.page || page_test(*waiter.page, PAGE_LOCKED))
+        return false; // another page of this queue, or locked again already
+    if (!claim(waiter))
+        return false; // disarmed meanwhile
+    // Unlink as autoremove_wake_function does (the iterator already holds the
+    // next entry); `linked` cleared last, then the entry is the callback's.
+    IntrusiveList<WaitQueueEntry, &WaitQueueEntry::node>::remove(entry);
+    __atomic_store_n(&entry.linked, false, __ATOMIC_RELEASE);
+    waiter.callback(waiter);
+    return true;
+}
+
+} // namespace
+
+AsyncPageWaiter::AsyncPageWaiter(Callback callback_, void* context_)
+    : entry(nullptr, 0, async_page_wake)
+    , callback(callback_)
+    , context(context_)
+{
+    entry.context = this;
+}
+
+bool wait_on_page_locked_async(Page& page, AsyncPageWaiter& waiter)
+{
+    ASSERT(__atomic_load_n(&waiter.state, __ATOMIC_ACQUIRE) != WAITER_ARMED);
+    waiter.page = &page;
+    __atomic_store_n(&waiter.state, WAITER_ARMED, __ATOMIC_RELEASE);
+    WaitQueue& queue = wait_queue_of(page);
+    queue.add(waiter.entry);
+    // Queued before the test (as wait_event): an unlock after this test
+    // finds the entry; one before it is seen here.
+    if (page_test(page, PAGE_LOCKED))
+        return true;
+    if (!claim(waiter))
+        return true; // an unlock between add and test already ran the callback
+    queue.remove(waiter.entry);
+    return false;
+}
+
+bool disarm_page_waiter(AsyncPageWaiter& waiter)
+{
+    WaitQueue& queue = wait_queue_of(*waiter.page);
+    const bool cancelled = claim(waiter);
+    // Taking the queue lock also waits out a callback running under it.
+    queue.remove(waiter.entry);
+    return cancelled;
+}
 
 } // namespace pagecache

@@ -127,22 +127,28 @@ public:
         , m_generator(generator)
     {
     }
-    Result<usize> read(vfs::File&, u64 offset, void* buffer, usize length) override
+    Result<usize> read(vfs::File&, u64 offset, mm::IoIter& buffer, u32) override
     {
+        const usize length = buffer.count();
         constexpr usize CAPACITY = 16 * KiB;
         Text text{ static_cast<char*>(kmalloc(CAPACITY)), CAPACITY };
         if (!text.data)
             return Error::from_errno(ENOMEM);
         m_generator(text);
         usize n = 0;
+        int error = 0;
         if (offset < text.length) {
             n = min<usize>(length, text.length - offset);
-            memcpy(buffer, text.data + offset, n);
+            n = buffer.copy_to(text.data + offset, n);
+            if (n == 0)
+                error = EFAULT;
         }
         kfree(text.data);
+        if (error)
+            return Error::from_errno(error);
         return n;
     }
-    Result<usize> write(vfs::File&, u64, const void*, usize) override { return Error::from_errno(EACCES); }
+    Result<usize> write(vfs::File&, u64, mm::IoIter&) override { return Error::from_errno(EACCES); }
     Result<void> truncate(u64) override { return Error::from_errno(EACCES); }
     Result<void> fsync(bool) override { return {}; }
 

@@ -136,7 +136,7 @@ Result<void> close(File* file)
     return {};
 }
 
-static Result<usize> do_read(File& file, void* buffer, usize length, u64 offset)
+static Result<usize> do_read(File& file, mm::IoIter& buffer, u64 offset, u32 flags)
 {
     if (!may_read(file.flags))
         return Error::from_errno(EBADF);
@@ -144,14 +144,16 @@ static Result<usize> do_read(File& file, void* buffer, usize length, u64 offset)
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
     if (file.flags & O_DIRECT) {
-        if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
+        if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
             return Error::from_errno(EINVAL);
-        return inode.direct_io(false, offset, buffer, length);
+        if (flags & pagecache::READ_NOWAIT)
+            return Error::from_errno(EAGAIN); // a direct read always waits for the device
+        return inode.direct_io(false, offset, buffer);
     }
-    return inode.read(file, offset, buffer, length);
+    return inode.read(file, offset, buffer, flags);
 }
 
-static Result<usize> do_write(File& file, const void* buffer, usize length, u64* offset_inout, bool append)
+static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout, bool append)
 {
     if (!may_write(file.flags))
         return Error::from_errno(EBADF);
@@ -161,10 +163,9 @@ static Result<usize> do_write(File& file, const void* buffer, usize length, u64*
     // The inode lock makes O_APPEND atomic: the end is read and written under it.
     MutexGuard guard(inode.lock);
     u64 offset = append ? inode.size : *offset_inout;
-    if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer, length))
+    if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
         return Error::from_errno(EINVAL);
-    auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, const_cast<void*>(buffer), length)
-                                           : inode.write(file, offset, buffer, length);
+    auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, buffer) : inode.write(file, offset, buffer);
     if (!written.is_error())
         *offset_inout = offset + written.value();
     if (!written.is_error() && (file.flags & O_DSYNC))
@@ -172,29 +173,53 @@ static Result<usize> do_write(File& file, const void* buffer, usize length, u64*
     return written;
 }
 
-Result<usize> read(File& file, void* buffer, usize length)
+Result<usize> read(File& file, mm::IoIter& buffer)
 {
     MutexGuard guard(file.position_lock);
-    const usize n = TRY(do_read(file, buffer, length, file.position));
+    const usize n = TRY(do_read(file, buffer, file.position, 0));
     file.position += n;
     return n;
 }
 
-Result<usize> write(File& file, const void* buffer, usize length)
+Result<usize> write(File& file, mm::IoIter& buffer)
 {
     MutexGuard guard(file.position_lock);
-    return do_write(file, buffer, length, &file.position, file.flags & O_APPEND);
+    return do_write(file, buffer, &file.position, file.flags & O_APPEND);
+}
+
+Result<usize> pread(File& file, mm::IoIter& buffer, u64 offset, u32 flags)
+{
+    return do_read(file, buffer, offset, flags);
+}
+
+Result<usize> pwrite(File& file, mm::IoIter& buffer, u64 offset)
+{
+    // Linux: pwrite on an O_APPEND file appends (a long-standing quirk).
+    return do_write(file, buffer, &offset, file.flags & O_APPEND);
+}
+
+Result<usize> read(File& file, void* buffer, usize length)
+{
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return read(file, iter);
+}
+
+Result<usize> write(File& file, const void* buffer, usize length)
+{
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return write(file, iter);
 }
 
 Result<usize> pread(File& file, void* buffer, usize length, u64 offset)
 {
-    return do_read(file, buffer, length, offset);
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return pread(file, iter, offset);
 }
 
 Result<usize> pwrite(File& file, const void* buffer, usize length, u64 offset)
 {
-    // Linux: pwrite on an O_APPEND file appends (a long-standing quirk).
-    return do_write(file, buffer, length, &offset, file.flags & O_APPEND);
+    mm::IoIter iter = mm::IoIter::kernel(buffer, length);
+    return pwrite(file, iter, offset);
 }
 
 Result<u64> lseek(File& file, i64 offset, int whence)

@@ -11,6 +11,15 @@ Result<File*> open(StringView path, u32 flags, u32 mode = 0644);
 // Drops one reference (see File); the last one releases the file.
 Result<void> close(File* file);
 
+// Data transfers on `buffer` (mm::IoIter: kernel or user memory, an iovec
+// array, pages), advanced by the bytes moved; read/write use and move the
+// file position. pread's `flags`: pagecache::READ_NOWAIT for a read that
+// must not wait for I/O (EAGAIN; io_uring's first attempt).
+Result<usize> read(File& file, mm::IoIter& buffer);
+Result<usize> write(File& file, mm::IoIter& buffer);
+Result<usize> pread(File& file, mm::IoIter& buffer, u64 offset, u32 flags = 0);
+Result<usize> pwrite(File& file, mm::IoIter& buffer, u64 offset);
+// Kernel-memory conveniences.
 Result<usize> read(File& file, void* buffer, usize length);
 Result<usize> write(File& file, const void* buffer, usize length);
 Result<usize> pread(File& file, void* buffer, usize length, u64 offset);

@@ -10,7 +10,7 @@
 #include "fs/ramfs/RamFs.h"
 #include "fs/vfs/FileApi.h"
 #include "kernel/debug/Panic.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
 

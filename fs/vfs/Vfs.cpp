@@ -123,22 +123,22 @@ Result<void> Inode::rename(StringView, Inode&, StringView) { return Error::from_
 Result<bool> Inode::readdir(u64&, DirEntry&) { return Error::from_errno(ENOTDIR); }
 Result<usize> Inode::readlink(char*, usize) { return Error::from_errno(EINVAL); }
 
-Result<usize> Inode::read(File& file, u64 offset, void* buffer, usize length)
+Result<usize> Inode::read(File& file, u64 offset, mm::IoIter& buffer, u32 flags)
 {
     if (is_directory())
         return Error::from_errno(EISDIR);
     if (!mapping)
         return Error::from_errno(EINVAL);
-    return pagecache::buffered_read(*mapping, &file.readahead, offset, buffer, length);
+    return pagecache::buffered_read(*mapping, &file.readahead, offset, buffer, flags);
 }
 
-Result<usize> Inode::write(File&, u64 offset, const void* buffer, usize length)
+Result<usize> Inode::write(File&, u64 offset, mm::IoIter& buffer)
 {
     if (is_directory())
         return Error::from_errno(EISDIR);
     if (!mapping)
         return Error::from_errno(EINVAL);
-    auto written = pagecache::buffered_write(*mapping, offset, buffer, length);
+    auto written = pagecache::buffered_write(*mapping, offset, buffer);
     if (mapping->size_bytes() != size) {
         size = mapping->size_bytes();
         TRY(size_changed());
@@ -168,19 +168,19 @@ bool Inode::supports_direct_io() const
     return mapping && mapping->has_backing_store() && mapping->device();
 }
 
-Result<usize> Inode::direct_io(bool write, u64 offset, void* buffer, usize length)
+Result<usize> Inode::direct_io(bool write, u64 offset, mm::IoIter& buffer)
 {
     if (!supports_direct_io())
         return Error::from_errno(EINVAL);
     if (write) {
-        auto written = pagecache::direct_write(*mapping, offset, buffer, length);
+        auto written = pagecache::direct_write(*mapping, offset, buffer);
         if (mapping->size_bytes() != size) {
             size = mapping->size_bytes();
             TRY(size_changed());
         }
         return written;
     }
-    return pagecache::direct_read(*mapping, offset, buffer, length);
+    return pagecache::direct_read(*mapping, offset, buffer);
 }
 
 Result<long> Inode::ioctl(File&, u32, unsigned long) { return Error::from_errno(ENOTTY); }

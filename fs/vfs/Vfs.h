@@ -20,6 +20,7 @@
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
+#include "kernel/mm/IoIter.h"
 #include "kernel/sync/Mutex.h"
 #include "uapi/fcntl.h"
 #include "uapi/poll.h"
@@ -125,14 +126,19 @@ public:
     virtual Result<bool> readdir(u64& cursor, DirEntry& out);
 
     virtual Result<usize> readlink(char* buffer, usize capacity);
-    // File data. The defaults are the buffered page-cache paths.
-    virtual Result<usize> read(File& file, u64 offset, void* buffer, usize length);
-    virtual Result<usize> write(File& file, u64 offset, const void* buffer, usize length);
+    // File data: buffer.count() bytes at `offset` to or from `buffer` (kernel
+    // or user memory, an iovec array or pages), which is advanced by the
+    // bytes returned. A user buffer that faults part-way gives the short
+    // count, EFAULT when nothing moved. The defaults are the buffered
+    // page-cache paths. `flags`: pagecache::READ_* (READ_NOWAIT: EAGAIN
+    // rather than wait for I/O; files that cannot honour it return EAGAIN).
+    virtual Result<usize> read(File& file, u64 offset, mm::IoIter& buffer, u32 flags = 0);
+    virtual Result<usize> write(File& file, u64 offset, mm::IoIter& buffer);
     virtual Result<void> truncate(u64 size);
     virtual Result<void> fsync(bool data_only);
     // O_DIRECT transfers (through the page cache's direct I/O, which keeps
     // the cache coherent). Supported when the inode has a device-backed mapping.
-    virtual Result<usize> direct_io(bool write, u64 offset, void* buffer, usize length);
+    virtual Result<usize> direct_io(bool write, u64 offset, mm::IoIter& buffer);
     bool supports_direct_io() const;
     // The rest of Linux's file_operations. Called without the inode lock;
     // llseek with the file's position lock held.

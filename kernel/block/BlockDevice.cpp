@@ -3,7 +3,7 @@
 #include "kernel/block/DeviceRemoval.h"
 #include "kernel/block/SchedulerChoice.h"
 #include "kernel/debug/Panic.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -6,7 +6,7 @@
 #include "arch/x86_64/interrupts/Interrupts.h"
 #include "arch/x86_64/smp/Smp.h"
 #include "arch/x86_64/time/TscCalibration.h"
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "drivers/pci/Pci.h"
 #include "drivers/serial/Uart16550.h"
 #include "fs/pagecache/PageCache.h"
@@ -15,8 +15,9 @@
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Worker.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/debug/SelfTest.h"
 #include "kernel/debug/Symbols.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/init/Demo.h"
 #include "kernel/init/Version.h"
 #include "kernel/lib/Format.h"
@@ -29,7 +30,6 @@
 #include "kernel/sched/Scheduler.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
-#include "tests/ktest/Ktest.h"
 
 namespace {
 
@@ -97,7 +97,10 @@ void init_main()
     vfs::init();           // root ramfs + initramfs, /dev, /proc, root2= ext2
     if (info.command_line.has("ktest")) {
         StringView selection = info.command_line.get("ktest");
-        u32 failed = ktest::run(selection.chars(), selection.length());
+        self_test::Runner run_tests = self_test::runner();
+        if (!run_tests)
+            log_error("ktest", "this kernel has no test runner");
+        u32 failed = run_tests ? run_tests(selection.chars(), selection.length()) : 1;
         vfs::shutdown(); // clean unmount: data written and filesystems marked clean
         test_exit(failed ? TestStatus::Failed : TestStatus::Passed);
     }
@@ -121,6 +124,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     BootInfo& info = boot_info();
     if (!multiboot2::parse(magic, info_phys, info))
         panic("not loaded by a Multiboot2 boot loader (magic %#x)", magic);
+    log_choose_console(info.command_line.get("log")); // log=ttyS1: the kernel log off ttyS0
     load_symbols(info);
     log_raw("\nSluice %s x86_64 (booted by %s)\n", SLUICE_VERSION, info.boot_loader_name);
     log_info("boot", "command line: %.*s", static_cast<int>(info.command_line.raw().length()),

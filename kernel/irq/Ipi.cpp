@@ -6,6 +6,7 @@
 #include "arch/x86_64/mm/PageTable.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/irq/IrqInternal.h"
+#include "kernel/irq/TlbRange.h"
 
 namespace {
 
@@ -112,19 +113,15 @@ struct TlbRange {
     usize length;
 };
 
-// Past this many pages one full flush is cheaper than page-by-page INVLPG.
-constexpr usize TLB_SINGLE_PAGE_LIMIT = 32;
-
 void flush_local(void* arg)
 {
     auto* range = static_cast<TlbRange*>(arg);
-    usize pages = (range->length + PAGE_SIZE - 1) / PAGE_SIZE;
-    if (range->length == 0 || pages > TLB_SINGLE_PAGE_LIMIT) {
+    const TlbPages pages = tlb_pages(range->start, range->length);
+    if (pages.full) {
         mm::flush_tlb_local_all(); // global entries too
     } else {
-        uptr end = range->start + range->length;
-        for (uptr page = align_down<uptr>(range->start, PAGE_SIZE); page < end; page += PAGE_SIZE)
-            mm::flush_tlb_local(page);
+        for (usize i = 0; i < pages.count; i++)
+            mm::flush_tlb_local(pages.first + i * PAGE_SIZE);
     }
     g_tlb_handled[current_cpu_index()]++;
 }

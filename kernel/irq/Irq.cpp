@@ -2,7 +2,7 @@
 
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/apic/IoApic.h"
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "kernel/irq/IrqInternal.h"
 #include "kernel/irq/VectorAllocator.h"
 #include "kernel/log/Log.h"

@@ -2,14 +2,25 @@
 
 namespace {
 
+// Into a buffer (truncating, NUL-terminated), or through a buffer that is
+// handed to `flush` whenever it fills (nothing is cut).
 class Sink {
 public:
     Sink(char* buffer, usize size) : m_buffer(buffer), m_size(size) { }
+    Sink(char* buffer, usize size, FormatFlush flush, void* context)
+        : m_buffer(buffer), m_size(size), m_flush(flush), m_context(context) { }
 
     void put(char c)
     {
-        if (m_length + 1 < m_size)
+        if (m_flush) {
+            m_buffer[m_filled++] = c;
+            if (m_filled == m_size) {
+                m_flush(m_context, m_buffer, m_filled);
+                m_filled = 0;
+            }
+        } else if (m_length + 1 < m_size) {
             m_buffer[m_length] = c;
+        }
         m_length++;
     }
 
@@ -21,6 +32,12 @@ public:
 
     usize finish()
     {
+        if (m_flush) {
+            if (m_filled)
+                m_flush(m_context, m_buffer, m_filled);
+            m_filled = 0;
+            return m_length;
+        }
         if (m_size > 0)
             m_buffer[m_length < m_size ? m_length : m_size - 1] = '\0';
         return m_length;
@@ -29,7 +46,10 @@ public:
 private:
     char* m_buffer;
     usize m_size;
+    FormatFlush m_flush = nullptr;
+    void* m_context = nullptr;
     usize m_length = 0;
+    usize m_filled = 0; // flushing mode: bytes waiting in m_buffer
 };
 
 struct Spec {
@@ -96,9 +116,10 @@ void emit_unsigned(Sink& sink, const Spec& spec, u64 value, unsigned base, bool 
 
 } // namespace
 
-usize format_string_v(char* buffer, usize size, const char* fmt, va_list args)
+namespace {
+
+usize format_into(Sink& sink, const char* fmt, va_list args)
 {
-    Sink sink(buffer, size);
     for (const char* p = fmt; *p; p++) {
         if (*p != '%') {
             sink.put(*p);
@@ -217,6 +238,30 @@ usize format_string_v(char* buffer, usize size, const char* fmt, va_list args)
         }
     }
     return sink.finish();
+}
+
+} // namespace
+
+usize format_string_v(char* buffer, usize size, const char* fmt, va_list args)
+{
+    Sink sink(buffer, size);
+    return format_into(sink, fmt, args);
+}
+
+usize format_stream_v(FormatFlush flush, void* context, const char* fmt, va_list args)
+{
+    char chunk[128];
+    Sink sink(chunk, sizeof(chunk), flush, context);
+    return format_into(sink, fmt, args);
+}
+
+usize format_stream(FormatFlush flush, void* context, const char* fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    usize n = format_stream_v(flush, context, fmt, args);
+    va_end(args);
+    return n;
 }
 
 usize format_string(char* buffer, usize size, const char* fmt, ...)

@@ -13,3 +13,10 @@
 usize format_string_v(char* buffer, usize size, const char* fmt, va_list args);
 usize format_string(char* buffer, usize size, const char* fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+// The same output, of any length, handed to `flush` in pieces (at most 128
+// bytes each, in order); returns the total length.
+using FormatFlush = void (*)(void* context, const char* text, usize length);
+usize format_stream_v(FormatFlush flush, void* context, const char* fmt, va_list args);
+usize format_stream(FormatFlush flush, void* context, const char* fmt, ...)
+    __attribute__((format(printf, 3, 4)));

@@ -1,24 +1,69 @@
 #include "kernel/log/Log.h"
 
-#include "drivers/serial/Uart16550.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
+#include "kernel/log/Console.h"
 #include "kernel/sync/SpinLock.h"
 #include "kernel/time/Clock.h"
 
 namespace {
 
 SpinLock g_log_lock{LockRank::Log, "log"};
-bool g_panic_mode = false;
-constexpr usize LINE_MAX = 512;
+Atomic<bool> g_panic_mode;
 
-void emit(const char* text, usize length)
+// Under g_log_lock (or in panic mode, by the one CPU left).
+struct Output {
+    bool chosen = false;                       // log_choose_console() ran
+    const console::Console* console = nullptr; // where lines go once chosen
+    // Lines logged before the command line was read, replayed on the choice.
+    static constexpr usize EARLY_CAPACITY = 4096;
+    char early[EARLY_CAPACITY];
+    usize early_length = 0;
+    usize early_dropped = 0;
+} g_output;
+
+void put(const char* text, usize length)
 {
-    if (g_panic_mode) {
-        serial::write(text, length);
+    Output& out = g_output;
+    if (!out.chosen) {
+        const usize room = Output::EARLY_CAPACITY - out.early_length;
+        const usize kept = min(length, room);
+        for (usize i = 0; i < kept; i++)
+            out.early[out.early_length + i] = text[i];
+        out.early_length += kept;
+        out.early_dropped += length - kept;
+        return;
+    }
+    if (out.console)
+        console::write_text(*out.console, text, length);
+}
+
+void put_chunk(void*, const char* text, usize length) { put(text, length); }
+
+void choose_locked(const console::Console* chosen)
+{
+    Output& out = g_output;
+    out.console = chosen;
+    out.chosen = true;
+    put(out.early, out.early_length);
+    if (out.early_dropped)
+        format_stream(put_chunk, nullptr, "(%lu bytes of early log dropped)\n", out.early_dropped);
+    out.early_length = out.early_dropped = 0;
+}
+
+// Runs `write` with the log to itself: under the lock, or alone in panic mode.
+template <typename Write>
+void with_output(Write&& write)
+{
+    if (g_panic_mode.load(MemoryOrder::Relaxed)) {
+        // The console may never have been chosen (a panic during early boot).
+        if (!g_output.chosen)
+            choose_locked(console::primary());
+        write();
         return;
     }
     SpinLockGuard guard(g_log_lock);
-    serial::write(text, length);
+    write();
 }
 
 char level_letter(LogLevel level)
@@ -38,21 +83,44 @@ char level_letter(LogLevel level)
 
 } // namespace
 
-void log_enter_panic_mode() { g_panic_mode = true; }
+void log_choose_console(StringView name)
+{
+    const console::Console* named = name.is_empty() ? console::primary() : console::find(name);
+    const console::Console* chosen;
+    {
+        SpinLockGuard guard(g_log_lock);
+        // An unknown name keeps the log where it is (the first console at boot).
+        chosen = named ? named : (g_output.chosen ? g_output.console : console::primary());
+        choose_locked(chosen);
+    }
+    if (!named && !name.is_empty())
+        log_warn("log", "log=%.*s: no such console; logging to %s", static_cast<int>(name.length()), name.chars(),
+                 chosen ? chosen->name : "nothing");
+}
 
-void log_write(const char* text, usize length) { emit(text, length); }
+const char* log_console_name()
+{
+    SpinLockGuard guard(g_log_lock);
+    return g_output.console ? g_output.console->name : nullptr;
+}
+
+void log_enter_panic_mode() { g_panic_mode.store(true, MemoryOrder::Relaxed); }
+
+void log_write(const char* text, usize length)
+{
+    with_output([&] { put(text, length); });
+}
 
 void log_message_v(LogLevel level, const char* tag, const char* fmt, va_list args)
 {
-    char line[LINE_MAX];
+    // One line however long, written whole under the lock.
     u64 us = clock_us();
-    usize n = format_string(line, sizeof(line), "[%5lu.%06lu] %c %s: ", us / 1000000, us % 1000000,
-                            level_letter(level), tag);
-    n = min(n, sizeof(line) - 1);
-    n += format_string_v(line + n, sizeof(line) - n, fmt, args);
-    n = min(n, sizeof(line) - 2);
-    line[n++] = '\n';
-    emit(line, n);
+    with_output([&] {
+        format_stream(put_chunk, nullptr, "[%5lu.%06lu] %c %s: ", us / 1000000, us % 1000000, level_letter(level),
+                      tag);
+        format_stream_v(put_chunk, nullptr, fmt, args);
+        put("\n", 1);
+    });
 }
 
 void log_message(LogLevel level, const char* tag, const char* fmt, ...)
@@ -65,10 +133,8 @@ void log_message(LogLevel level, const char* tag, const char* fmt, ...)
 
 void log_raw(const char* fmt, ...)
 {
-    char text[LINE_MAX];
     va_list args;
     va_start(args, fmt);
-    usize n = format_string_v(text, sizeof(text), fmt, args);
+    with_output([&] { format_stream_v(put_chunk, nullptr, fmt, args); });
     va_end(args);
-    emit(text, min(n, sizeof(text) - 1));
 }

@@ -5,6 +5,7 @@
 // burst may pass when CPUs race at the turn of an interval, never fewer).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/time/Clock.h"
 
@@ -22,24 +23,23 @@ public:
     bool allow() { return allow_at(clock_ns()); }
     bool allow_at(u64 now_ns)
     {
-        u64 start = __atomic_load_n(&m_interval_start_ns, __ATOMIC_RELAXED);
+        u64 start = m_interval_start_ns.load(MemoryOrder::Relaxed);
         if (start == 0 || now_ns - start >= m_interval_ns) {
-            if (__atomic_compare_exchange_n(&m_interval_start_ns, &start, now_ns ? now_ns : 1, false,
-                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                __atomic_store_n(&m_printed, 0u, __ATOMIC_RELAXED);
+            if (m_interval_start_ns.compare_exchange_strong(start, now_ns ? now_ns : 1, MemoryOrder::Relaxed))
+                m_printed.store(0, MemoryOrder::Relaxed);
         }
-        if (__atomic_fetch_add(&m_printed, 1u, __ATOMIC_RELAXED) < m_burst)
+        if (m_printed.fetch_add(1, MemoryOrder::Relaxed) < m_burst)
             return true;
-        __atomic_fetch_add(&m_suppressed, 1ul, __ATOMIC_RELAXED);
+        m_suppressed.fetch_add(1, MemoryOrder::Relaxed);
         return false;
     }
     // Messages refused so far (for tests and a summary line).
-    u64 suppressed() const { return __atomic_load_n(&m_suppressed, __ATOMIC_RELAXED); }
+    u64 suppressed() const { return m_suppressed.load(MemoryOrder::Relaxed); }
 
 private:
     u64 m_interval_ns;
     u32 m_burst;
-    u64 m_interval_start_ns = 0;
-    u32 m_printed = 0;
-    u64 m_suppressed = 0;
+    Atomic<u64> m_interval_start_ns;
+    Atomic<u32> m_printed;
+    Atomic<u64> m_suppressed;
 };

@@ -1,6 +1,6 @@
 // mm::init: the memory manager's boot sequence.
 #include "arch/x86_64/mm/Paging.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Boot.h"
 #include "kernel/mm/PageAllocator.h"

@@ -13,7 +13,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/FailInjection.h"

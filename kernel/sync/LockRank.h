@@ -59,5 +59,6 @@ enum class LockRank : u16 {
     Registry = 4300,      // short list and counter updates: slab caches, block devices and
                           // their holders, the block worker's queue, the MMIO window
     HardwareWindow = 4400, // index/data register pairs used as one: IOAPIC, PCI 0xcf8/0xcfc
-    Log = 9000,           // the console: callable from anywhere
+    Log = 9000,           // the kernel log: callable from anywhere
+    Console = 9100,       // one console's transmitter (a UART), taken under the log lock
 };

@@ -1,7 +1,7 @@
 // ktest suite "acpi": the tables parsed at boot agree with the machine QEMU
 // was started as.
 #include "arch/x86_64/Cpu.h"
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "tests/ktest/Ktest.h"
 
 namespace {

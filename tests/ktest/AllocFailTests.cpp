@@ -17,7 +17,7 @@
 #include "fs/vfs/Vfs.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/lib/String.h"
 #include "kernel/lib/StringView.h"

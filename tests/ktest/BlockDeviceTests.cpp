@@ -19,7 +19,7 @@
 #include "drivers/virtio/blk/VirtioBlk.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -301,6 +301,7 @@ KTEST(blk_device, rejects_bad_bios_reads_and_flushes)
 
 KTEST(blk_verify, random_reads_from_every_cpu)
 {
+    KTEST_REQUIRE_OPTION("blk.seed", "disks holding the seeded pattern of tests/qemu/blk_image.py");
     const u64 seed = option("blk.seed", 1);
     // Per thread, up to the device's queue depth (each thread's CPU maps to
     // its own hardware queue); beyond SHALLOW_DEPTH the I/Os are smaller.
@@ -518,6 +519,7 @@ static nvme::Controller* nvme_controller_of(BlockDevice& device)
 
 KTEST(blk_timeout, slow_requests_complete_after_a_controller_reset)
 {
+    KTEST_REQUIRE_OPTION("nvme.drop_cqe", "a throttled, patterned NVMe disk with a lost completion (tests/qemu/blk_timeout.py)");
     const u64 seed = option("blk.seed", 1);
     for_each_selected_device([&](BlockDevice& device) {
         nvme::Controller* controller = nvme_controller_of(device);
@@ -623,6 +625,7 @@ static virtio::blk::Disk* virtio_disk_of(BlockDevice& device)
 
 KTEST(virtio_blk_timeout, stalled_ring_ends_in_a_device_reset)
 {
+    KTEST_REQUIRE_OPTION("virtio_blk.stall_after", "a patterned virtio-blk disk whose ring stalls (tests/qemu/blk_timeout.py)");
     const u64 seed = option("blk.seed", 1);
     for_each_selected_device([&](BlockDevice& device) {
         virtio::blk::Disk* disk = virtio_disk_of(device);
@@ -704,6 +707,7 @@ KTEST(virtio_blk_timeout, stalled_ring_ends_in_a_device_reset)
 // with EIO - none waits forever - and tags, pages and heap come back.
 KTEST(blk_dead_controller, failed_reset_fails_all_io_with_eio)
 {
+    KTEST_REQUIRE_OPTION("nvme.fail_reset", "controller resets that fail (tests/qemu/blk_timeout.py)");
     for_each_selected_device([&](BlockDevice& device) {
         nvme::Controller* controller = nvme_controller_of(device);
         if (!controller) {

@@ -15,7 +15,7 @@
 //               reads every file back with debugfs
 #include "fs/vfs/FileApi.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -16,6 +16,7 @@ struct KtestContext {
     const char* suite;
     const char* name;
     u32 failures = 0;
+    const char* skipped = nullptr; // why the test did not run (KTEST_SKIP)
 };
 
 struct KtestCase {
@@ -54,6 +55,24 @@ u32 run(const char* selection, usize length);
             ktest_fail(ktest_context, __FILE__, __LINE__, "expected %s == %s (%ld vs %ld)", #a, #b, \
                        static_cast<long>(_ka), static_cast<long>(_kb));                            \
     } while (0)
+
+// End the test as skipped, with the reason printed: for tests that need
+// something only their scenario arranges (a prepared disk image, a fault
+// injection option), so that `ktest=all` passes on any machine.
+#define KTEST_SKIP(reason)                                                                         \
+    do {                                                                                           \
+        ktest_context.skipped = (reason);                                                          \
+        return;                                                                                    \
+    } while (0)
+
+// Skip unless the kernel command line has `option` (which the test's scenario passes).
+#define KTEST_REQUIRE_OPTION(option, what)                                                         \
+    do {                                                                                           \
+        if (!ktest_has_option(option))                                                             \
+            KTEST_SKIP("needs " what " (command line option " option ")");                        \
+    } while (0)
+
+bool ktest_has_option(const char* option);
 
 // Stop the test at the first failed requirement.
 #define KASSERT(cond)                                                                              \

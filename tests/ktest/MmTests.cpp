@@ -527,6 +527,42 @@ KTEST(mm, page_table_map_protect_unmap)
     KEXPECT_EQ(mm::page_counters().free, before.free);
 }
 
+// Defect: index_of() ignored bits 63:48, so a non-canonical address mapped
+// (and translated) as its canonical alias, and virt + size - 1 could wrap.
+KTEST(mm, page_table_rejects_non_canonical_and_wrapping_ranges)
+{
+    mm::slab_shrink_all();
+    mm::PageCounters before = mm::page_counters();
+    auto created = mm::PageTable::create_address_space();
+    KASSERT(!created.is_error());
+    mm::PageTable* table = created.value();
+    constexpr PhysAddr PHYS = 0x200000;
+    constexpr uptr NON_CANONICAL = 0x0001'0000'0000'0000; // bit 48 set, 47 clear: aliases 0
+    constexpr uptr LOWER_TOP = 0x0000'8000'0000'0000;      // first address past the lower half
+    const auto einval = Error::from_errno(EINVAL);
+
+    KEXPECT(table->map(NON_CANONICAL, PHYS, PAGE_SIZE, mm::MAP_WRITE).error() == einval);
+    KEXPECT(table->map(LOWER_TOP, PHYS, PAGE_SIZE, mm::MAP_WRITE).error() == einval);
+    // Ends past the lower half (last page non-canonical).
+    KEXPECT(table->map(LOWER_TOP - PAGE_SIZE, PHYS, 2 * PAGE_SIZE, mm::MAP_WRITE).error() == einval);
+    // Wraps past 2^64 back to 0.
+    KEXPECT(table->map(~uptr(0) - PAGE_SIZE + 1, PHYS, 2 * PAGE_SIZE, mm::MAP_WRITE).error() == einval);
+    KEXPECT(table->unmap(~uptr(0) - PAGE_SIZE + 1, 2 * PAGE_SIZE).error() == einval);
+    KEXPECT(table->protect(NON_CANONICAL, PAGE_SIZE, mm::MAP_READ).error() == einval);
+    KEXPECT(!mm::PageTable::is_valid_range(0, LOWER_TOP + PAGE_SIZE)); // across the hole
+    KEXPECT(mm::PageTable::is_valid_range(~uptr(0) - PAGE_SIZE + 1, PAGE_SIZE)); // ends at the top: fine
+    KEXPECT(mm::PageTable::is_valid_range(LOWER_TOP - PAGE_SIZE, PAGE_SIZE));
+
+    // A canonical mapping is not visible through a non-canonical alias.
+    KASSERT(!table->map(0, PHYS, PAGE_SIZE, mm::MAP_WRITE).is_error());
+    KEXPECT(table->translate(0).is_mapped());
+    KEXPECT(!table->translate(NON_CANONICAL).is_mapped());
+
+    mm::PageTable::destroy_address_space(table);
+    mm::slab_shrink_all();
+    KEXPECT_EQ(mm::page_counters().free, before.free);
+}
+
 // A live kernel mapping at the very last page of the address space (the range
 // end wraps to 0): map a fresh page there, write through it, read the same
 // bytes through the direct map, unmap.

@@ -12,7 +12,7 @@
 #include "fs/pagecache/Reclaim.h"
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -136,6 +136,7 @@ KTEST(pagecache_dev, random_reads_read_only_what_is_asked)
 
 KTEST(pagecache_dev, write_fsync_reread_and_direct_coherence)
 {
+    KTEST_REQUIRE_OPTION("ktest.scratch_disks", "disks that keep what is written (tests/qemu/pagecache_dev.py)");
     for_each_test_device([&](block::BlockDevice& device, Mapping& space) {
         cold(space);
         constexpr u64 OFFSET = 16 * MiB + 512 * 3, LENGTH = 2 * MiB + 1234;

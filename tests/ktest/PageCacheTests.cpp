@@ -10,6 +10,7 @@
 #include "fs/pagecache/Writeback.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/sync/Completion.h"
 #include "tests/ktest/FakeDisk.h"
 #include "tests/ktest/Ktest.h"
 #include "tests/ktest/ThreadTestUtil.h"
@@ -761,4 +762,229 @@ KTEST(pagecache, asynchronous_direct_io_completes_through_the_callback)
     // Misaligned: refused up front, the callback never runs.
     KEXPECT(submit_direct_io(*space, block::BioOp::Read, OFFSET + 1, buffer.bytes, LENGTH, callback, &done).is_error());
     KEXPECT_EQ(done.calls, 3u);
+}
+
+// --- the buffer abstraction, non-blocking reads and asynchronous page waiters ---
+
+KTEST(pagecache, buffered_io_through_page_and_user_iterators)
+{
+    FakeDisk* disk = mem_disk();
+    Mapping* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 20 * MiB + 300;
+    Page* pages[2] = { mm::alloc_page(), mm::alloc_page() };
+    KASSERT(pages[0] && pages[1]);
+    const mm::PageSegment pieces[] = { { pages[0], 100, 3000 }, { pages[1], 0, 2000 } };
+    fill(static_cast<u8*>(mm::page_address(pages[0])) + 100, OFFSET, 3000, 21);
+    fill(static_cast<u8*>(mm::page_address(pages[1])), OFFSET + 3000, 2000, 21);
+    mm::IoIter source = mm::IoIter::pages(pieces, 2, 5000);
+    auto written = buffered_write(*space, OFFSET, source);
+    KASSERT(!written.is_error());
+    KEXPECT_EQ(written.value(), 5000ul);
+    KEXPECT_EQ(source.count(), 0ul);
+    KBuffer back(5000);
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, back.bytes, 5000).is_error());
+    KEXPECT_EQ(mismatches(back.bytes, OFFSET, 5000, 21), 0ul);
+    // Read into pages: the iterator ends where the data did.
+    memset(mm::page_address(pages[0]), 0, PAGE_SIZE);
+    memset(mm::page_address(pages[1]), 0, PAGE_SIZE);
+    mm::IoIter target = mm::IoIter::pages(pieces, 2, 5000);
+    auto read = buffered_read(*space, nullptr, OFFSET, target);
+    KASSERT(!read.is_error());
+    KEXPECT_EQ(read.value(), 5000ul);
+    KEXPECT_EQ(mismatches(static_cast<u8*>(mm::page_address(pages[0])) + 100, OFFSET, 3000, 21), 0ul);
+    KEXPECT_EQ(mismatches(static_cast<u8*>(mm::page_address(pages[1])), OFFSET + 3000, 2000, 21), 0ul);
+    // A user iterator whose memory cannot be reached: EFAULT, nothing moved,
+    // the file unchanged.
+    mm::IoIter bad = mm::IoIter::user(back.bytes, 5000);
+    KEXPECT_EQ(buffered_read(*space, nullptr, OFFSET, bad).error().code(), EFAULT);
+    KEXPECT_EQ(buffered_write(*space, OFFSET, bad).error().code(), EFAULT);
+    KEXPECT_EQ(bad.count(), 5000ul);
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, back.bytes, 5000).is_error());
+    KEXPECT_EQ(mismatches(back.bytes, OFFSET, 5000, 21), 0ul);
+    // Direct I/O straight from pages, and a user buffer through the bounce.
+    const mm::PageSegment whole[] = { { pages[0], 0, PAGE_SIZE } };
+    fill(static_cast<u8*>(mm::page_address(pages[0])), 24 * MiB, PAGE_SIZE, 22);
+    mm::IoIter direct = mm::IoIter::pages(whole, 1, PAGE_SIZE);
+    KEXPECT_EQ(direct_write(*space, 24 * MiB, direct).value(), PAGE_SIZE);
+    KASSERT(!buffered_read(*space, nullptr, 24 * MiB, back.bytes, PAGE_SIZE).is_error());
+    KEXPECT_EQ(mismatches(back.bytes, 24 * MiB, PAGE_SIZE, 22), 0ul);
+    mm::IoIter user_direct = mm::IoIter::user(reinterpret_cast<void*>(0x100000), PAGE_SIZE);
+    KEXPECT_EQ(direct_read(*space, 24 * MiB, user_direct).error().code(), EFAULT);
+    mm::IoIter user_async = mm::IoIter::user(reinterpret_cast<void*>(0x100000), PAGE_SIZE);
+    KEXPECT_EQ(submit_direct_io(*space, block::BioOp::Read, 24 * MiB, user_async, [](void*, i64) {}, nullptr)
+                   .error()
+                   .code(),
+               EINVAL);
+    mm::free_page(pages[0]);
+    mm::free_page(pages[1]);
+}
+
+KTEST(pagecache, nowait_read_returns_cached_data_or_eagain)
+{
+    FakeDisk* disk = mem_disk();
+    Mapping* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 30 * MiB, LENGTH = 4 * PAGE_SIZE;
+    KBuffer data(LENGTH);
+    fill(data.bytes, OFFSET, LENGTH, 23);
+    disk->poke(OFFSET, data.bytes, LENGTH);
+    memset(data.bytes, 0, LENGTH);
+    // A page whose read is in flight (locked, not up to date; here we hold
+    // it): EAGAIN at once where a blocking read would wait for the unlock.
+    {
+        auto grabbed = grab_cache_page(*space, OFFSET >> PAGE_SHIFT);
+        KASSERT(!grabbed.is_error());
+        mm::IoIter busy = mm::IoIter::kernel(data.bytes, LENGTH);
+        KEXPECT_EQ(buffered_read(*space, nullptr, OFFSET, busy, READ_NOWAIT).error().code(), EAGAIN);
+        KEXPECT_EQ(busy.count(), LENGTH);
+        space->remove_page(*grabbed.value());
+        unlock_page(*grabbed.value());
+        put_page(*grabbed.value());
+    }
+    // Cold: the read it starts fills the cache (EAGAIN unless the device was
+    // faster than the lookup after the submission).
+    const u64 reads_before = disk->reads();
+    mm::IoIter cold = mm::IoIter::kernel(data.bytes, LENGTH);
+    auto first = buffered_read(*space, nullptr, OFFSET, cold, READ_NOWAIT);
+    KEXPECT(first.is_error() ? first.error().code() == EAGAIN : first.value() > 0);
+    Page* page = space->find_get_page(OFFSET >> PAGE_SHIFT);
+    KASSERT(page);
+    wait_on_page_locked(*page);
+    KEXPECT(page_test(*page, PAGE_UPTODATE));
+    KEXPECT(disk->reads() > reads_before);
+    put_page(*page);
+    // The first page cached, the second in flight (held locked here): a
+    // nowait read returns what is up to date and stops at the first page
+    // that is not.
+    truncate_pages(*space, 0);
+    space->set_size_bytes(disk->device().capacity_bytes());
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, data.bytes, PAGE_SIZE).is_error());
+    {
+        auto in_flight = grab_cache_page(*space, (OFFSET >> PAGE_SHIFT) + 1);
+        KASSERT(!in_flight.is_error());
+        memset(data.bytes, 0, LENGTH);
+        mm::IoIter partial = mm::IoIter::kernel(data.bytes, LENGTH);
+        auto n = buffered_read(*space, nullptr, OFFSET, partial, READ_NOWAIT);
+        KASSERT(!n.is_error());
+        KEXPECT_EQ(n.value(), PAGE_SIZE);
+        KEXPECT_EQ(partial.count(), LENGTH - PAGE_SIZE);
+        KEXPECT_EQ(mismatches(data.bytes, OFFSET, PAGE_SIZE, 23), 0ul);
+        space->remove_page(*in_flight.value());
+        unlock_page(*in_flight.value());
+        put_page(*in_flight.value());
+    }
+    // Once everything is read, a nowait read is a plain hit.
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, data.bytes, LENGTH).is_error());
+    memset(data.bytes, 0, LENGTH);
+    mm::IoIter hit = mm::IoIter::kernel(data.bytes, LENGTH);
+    const u64 reads_hit = disk->reads();
+    KEXPECT_EQ(buffered_read(*space, nullptr, OFFSET, hit, READ_NOWAIT).value(), LENGTH);
+    KEXPECT_EQ(disk->reads(), reads_hit);
+    KEXPECT_EQ(mismatches(data.bytes, OFFSET, LENGTH, 23), 0ul);
+}
+
+namespace {
+
+struct WaiterLog {
+    u32 calls = 0;
+    bool uptodate = false;
+    Completion fired;
+};
+
+void note_page_ready(AsyncPageWaiter& waiter)
+{
+    auto& log = *static_cast<WaiterLog*>(waiter.context);
+    log.uptodate = page_test(*waiter.page, PAGE_UPTODATE);
+    __atomic_fetch_add(&log.calls, 1, __ATOMIC_RELEASE);
+    log.fired.complete();
+}
+
+} // namespace
+
+// The wake function runs the callback exactly once, on unlock, and only for
+// its own page; an unlocked page is reported at arming time instead.
+KTEST(pagecache, async_page_waiter_runs_its_callback_on_unlock)
+{
+    FakeDisk* disk = mem_disk();
+    Mapping* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 32 * MiB;
+    u8 scratch[64];
+    KASSERT(!buffered_read(*space, nullptr, OFFSET, scratch, sizeof(scratch)).is_error());
+    KASSERT(!buffered_read(*space, nullptr, OFFSET + PAGE_SIZE, scratch, sizeof(scratch)).is_error());
+    Page* page = space->find_get_page(OFFSET >> PAGE_SHIFT);
+    Page* other = space->find_get_page((OFFSET >> PAGE_SHIFT) + 1);
+    KASSERT(page && other);
+
+    WaiterLog log;
+    AsyncPageWaiter waiter(note_page_ready, &log);
+    KEXPECT(!wait_on_page_locked_async(*page, waiter)); // not locked: retry now
+    KEXPECT_EQ(log.calls, 0u);
+
+    lock_page(*page); // as a read in flight holds it
+    KEXPECT(wait_on_page_locked_async(*page, waiter));
+    lock_page(*other);
+    unlock_page(*other); // another page's unlock does not run it
+    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 0u);
+    unlock_page(*page);
+    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+    KEXPECT(log.uptodate);
+    KEXPECT(!disarm_page_waiter(waiter)); // it already ran
+    lock_page(*page);
+    unlock_page(*page);
+    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u); // once only
+
+    // Disarmed before the unlock: never runs.
+    WaiterLog quiet;
+    AsyncPageWaiter cancelled(note_page_ready, &quiet);
+    lock_page(*page);
+    KEXPECT(wait_on_page_locked_async(*page, cancelled));
+    KEXPECT(disarm_page_waiter(cancelled));
+    unlock_page(*page);
+    KEXPECT_EQ(__atomic_load_n(&quiet.calls, __ATOMIC_ACQUIRE), 0u);
+    put_page(*page);
+    put_page(*other);
+}
+
+// With real I/O: a nowait miss starts the read, the waiter fires from the
+// completion (an interrupt) once the page is up to date, and the retry hits.
+KTEST(pagecache, async_page_waiter_fires_when_a_read_completes)
+{
+    FakeDisk* disk = mem_disk();
+    Mapping* space = fresh_space(disk);
+    KASSERT(space);
+    constexpr u64 OFFSET = 34 * MiB;
+    KBuffer data(PAGE_SIZE);
+    fill(data.bytes, OFFSET, PAGE_SIZE, 24);
+    disk->poke(OFFSET, data.bytes, PAGE_SIZE);
+    u32 fired = 0, retried_at_once = 0;
+    for (u32 round = 0; round < 8; round++) {
+        const u64 at = OFFSET; // the same page, dropped each round
+        truncate_pages(*space, 0);
+        space->set_size_bytes(disk->device().capacity_bytes());
+        mm::IoIter iter = mm::IoIter::kernel(data.bytes, PAGE_SIZE);
+        auto attempt = buffered_read(*space, nullptr, at, iter, READ_NOWAIT);
+        KASSERT(attempt.is_error() ? attempt.error().code() == EAGAIN : attempt.value() == PAGE_SIZE);
+        Page* page = space->find_get_page(at >> PAGE_SHIFT);
+        KASSERT(page);
+        WaiterLog log;
+        AsyncPageWaiter waiter(note_page_ready, &log);
+        if (wait_on_page_locked_async(*page, waiter)) {
+            KEXPECT(log.fired.wait_for(5'000'000'000ul));
+            KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+            KEXPECT(log.uptodate);
+            fired++;
+        } else {
+            retried_at_once++; // the read beat us: the page is ready already
+            KEXPECT(page_test(*page, PAGE_UPTODATE));
+        }
+        put_page(*page);
+        memset(data.bytes, 0, PAGE_SIZE);
+        mm::IoIter retry = mm::IoIter::kernel(data.bytes, PAGE_SIZE);
+        KEXPECT_EQ(buffered_read(*space, nullptr, at, retry, READ_NOWAIT).value(), PAGE_SIZE);
+        KEXPECT_EQ(mismatches(data.bytes, at, PAGE_SIZE, 24), 0ul);
+    }
+    log_info("ktest", "async page waiter: %u fired from the completion, %u found the page ready", fired,
+             retried_at_once);
 }

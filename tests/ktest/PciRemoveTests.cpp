@@ -15,7 +15,7 @@
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/DeviceRemoval.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -5,7 +5,7 @@
 // given (ext2_rw.py, read part on virtio).
 #include "fs/vfs/FileApi.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"

@@ -1,5 +1,7 @@
 #include <stdarg.h>
 
+#include "arch/x86_64/boot/BootInfo.h"
+#include "kernel/debug/SelfTest.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/StringView.h"
 #include "kernel/log/Log.h"
@@ -21,6 +23,8 @@ void ktest_fail(KtestContext& context, const char* file, int line, const char* f
     log_raw("ktest:   %s.%s: %s:%d: %s\n", context.suite, context.name, file, line, message);
     context.failures++;
 }
+
+bool ktest_has_option(const char* option) { return boot_info().command_line.has(StringView(option)); }
 
 namespace ktest {
 namespace {
@@ -61,7 +65,7 @@ bool selected(StringView selection, const char* suite)
 u32 run(const char* selection_chars, usize length)
 {
     StringView selection(selection_chars, length);
-    u32 passed = 0, failed = 0;
+    u32 passed = 0, failed = 0, skipped = 0;
     log_raw("ktest: running %.*s\n", static_cast<int>(length), selection_chars);
     for (const KtestCase* const* entry = __ktest_start; entry < __ktest_end; entry++) {
         const KtestCase* test = *entry;
@@ -71,7 +75,10 @@ u32 run(const char* selection_chars, usize length)
         u64 start_ns = clock_ns();
         test->function(context);
         u64 elapsed_us = (clock_ns() - start_ns) / 1000;
-        if (context.failures == 0) {
+        if (context.failures == 0 && context.skipped) {
+            skipped++;
+            log_raw("ktest: skip %s.%s: %s\n", test->suite, test->name, context.skipped);
+        } else if (context.failures == 0) {
             passed++;
             log_raw("ktest: ok   %s.%s (%lu us)\n", test->suite, test->name, elapsed_us);
         } else {
@@ -79,8 +86,20 @@ u32 run(const char* selection_chars, usize length)
             log_raw("ktest: FAIL %s.%s (%lu us)\n", test->suite, test->name, elapsed_us);
         }
     }
+    if (skipped)
+        log_raw("ktest: %u skipped (each line above says why)\n", skipped);
     log_raw("ktest: %u passed, %u failed\n", passed, failed);
     return failed;
 }
 
 } // namespace ktest
+
+namespace {
+
+// Boot reaches the runner through kernel/debug/SelfTest.h.
+[[gnu::used]] const bool g_registered = [] {
+    self_test::register_runner(ktest::run);
+    return true;
+}();
+
+} // namespace

@@ -3,7 +3,7 @@
 // Linux errno rules, on the root ramfs and /dev. Needs no disk.
 #include "fs/vfs/FdTable.h"
 #include "fs/vfs/FileApi.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/log/Log.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"

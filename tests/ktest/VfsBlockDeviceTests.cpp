@@ -66,6 +66,7 @@ KTEST(vfs_blockdev, stat_reports_a_block_device_of_the_right_size)
 
 KTEST(vfs_blockdev, buffered_and_direct_views_are_coherent)
 {
+    KTEST_REQUIRE_OPTION("ktest.scratch_disks", "disks that keep what is written (tests/qemu/pagecache_dev.py)");
     for_each_device_file([&](block::BlockDevice& device, StringView path) {
         const u64 lbs = device.limits().logical_block_size;
         PageBuffer direct_buffer, check_buffer;

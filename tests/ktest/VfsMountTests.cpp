@@ -5,7 +5,7 @@
 //   - the ext2 filesystem at /mnt when root2= is given: /mnt/dir/../..
 //     must land on the root ramfs (tests/qemu/ext2_rw.py, write part).
 #include "fs/vfs/FileApi.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "tests/ktest/Ktest.h"
 

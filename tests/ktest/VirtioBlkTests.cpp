@@ -8,7 +8,7 @@
 #include "kernel/block/Bench.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
@@ -136,6 +136,7 @@ KTEST(virtio_blk, negotiated_only_implemented_features_and_registered)
 // then put the original data back.
 KTEST(virtio_blk, write_flush_read_back_and_restore)
 {
+    KTEST_REQUIRE_OPTION("ktest.scratch_disks", "a virtio-blk disk that keeps what is written (tests/qemu/virtio_blk.py)");
     Disk* disk = disk_or_skip("write_flush_read_back_and_restore");
     if (!disk)
         return;

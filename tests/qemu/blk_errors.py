@@ -25,7 +25,7 @@ def main():
         conf = pathlib.Path(tmp) / "blkdebug.conf"
         conf.write_text("".join(f'[inject-error]\nevent = "{e}"\nerrno = "{EIO}"\nsector = "{BAD_SECTOR}"\n\n'
                                 for e in ("read_aio", "write_aio")))
-        r = scenario.boot(a, f"ktest=blk_errors,virtio_blk blk.bad_sector={BAD_SECTOR} "
+        r = scenario.boot(a, f"ktest=blk_errors,virtio_blk ktest.scratch_disks blk.bad_sector={BAD_SECTOR} "
                              f"virtio_blk.eio_sector={BAD_SECTOR}",
                           drives=storage.drives(nvme, virtio, a.smp, nvme_file=f"blkdebug:{conf}:{nvme}",
                                                 virtio_file=f"blkdebug:{conf}:{virtio}"),

@@ -37,7 +37,7 @@ def main():
             drives = storage.drives(nvme, virtio, a.smp)
             for d in drives:
                 d[1] += f",throttling.bps-write={WRITE_BYTES_PER_SECOND}"
-            r = scenario.boot(a, "ktest=pagecache_dev,vfs_blockdev,procfs", drives=drives, echo=False)
+            r = scenario.boot(a, "ktest=pagecache_dev,vfs_blockdev,procfs ktest.scratch_disks", drives=drives, echo=False)
         for line in r.output.splitlines():
             if "ktest" in line and ("I ktest" in line or "FAIL" in line or line.startswith("ktest:   ")):
                 print(line)

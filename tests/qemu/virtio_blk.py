@@ -44,7 +44,7 @@ def main():
             ["-drive", f"file={ro},if=none,id=vd1,format=raw,readonly=on",
              "-device", f"virtio-blk-pci,drive=vd1,num-queues={a.smp}"],
         ]
-        r = scenario.boot(a, f"ktest=virtio_blk virtio_blk.ro_seed={ro_seed}", drives=drives, echo=False)
+        r = scenario.boot(a, f"ktest=virtio_blk virtio_blk.ro_seed={ro_seed} ktest.scratch_disks", drives=drives, echo=False)
         out = r.output
         print("\n".join(l for l in out.splitlines() if "virtio" in l))
         storage.check_ktests(c, r)

@@ -4,7 +4,7 @@
 SLUICE_PACKAGES=(
   build-essential cmake g++ binutils python3
   qemu-system-x86 grub-pc-bin grub-common xorriso mtools
-  libgtest-dev e2fsprogs cpio musl-tools liburing-dev
+  libgtest-dev e2fsprogs cpio musl-tools liburing-dev busybox-static
 )
 
 ensure_packages() {

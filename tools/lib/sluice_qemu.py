@@ -5,6 +5,7 @@ Used by tools/qemu (the command-line launcher), tools/run and tests/qemu.
 """
 import os
 import pathlib
+import re
 import select
 import shutil
 import subprocess
@@ -27,11 +28,12 @@ CPU_MODEL = "max"
 
 
 class Result:
-    def __init__(self, status, output, timed_out, qemu_status):
+    def __init__(self, status, output, timed_out, qemu_status, ports=None):
         self.status = status          # 0 passed / powered off, 1 failed, 124 timeout, else QEMU's
-        self.output = output          # the whole serial console, as text
+        self.output = output          # the kernel log's serial port, as text
         self.timed_out = timed_out
         self.qemu_status = qemu_status
+        self.ports = ports or {}      # the other serial ports: index -> bytes, exactly as sent
 
     @property
     def passed(self):
@@ -69,12 +71,29 @@ def kvm_usable(build_dir):
     return usable
 
 
-def _qemu_args(iso, smp, mem, accel, drives=(), extra=()):
-    # -nographic puts the serial port (the kernel console) on stdio.
+def log_port(cmdline):
+    """The serial port index the kernel log goes to: `log=ttySN` (default 0)."""
+    m = re.search(r"(?:^|\s)log=ttyS(\d)(?:\s|$)", cmdline)
+    return int(m.group(1)) if m else 0
+
+
+def _serial_args(log_index, port_count, port_dir):
+    """One -serial per port up to the last one used: the log's port on stdio,
+    the others into files under port_dir (QEMU numbers them ttyS0, ttyS1, ...)."""
+    if log_index == 0 and port_count <= 1:
+        return []  # -nographic alone: ttyS0 on stdio
+    args = []
+    for i in range(max(port_count, log_index + 1)):
+        args += ["-serial", "mon:stdio" if i == log_index else f"file:{port_dir}/ttyS{i}"]
+    return args
+
+
+def _qemu_args(iso, smp, mem, accel, drives=(), extra=(), serial=()):
+    # -nographic puts the first serial port (or the one given mon:stdio) on stdio.
     args = ["qemu-system-x86_64", "-machine", "q35", "-accel", accel, "-cpu", CPU_MODEL,
             "-smp", str(smp), "-m", mem, "-nographic", "-no-reboot",
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-            "-cdrom", str(iso), "-boot", "d", "-nic", "none"]
+            "-cdrom", str(iso), "-boot", "d", "-nic", "none"] + list(serial)
     for d in drives:
         args += list(d)
     return args + list(extra)
@@ -92,9 +111,13 @@ def null_disks(smp):
 
 
 def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=(),
-        modules=(), echo=True, kill_on=None, on_line=None, accel=None, tcg_thread=None):
+        modules=(), echo=True, kill_on=None, on_line=None, accel=None, tcg_thread=None, serial_ports=1):
     """Boot an ISO for `cmdline`; return a Result. `kill_on` ends QEMU (SIGKILL)
     as soon as that text appears on the console, as a power cut would.
+
+    The kernel log is read from the port `log=ttySN` names (ttyS0 without
+    it); QEMU gets a serial port for each of ttyS0..ttyS<max(N, serial_ports - 1)>,
+    and what the guest wrote to the others is in Result.ports.
 
     tcg_thread: "single" runs every vCPU in one host thread, round robin;
     "multi" (QEMU's default) gives each vCPU its own host thread. Tests use
@@ -115,7 +138,8 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
     with tempfile.TemporaryDirectory() as tmp:
         iso = pathlib.Path(tmp) / "sluice.iso"
         build_iso(build_dir, cmdline, iso, modules)
-        args = _qemu_args(iso, smp, mem, accel, drives, extra)
+        log_index = log_port(cmdline)
+        args = _qemu_args(iso, smp, mem, accel, drives, extra, _serial_args(log_index, serial_ports, tmp))
         if echo:
             print("+ " + " ".join(args), file=sys.stderr, flush=True)
         proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
@@ -156,12 +180,17 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
                 break
         proc.wait()
         text = output.decode(errors="replace").replace("\r\n", "\n")
+        ports = {}
+        for i in range(max(serial_ports, log_index + 1)):
+            path = pathlib.Path(tmp) / f"ttyS{i}"
+            if i != log_index and path.exists():
+                ports[i] = path.read_bytes()
         if timed_out:
             print(f"\n*** QEMU timed out: {time.monotonic() - started:.1f} s elapsed, limit {timeout} s ***",
                   file=sys.stderr)
             if not echo:
                 print("--- last console lines ---\n" + "\n".join(text.splitlines()[-40:]), file=sys.stderr)
-            return Result(TIMEOUT_STATUS, text, True, proc.returncode)
+            return Result(TIMEOUT_STATUS, text, True, proc.returncode, ports)
         q = proc.returncode
         if killed:
             status = 0
@@ -175,7 +204,7 @@ def run(build_dir, cmdline="", smp=2, mem="512M", timeout=120, drives=(), extra=
             status = 1
         else:
             status = q if q else 1
-        return Result(status, text, False, q)
+        return Result(status, text, False, q, ports)
 
 
 def symbolize(build_dir, text):

@@ -1,6 +1,6 @@
 #include "arch/x86_64/apic/IoApic.h"
 
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 #include "kernel/log/Log.h"
 #include "arch/x86_64/mm/Mmio.h"
 #include "kernel/sync/SpinLock.h"

@@ -1,7 +1,7 @@
 // Multiboot2 boot information parsing (Multiboot2 specification §3.6).
 #pragma once
 
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 
 namespace multiboot2 {
 

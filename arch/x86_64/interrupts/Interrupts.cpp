@@ -7,7 +7,7 @@
 #include "arch/x86_64/user/Fpu.h"
 #include "arch/x86_64/user/UserEntry.h"
 #include "kernel/debug/Panic.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/power/Power.h"
 

@@ -21,6 +21,11 @@ constexpr usize index_of(uptr virt, int level) { return (virt >> (PAGE_SHIFT + 9
 // Physical address bits of a leaf at `level` (a large page's bit 12 is PAT, not address).
 constexpr u64 leaf_address_mask(int level) { return pte::ADDRESS_MASK & ~(coverage(level) - 1); }
 
+// SDM Vol. 3A §4.5: with 4-level paging an address is canonical when bits
+// 63:48 copy bit 47. index_of() ignores those bits, so an unchecked
+// non-canonical address would alias a canonical one.
+constexpr bool is_canonical(uptr virt) { return static_cast<uptr>(static_cast<i64>(virt << 16) >> 16) == virt; }
+
 bool is_large_leaf(u64 entry, int level) { return level > 0 && (entry & pte::PRESENT) && (entry & pte::HUGE); }
 
 u64* table_at(PhysAddr phys) { return phys_to_virt<u64>(phys); }
@@ -80,6 +85,16 @@ u64 PageTable::entry_bits(u32 flags)
     return bits;
 }
 
+bool PageTable::is_valid_range(uptr virt, usize size)
+{
+    if (size == 0)
+        return is_canonical(virt);
+    const uptr last = virt + size - 1; // inclusive: a range may end at the top of the address space
+    // No wrap past 2^64, both ends canonical, and not across the hole
+    // between the halves (both ends canonical but in different halves).
+    return last >= virt && is_canonical(virt) && is_canonical(last) && (virt >> 63) == (last >> 63);
+}
+
 bool PageTable::is_range_unmapped(uptr virt, usize size)
 {
     if (size == 0)
@@ -109,7 +124,7 @@ bool PageTable::is_range_unmapped(uptr virt, usize size)
 Result<void> PageTable::map(uptr virt, PhysAddr phys, usize size, u32 flags, usize max_page_size)
 {
     if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(phys, PhysAddr(PAGE_SIZE)) ||
-        !is_aligned(size, PAGE_SIZE) || size == 0)
+        !is_aligned(size, PAGE_SIZE) || size == 0 || !is_valid_range(virt, size))
         return Error::from_errno(EINVAL);
     SpinLockGuard guard(m_lock);
     if (!is_range_unmapped(virt, size))
@@ -217,7 +232,7 @@ Result<void> PageTable::unmap_locked(uptr virt, usize size)
 
 Result<void> PageTable::unmap(uptr virt, usize size)
 {
-    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
+    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE) || !is_valid_range(virt, size))
         return Error::from_errno(EINVAL);
     Result<void> result;
     {
@@ -231,7 +246,7 @@ Result<void> PageTable::unmap(uptr virt, usize size)
 
 Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
 {
-    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
+    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE) || !is_valid_range(virt, size))
         return Error::from_errno(EINVAL);
     u64 bits = entry_bits(flags);
     Result<void> result;
@@ -252,7 +267,7 @@ Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
 
 Result<void> PageTable::visit_leaves(uptr virt, usize size, LeafVisitor visit, void* context)
 {
-    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE))
+    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_aligned(size, PAGE_SIZE) || !is_valid_range(virt, size))
         return Error::from_errno(EINVAL);
     SpinLockGuard guard(m_lock);
     return for_each_leaf(virt, size, [&](u64* entry, int level, uptr leaf_virt) {
@@ -271,7 +286,7 @@ Result<void> PageTable::visit_leaves(uptr virt, usize size, LeafVisitor visit, v
 
 Result<void> PageTable::set_leaf(uptr virt, u64 entry)
 {
-    if (!is_aligned(virt, uptr(PAGE_SIZE)))
+    if (!is_aligned(virt, uptr(PAGE_SIZE)) || !is_canonical(virt))
         return Error::from_errno(EINVAL);
     SpinLockGuard guard(m_lock);
     u64* table = table_at(m_pml4);
@@ -327,7 +342,7 @@ bool PageTable::detach_empty_below(u64* entry, int level, uptr entry_start, uptr
 
 void PageTable::detach_empty_tables(uptr virt, usize size, TableCollector collect, void* context)
 {
-    if (size == 0)
+    if (size == 0 || !is_valid_range(virt, size))
         return;
     ASSERT(!m_is_kernel);
     SpinLockGuard guard(m_lock);
@@ -350,6 +365,8 @@ void PageTable::detach_empty_tables(uptr virt, usize size, TableCollector collec
 
 Translation PageTable::translate(uptr virt)
 {
+    if (!is_canonical(virt))
+        return {}; // never mapped (and would alias a canonical address)
     SpinLockGuard guard(m_lock);
     u64* table = table_at(m_pml4);
     for (int level = LEVELS - 1; level >= 0; level--) {

@@ -114,6 +114,9 @@ public:
 
     // Entry bits for `flags` (NX only when the CPU has it).
     static u64 entry_bits(u32 flags);
+    // [virt, virt + size) is canonical at both ends, does not wrap past 2^64
+    // and lies in one half. map/unmap/protect/visit answer EINVAL otherwise.
+    static bool is_valid_range(uptr virt, usize size);
 
 private:
     template <typename LeafFunction>

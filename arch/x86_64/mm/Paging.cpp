@@ -6,7 +6,7 @@
 #include "arch/x86_64/mm/Mmio.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"

@@ -8,7 +8,7 @@
 #include "drivers/virtio/blk/DeviceConfig.h"
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/DeviceRemoval.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/FreeIndex.h"
 #include "kernel/lib/String.h"

@@ -5,8 +5,8 @@
 // package by its name and decode its first two integers, which is what every
 // firmware we boot on encodes plainly. The _PTS method is not run.
 #include "arch/x86_64/Cpu.h"
-#include "drivers/acpi/Acpi.h"
-#include "drivers/acpi/AcpiInternal.h"
+#include "arch/x86_64/acpi/Acpi.h"
+#include "arch/x86_64/acpi/AcpiInternal.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/power/Power.h"

@@ -1,7 +1,7 @@
-// Shared between the files of drivers/acpi.
+// Shared between the files of arch/x86_64/acpi.
 #pragma once
 
-#include "drivers/acpi/Tables.h"
+#include "arch/x86_64/acpi/Tables.h"
 #include "arch/x86_64/mm/Mmio.h"
 
 namespace acpi {

@@ -1,4 +1,4 @@
-// ACPI table layouts used by drivers/acpi (ACPI Specification 6.5 numbering;
+// ACPI table layouts used by arch/x86_64/acpi (ACPI Specification 6.5 numbering;
 // MCFG from the PCI Firmware Specification 3.0). All little-endian, packed.
 #pragma once
 

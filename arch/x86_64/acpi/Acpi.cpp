@@ -1,8 +1,8 @@
 // ACPI table discovery and the MADT / MCFG parsers.
-#include "drivers/acpi/Acpi.h"
+#include "arch/x86_64/acpi/Acpi.h"
 
-#include "drivers/acpi/AcpiInternal.h"
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/acpi/AcpiInternal.h"
+#include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"

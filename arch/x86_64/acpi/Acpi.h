@@ -4,7 +4,7 @@
 // soft-off with kernel/power.
 #pragma once
 
-#include "drivers/acpi/Tables.h"
+#include "arch/x86_64/acpi/Tables.h"
 #include "kernel/lib/Types.h"
 
 namespace acpi {

@@ -1,4 +1,4 @@
-#include "kernel/init/BootInfo.h"
+#include "arch/x86_64/boot/BootInfo.h"
 
 #include "kernel/lib/String.h"
 
