@@ -21,6 +21,7 @@
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
 #include "kernel/mm/IoIter.h"
+#include "kernel/mm/VmBacking.h"
 #include "kernel/sync/Mutex.h"
 #include "uapi/fcntl.h"
 #include "uapi/poll.h"
@@ -87,13 +88,15 @@ struct SetAttr {
 // DEFAULT_POLLMASK, for regular files, block devices, directories).
 constexpr u32 DEFAULT_POLL_MASK = POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM;
 
-// An mmap(2) request handed to a file's mmap hook (the memory-mapping side
-// arrives with user mode).
+// An mmap(2) request handed to a file's mmap hook: the hook checks what the
+// file allows and hands out the pages through `backing` (kernel/mm/VmBacking.h),
+// with one reference for the caller.
 struct MmapRequest {
     u64 offset = 0;
     usize length = 0;
     u32 protection = 0; // PROT_*
     u32 flags = 0; // MAP_*
+    mm::VmBacking* backing = nullptr; // out
 };
 
 // lseek arithmetic shared by the file types: SEEK_SET/CUR/END against `end`,

@@ -421,15 +421,27 @@ Result<void> AddressSpace::protect(uptr address, usize length, u32 prot)
         return {};
     uptr end = address + length;
     MutexGuard guard(m_lock);
-    // Linux: the whole range must be mapped, checked before anything changes.
+    // Linux applies the change VMA by VMA and stops with ENOMEM at the first
+    // hole (or EACCES at a VMA that may not become writable); what came
+    // before it stays changed.
     uptr position = address;
+    int stop_error = 0;
     for (Vma* vma = m_vmas.find_first_ending_after(address); position < end; vma = m_vmas.next(*vma)) {
-        if (!vma || vma->start > position)
-            return Error::from_errno(ENOMEM);
-        if ((prot & PROT_WRITE) && (vma->flags & VMA_NO_WRITE))
-            return Error::from_errno(EACCES); // a MAP_SHARED file opened without write access
+        if (!vma || vma->start > position) {
+            stop_error = ENOMEM;
+            break;
+        }
+        if ((prot & PROT_WRITE) && (vma->flags & VMA_NO_WRITE)) {
+            stop_error = EACCES; // a MAP_SHARED file opened without write access
+            break;
+        }
         position = vma->end;
     }
+    uptr requested_end = end;
+    end = min(end, position);
+    if (end <= address)
+        return Error::from_errno(stop_error);
+    length = end - address;
     TRY(m_vmas.split_around(address, end));
     u32 new_prot = prot & VMA_PROT_MASK;
     Vma* vma = m_vmas.find(address);
@@ -448,6 +460,8 @@ Result<void> AddressSpace::protect(uptr address, usize length, u32 prot)
         vma = m_vmas.next(*merged);
     }
     shootdown(address, length);
+    if (end < requested_end && stop_error)
+        return Error::from_errno(stop_error);
     return {};
 }
 
@@ -896,7 +910,7 @@ FaultResult AddressSpace::handle_fault(const PageFaultInfo& info)
 
 FaultResult handle_page_fault(const PageFaultInfo& info)
 {
-    if (this_cpu().preempt_count > 0 || this_cpu().irq_depth > 0)
+    if (this_cpu().preempt_count > 0 || this_cpu().irq_depth > 0 || !x86::interrupts_enabled())
         return FaultResult::MapError; // cannot sleep for the lock here
     AddressSpace* space = AddressSpace::active();
     if (!space)

@@ -30,7 +30,12 @@
 enum class LockRank : u16 {
     // Sleeping locks, outermost first.
     MutexFilesystem = 100, // mount table, superblocks, inodes
-    MutexAddressSpace = 150, // a user address space's VMAs and page table (kernel/mm); page faults
+    // A user address space's VMAs and page table (kernel/mm; page faults).
+    // Equal to MutexFilesystem on purpose: the real order is Linux's
+    // (inode lock -> address space -> filesystem-internal locks such as the
+    // ext2 mount lock taken by map_blocks under a fault), which one rank per
+    // filesystem level cannot express; equal ranks may nest both ways.
+    MutexAddressSpace = 100,
     MutexBlockDevice = 200, // device open/close, partition scan, queue reconfiguration
     MutexDriver = 300,      // controller admin paths (NVMe admin queue, virtio config)
     MutexGeneric = 800,     // leaf mutexes that take no other mutex

@@ -56,6 +56,7 @@ void register_all()
 {
     register_file_syscalls();
     register_process_syscalls();
+    register_memory_syscalls();
     register_system_syscalls();
 }
 

@@ -35,6 +35,7 @@ UserFrame& current_frame();
 // Family registration functions (one per file).
 void register_file_syscalls();
 void register_process_syscalls();
+void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot
 
 } // namespace sys

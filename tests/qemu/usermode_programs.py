@@ -18,6 +18,7 @@ PROGRAMS = {
     "forkexec.c": [],
     "hostile.c": [],
     "procinfo.c": [],
+    "memory.c": [],
 }
 
 
