@@ -19,6 +19,7 @@ PROGRAMS = {
     "hostile.c": [],
     "procinfo.c": [],
     "memory.c": [],
+    "threads.c": [],
 }
 
 
