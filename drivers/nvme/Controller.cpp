@@ -26,9 +26,9 @@ Controller* Controller::at(usize index) { return index < g_controller_count ? g_
 
 bool Controller::drop_completion_for_test()
 {
-    if (__atomic_add_fetch(&m_cqes_reaped, 1, __ATOMIC_RELAXED) != m_drop_cqe_at)
+    if (m_cqes_reaped.add_fetch(1, MemoryOrder::Relaxed) != m_drop_cqe_at)
         return false;
-    __atomic_store_n(&m_drop_cqe_armed, false, __ATOMIC_RELAXED);
+    m_drop_cqe_armed.store(false, MemoryOrder::Relaxed);
     return true;
 }
 
@@ -68,7 +68,7 @@ Result<Own<Controller>> Controller::create(pci::Device& pci_device)
     // The lowest free number: a controller bound again keeps its name.
     c->m_index = lowest_free_index(g_controller_count, [](usize i) { return g_controllers[i]->m_index; });
     c->m_drop_cqe_at = boot_info().command_line.get_u64("nvme.drop_cqe", 0);
-    c->m_drop_cqe_armed = c->m_drop_cqe_at != 0;
+    c->m_drop_cqe_armed.store(c->m_drop_cqe_at != 0, MemoryOrder::Relaxed);
     c->m_fail_reset = boot_info().command_line.has("nvme.fail_reset");
     format_string(c->m_name, sizeof(c->m_name), "nvme%u", c->m_index);
 
@@ -150,11 +150,11 @@ void Controller::print_summary()
 
 block::QueueStatus Controller::queue_request(block::HwQueue& hw, block::Request& request, bool last)
 {
-    if (__atomic_load_n(&m_removing, __ATOMIC_ACQUIRE) || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE)) {
+    if (m_removing.load(MemoryOrder::Acquire) || m_dead.load(MemoryOrder::Acquire)) {
         block::complete_request(request, EIO); // the controller is disabled
         return block::QueueStatus::Ok;
     }
-    if (__atomic_load_n(&m_resetting, __ATOMIC_ACQUIRE))
+    if (m_resetting.load(MemoryOrder::Acquire))
         return block::QueueStatus::Busy;
     return static_cast<IoQueue*>(hw.driver_data)->issue(request, last);
 }

@@ -24,6 +24,7 @@
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Driver.h"
 #include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/Mutex.h"
@@ -83,17 +84,18 @@ public:
     IoQueue* raw_queue() { return m_raw_queue.ptr(); }
     Namespace* namespace_at(u32 index) { return index < m_namespace_count ? &m_namespaces[index] : nullptr; }
     u32 namespace_count() const { return m_namespace_count; }
-    u64 resets() const { return m_resets; }
-    bool is_dead() const { return __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE); }
-    u64 aborts() const { return m_aborts; }
+    u64 resets() const { return m_resets.load(MemoryOrder::Relaxed); }
+    bool is_dead() const { return m_dead.load(MemoryOrder::Acquire); }
+    u64 aborts() const { return m_aborts.load(MemoryOrder::Relaxed); }
     // Requests requeued by resets, over every I/O queue; queues that had some.
     u64 requeued(u32* queues_with_requeues = nullptr) const
     {
         u64 total = 0;
         u32 queues = 0;
         for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++) {
-            total += m_io_queues[i]->requeued;
-            queues += m_io_queues[i]->requeued != 0;
+            const u64 count = m_io_queues[i]->requeued.load(MemoryOrder::Relaxed);
+            total += count;
+            queues += count != 0;
         }
         if (queues_with_requeues)
             *queues_with_requeues = queues;
@@ -109,7 +111,7 @@ public:
     // so that request can only end through the timeout path. True for that
     // one. The reaper asks only while dropping_completions() (one load of a
     // flag that is false unless the option was given), outside its lock.
-    bool dropping_completions() const { return __atomic_load_n(&m_drop_cqe_armed, __ATOMIC_RELAXED); }
+    bool dropping_completions() const { return m_drop_cqe_armed.load(MemoryOrder::Relaxed); }
     bool drop_completion_for_test();
 
     static usize count();
@@ -186,15 +188,16 @@ private:
     u32 m_namespace_count = 0;
     Own<block::TagSet> m_tag_set;
 
-    bool m_resetting = false;
-    bool m_removing = false; // remove() gave up waiting: fail what still arrives
-    bool m_dead = false; // a reset failed: every request ends with EIO
+    // Read by queue_request on every CPU; written by the timeout worker and removal.
+    Atomic<bool> m_resetting {false};
+    Atomic<bool> m_removing {false}; // remove() gave up waiting: fail what still arrives
+    Atomic<bool> m_dead {false}; // a reset failed: every request ends with EIO
     bool m_fail_reset = false; // nvme.fail_reset: resets fail (tests the dead path)
     u64 m_drop_cqe_at = 0; // 0: off
-    bool m_drop_cqe_armed = false; // until the Nth completion was dropped (atomic)
-    u64 m_cqes_reaped = 0;
-    u64 m_resets = 0;
-    u64 m_aborts = 0;
+    Atomic<bool> m_drop_cqe_armed {false}; // until the Nth completion was dropped
+    Atomic<u64> m_cqes_reaped {0};
+    Atomic<u64> m_resets {0};
+    Atomic<u64> m_aborts {0};
 };
 
 } // namespace nvme

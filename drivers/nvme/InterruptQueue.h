@@ -11,7 +11,7 @@ namespace nvme {
 inline void interrupt_queue_handler(void* context)
 {
     auto& queue = *static_cast<IoQueue*>(context);
-    queue.interrupts++;
+    queue.interrupts.fetch_add(1, MemoryOrder::Relaxed);
     queue.reap();
 }
 

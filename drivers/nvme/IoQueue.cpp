@@ -74,7 +74,7 @@ Result<void> IoQueue::build_command(block::Request& request, SubmissionEntry& en
     entry = SubmissionEntry {};
     // The tag and this issue's generation (CommandId.h): a late completion
     // for an earlier issue of the tag is told apart and dropped.
-    entry.command_id = make_command_id(request.tag, __atomic_load_n(&request.generation, __ATOMIC_RELAXED));
+    entry.command_id = make_command_id(request.tag, request.generation.load(MemoryOrder::Relaxed));
     entry.nsid = ns.nsid;
     if (request.op == block::BioOp::Flush) {
         entry.opcode = io::FLUSH;
@@ -142,7 +142,7 @@ block::QueueStatus IoQueue::issue(block::Request& request, bool last)
         SpinLockGuard guard(m_sq_lock);
         // Stopped: a controller reset is collecting what is in the ring;
         // blk-mq keeps this one and issues it after the reset (kick_all).
-        if (!__atomic_load_n(&m_stopped, __ATOMIC_ACQUIRE) && !m_ring.is_full()) {
+        if (!m_stopped.load(MemoryOrder::Acquire) && !m_ring.is_full()) {
             request.driver_data_as<RequestData>().in_ring = true;
             m_ring.submit(entry);
             if (last)
@@ -162,11 +162,11 @@ void IoQueue::commit()
 
 u32 IoQueue::reap()
 {
-    __atomic_fetch_add(&m_reapers, 1, __ATOMIC_SEQ_CST);
+    m_reapers.fetch_add(1, MemoryOrder::SeqCst);
     u32 total = 0;
-    if (!__atomic_load_n(&m_stopped, __ATOMIC_SEQ_CST))
+    if (!m_stopped.load(MemoryOrder::SeqCst))
         total = reap_locked_batches();
-    __atomic_fetch_sub(&m_reapers, 1, __ATOMIC_RELEASE);
+    m_reapers.fetch_sub(1, MemoryOrder::Release);
     return total;
 }
 
@@ -178,13 +178,13 @@ block::Request* IoQueue::accept_completion(const CompletionEntry& cqe)
     block::Request* request = nullptr;
     if (tag < depth) {
         request = &m_hw->request(tag);
-        command.issued = __atomic_load_n(&request->state, __ATOMIC_ACQUIRE) == block::RequestState::Issued;
+        command.issued = request->state.load(MemoryOrder::Acquire) == block::RequestState::Issued;
         command.in_ring = request->driver_data_as<RequestData>().in_ring;
-        command.generation = __atomic_load_n(&request->generation, __ATOMIC_RELAXED);
+        command.generation = request->generation.load(MemoryOrder::Relaxed);
     }
     const CompletionVerdict verdict = classify_completion(cqe.command_id, depth, request ? &command : nullptr);
     if (verdict != CompletionVerdict::Accept) {
-        rejected_completions++;
+        rejected_completions.fetch_add(1, MemoryOrder::Relaxed);
         if (m_warnings.allow())
             log_warn("nvme", "queue %u: completion for command id 0x%x dropped: %s", qid(), cqe.command_id,
                      completion_verdict_name(verdict));
@@ -263,8 +263,8 @@ void IoQueue::requeue_all_and_reset()
 {
     // Like Linux's synchronize_irq: after this no reap() is in progress and
     // none will start, so no request can be completed and requeued at once.
-    __atomic_store_n(&m_stopped, true, __ATOMIC_SEQ_CST);
-    while (__atomic_load_n(&m_reapers, __ATOMIC_SEQ_CST))
+    m_stopped.store(true, MemoryOrder::SeqCst);
+    while (m_reapers.load(MemoryOrder::SeqCst))
         x86::pause();
     // What the controller finished before it was disabled is done: end it.
     reap_locked_batches();
@@ -293,7 +293,7 @@ void IoQueue::requeue_all_and_reset()
                 log_warn("nvme", "queue %u cid %u: given up after %u resets", qid(), tag, request.retries);
                 block::complete_request(request, EIO);
             } else {
-                requeued++;
+                requeued.fetch_add(1, MemoryOrder::Relaxed);
                 block::requeue_request(request);
             }
         }

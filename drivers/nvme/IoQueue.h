@@ -14,6 +14,7 @@
 #include "drivers/pci/DmaPool.h"
 #include "kernel/block/Driver.h"
 #include "kernel/block/Request.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/log/RateLimit.h"
@@ -74,7 +75,7 @@ public:
     // blk-mq, free its PRP lists, start a fresh ring. Both stay off until
     // resume() (after the queue is created again).
     void requeue_all_and_reset();
-    void resume() { __atomic_store_n(&m_stopped, false, __ATOMIC_RELEASE); }
+    void resume() { m_stopped.store(false, MemoryOrder::Release); }
     void enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq);
 
     // Interrupt bookkeeping (set by the controller for interrupt queues).
@@ -82,9 +83,9 @@ public:
     u32 cpu = 0;
     u8 vector = 0;
     char vector_name[16] = {}; // "nvme0q1", for the interrupt table
-    u64 interrupts = 0;
-    u64 requeued = 0; // requests handed back to blk-mq by controller resets
-    u64 rejected_completions = 0; // stale, duplicate or unknown command ids (under the CQ lock)
+    Atomic<u64> interrupts {0};
+    Atomic<u64> requeued {0}; // requests handed back to blk-mq by controller resets
+    Atomic<u64> rejected_completions {0}; // stale, duplicate or unknown command ids
 
     DmaPool& prp_pool() { return m_prp_pool; }
     u64 prp_pages_in_use();
@@ -114,8 +115,8 @@ private:
     // Reset handshake (requeue_all_and_reset): reap() does nothing and
     // issue() says Busy while m_stopped (read under m_sq_lock there), and
     // m_reapers counts reap() calls in progress.
-    bool m_stopped = false;
-    u32 m_reapers = 0;
+    Atomic<bool> m_stopped {false};
+    Atomic<u32> m_reapers {0};
 };
 
 } // namespace nvme

@@ -18,7 +18,7 @@ block::DriverQueueCounters Controller::queue_counters(block::HwQueue* hw)
     if (!queue)
         return {};
     const Queue::Counters& ring = queue->ring().counters();
-    return {true, __atomic_load_n(&queue->interrupts, __ATOMIC_RELAXED), ring.sq_doorbell_writes,
+    return {true, queue->interrupts.load(MemoryOrder::Relaxed), ring.sq_doorbell_writes,
             ring.cq_doorbell_writes};
 }
 

@@ -22,15 +22,15 @@ block::TimeoutAction Controller::timeout(block::Request& request, u32 generation
     // next). The abort names the command id of the issue that timed out, so
     // even a reissue after this check is not the one the controller aborts.
     queue.reap();
-    if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued ||
-        __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+    if (request.state.load(MemoryOrder::Acquire) != block::RequestState::Issued ||
+        request.generation.load(MemoryOrder::Acquire) != generation)
         return block::TimeoutAction::Handled;
     const u16 command_id = make_command_id(request.tag, generation);
     if (!data.aborted) {
         // First strike: Abort (§5.1). The command then completes normally
         // with "abort requested" (or on its own) through the queue.
         data.aborted = true;
-        m_aborts++;
+        m_aborts.fetch_add(1, MemoryOrder::Relaxed);
         SubmissionEntry cmd {};
         cmd.opcode = admin::ABORT;
         cmd.cdw10 = (u32(command_id) << 16) | queue.qid();
@@ -61,8 +61,8 @@ void Controller::fail_controller()
         m_io_queues[i]->requeue_all_and_reset();
     if (m_raw_queue)
         m_raw_queue->requeue_all_and_reset();
-    __atomic_store_n(&m_dead, true, __ATOMIC_RELEASE);
-    __atomic_store_n(&m_resetting, false, __ATOMIC_RELEASE);
+    m_dead.store(true, MemoryOrder::Release);
+    m_resetting.store(false, MemoryOrder::Release);
     // The requeued requests, and everything after them, reach queue_request
     // and end there with EIO.
     m_tag_set->kick_all();
@@ -70,8 +70,8 @@ void Controller::fail_controller()
 
 Result<void> Controller::reset()
 {
-    __atomic_store_n(&m_resetting, true, __ATOMIC_RELEASE);
-    m_resets++;
+    m_resetting.store(true, MemoryOrder::Release);
+    m_resets.fetch_add(1, MemoryOrder::Relaxed);
     TRY(disable());
     // The controller forgot every queue: hand in-flight requests back.
     for (u32 i = 0; i < m_io_queue_count + m_poll_queue_count; i++)
@@ -93,7 +93,7 @@ Result<void> Controller::reset()
         m_io_queues[i]->resume();
     if (m_raw_queue)
         m_raw_queue->resume();
-    __atomic_store_n(&m_resetting, false, __ATOMIC_RELEASE);
+    m_resetting.store(false, MemoryOrder::Release);
     m_tag_set->kick_all();
     return {};
 }

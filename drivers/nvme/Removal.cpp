@@ -53,7 +53,7 @@ Result<void> Controller::remove()
         // §7.6.2 would rather shut down cleanly, but the controller does not
         // answer: disabling it (CC.EN = 0) ends every command (§7.3.2), so no
         // DMA lands in memory we are about to free; then fail the requests.
-        __atomic_store_n(&m_removing, true, __ATOMIC_RELEASE);
+        m_removing.store(true, MemoryOrder::Release);
         (void)disable();
         block::fail_requests(*m_tag_set, EIO);
         for (u32 i = 0; i < m_namespace_count; i++)

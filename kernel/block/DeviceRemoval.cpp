@@ -129,7 +129,7 @@ void fail_requests(TagSet& set, int error)
         HwQueue& hw = set.hw_queue(q);
         for (u32 tag = 0; tag < hw.depth(); tag++) {
             Request& request = hw.request(tag);
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) == RequestState::Issued)
+            if (request.state.load(MemoryOrder::Acquire) == RequestState::Issued)
                 complete_request(request, error);
         }
     }

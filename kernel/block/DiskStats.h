@@ -13,11 +13,22 @@
 // interrupt; a snapshot is not one consistent instant (neither is Linux's).
 #pragma once
 
+#include "kernel/block/Bio.h"
 #include "kernel/lib/Types.h"
 
 namespace block {
 
 enum class StatGroup : u8 { Read = 0, Write = 1, Discard = 2, Flush = 3 };
+
+constexpr StatGroup stat_group(BioOp op)
+{
+    switch (op) {
+    case BioOp::Read: return StatGroup::Read;
+    case BioOp::Write: return StatGroup::Write;
+    case BioOp::Flush: return StatGroup::Flush;
+    }
+    return StatGroup::Read;
+}
 constexpr u32 STAT_GROUPS = 4;
 
 struct DiskStatsSnapshot {

@@ -18,7 +18,7 @@ const char* request_state_name(RequestState state)
 
 void request_init_from_bio(Request& request, Bio& bio, const QueueLimits& limits)
 {
-    request.state = RequestState::Building;
+    request.state.store(RequestState::Building, MemoryOrder::Relaxed);
     request.device = bio.device;
     request.op = bio.op;
     request.flags = bio.flags;
@@ -33,7 +33,7 @@ void request_init_from_bio(Request& request, Bio& bio, const QueueLimits& limits
 
 MergeKind merge_kind(const Request& request, const Bio& bio, const QueueLimits& limits)
 {
-    if (request.state != RequestState::Building || request.op == BioOp::Flush || bio.op != request.op)
+    if (request.state.load(MemoryOrder::Relaxed) != RequestState::Building || request.op == BioOp::Flush || bio.op != request.op)
         return MergeKind::None;
     if (request.device != bio.device || request.flags != bio.flags || (bio.flags & BIO_NOMERGE))
         return MergeKind::None;

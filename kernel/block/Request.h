@@ -5,6 +5,7 @@
 #pragma once
 
 #include "kernel/block/Bio.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 
@@ -38,7 +39,9 @@ struct Request {
     BlockDevice* device = nullptr;
     HwQueue* hw_queue = nullptr;
     u32 tag = 0;
-    RequestState state = RequestState::Idle;
+    // Written by its owner of the moment (see RequestState), read by the
+    // timeout scan, removal and the completion path on other CPUs.
+    Atomic<RequestState> state {RequestState::Idle};
     BioOp op = BioOp::Read;
     u32 flags = 0;        // BioFlag of its bios (all equal)
 
@@ -52,14 +55,14 @@ struct Request {
     u32 submit_cpu = 0;
     u64 start_ns = 0;     // when it was built (diskstats ticks, latency)
     u64 issue_ns = 0;     // when the driver got it
-    u64 timeout_deadline_ns = 0;
+    Atomic<u64> timeout_deadline_ns {0}; // 0: none; claimed by a compare-exchange to 0
     u64 fifo_deadline_ns = 0; // mq-deadline: when it must be served
     u32 retries = 0;
-    // Incremented by blk-mq each time the request is handed to the driver
-    // (atomic): tells one issue of a tag from the next, so a timeout or a
+    // Incremented by blk-mq each time the request is handed to the driver:
+    // tells one issue of a tag from the next, so a timeout or a
     // completion meant for an earlier issue cannot act on a later one. NVMe
     // carries its low bits in the command id (Linux's genctr).
-    u32 generation = 0;
+    Atomic<u32> generation {0};
 
     ListNode queue_node;  // FIFO / dispatch list (scheduler), timeout scan
     ListNode sort_node;   // mq-deadline: by sector

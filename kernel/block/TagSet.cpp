@@ -74,7 +74,7 @@ TagSet::~TagSet()
     // The timer callback and the worker look at m_dead before arming again.
     // Cancel (waits for a callback running elsewhere), make the worker drop
     // the set (waits for a check in progress), cancel what that check armed.
-    __atomic_store_n(&m_dead, true, __ATOMIC_SEQ_CST);
+    m_dead.store(true, MemoryOrder::SeqCst);
     timer_cancel(m_timeout_timer);
     forget_timeout_checks(*this);
     timer_cancel(m_timeout_timer);
@@ -123,28 +123,28 @@ void TagSet::check_timeouts(u64 now_ns)
         HwQueue& hw = *m_hw[q];
         for (u32 tag = 0; tag < hw.depth(); tag++) {
             Request& request = hw.request(tag);
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued)
+            if (request.state.load(MemoryOrder::Acquire) != RequestState::Issued)
                 continue;
             // The issue this deadline belongs to (read before the claim: a
             // reissue after it bumps the generation and sets a new deadline).
-            const u32 generation = __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE);
-            const u64 deadline = __atomic_load_n(&request.timeout_deadline_ns, __ATOMIC_RELAXED);
+            const u32 generation = request.generation.load(MemoryOrder::Acquire);
+            u64 deadline = request.timeout_deadline_ns.load(MemoryOrder::Relaxed);
             if (deadline == 0 || deadline > now_ns)
                 continue;
             // Claim the timeout once: a concurrent check skips it.
             // A completion zeroes the deadline and a new issue sets a later
             // one, so the claim fails for a request that ended meanwhile.
-            if (!__atomic_compare_exchange_n(&request.timeout_deadline_ns, const_cast<u64*>(&deadline), 0ul, false,
-                                             __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            if (!request.timeout_deadline_ns.compare_exchange_strong(deadline, 0, MemoryOrder::AcqRel,
+                                                                     MemoryOrder::Relaxed))
                 continue;
-            if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != RequestState::Issued ||
-                __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+            if (request.state.load(MemoryOrder::Acquire) != RequestState::Issued ||
+                request.generation.load(MemoryOrder::Acquire) != generation)
                 continue;
             log_warn("block", "%s: request tag %u on queue %u timed out (sector %lu, %u bytes)", name(), tag, q,
                      request.sector, request.size_bytes);
-            __atomic_fetch_add(&m_timed_out, 1, __ATOMIC_RELAXED);
+            m_timed_out.fetch_add(1, MemoryOrder::Relaxed);
             if (driver().timeout(request, generation) == TimeoutAction::ResetTimer)
-                __atomic_store_n(&request.timeout_deadline_ns, clock_ns() + m_config.timeout_ns, __ATOMIC_RELAXED);
+                request.timeout_deadline_ns.store(clock_ns() + m_config.timeout_ns, MemoryOrder::Relaxed);
         }
     }
 }
@@ -161,10 +161,10 @@ void TagSet::timeout_timer_fired(Timer& timer)
 {
     // Timer interrupt: only hand the scan to the block worker.
     auto& set = *static_cast<TagSet*>(timer.context);
-    if (__atomic_load_n(&set.m_dead, __ATOMIC_ACQUIRE))
+    if (set.m_dead.load(MemoryOrder::Acquire))
         return;
-    __atomic_fetch_add(&set.m_timer_fired, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&set.m_check_pending, true, __ATOMIC_RELEASE);
+    set.m_timer_fired.fetch_add(1, MemoryOrder::Relaxed);
+    set.m_check_pending.store(true, MemoryOrder::Release);
     if (!queue_timeout_check(set)) // no worker yet: look again later
         timer_arm(set.m_timeout_timer, clock_ns() + set.timeout_check_interval_ns(), timeout_timer_fired);
 }
@@ -175,8 +175,8 @@ void TagSet::start_timeout_timer()
     // stores before the load of m_timer_armed (pairs with the fence in
     // run_timeout_check): either we see the timer disarmed and arm it, or the
     // worker's rescan sees our requests. One fence per dispatched batch.
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&m_timer_armed, __ATOMIC_RELAXED) || __atomic_exchange_n(&m_timer_armed, true, __ATOMIC_ACQ_REL))
+    atomic_thread_fence(MemoryOrder::SeqCst);
+    if (m_timer_armed.load(MemoryOrder::Relaxed) || m_timer_armed.exchange(true, MemoryOrder::AcqRel))
         return;
     m_timeout_timer.context = this;
     timer_arm(m_timeout_timer, clock_ns() + timeout_check_interval_ns(), timeout_timer_fired);
@@ -187,7 +187,7 @@ bool TagSet::any_issued() const
     for (u32 q = 0; q < m_hw_count; q++) {
         HwQueue& hw = *m_hw[q];
         for (u32 tag = 0; tag < hw.depth(); tag++)
-            if (__atomic_load_n(&hw.request(tag).state, __ATOMIC_ACQUIRE) == RequestState::Issued)
+            if (hw.request(tag).state.load(MemoryOrder::Acquire) == RequestState::Issued)
                 return true;
     }
     return false;
@@ -195,28 +195,28 @@ bool TagSet::any_issued() const
 
 void TagSet::run_timeout_check()
 {
-    if (!__atomic_exchange_n(&m_check_pending, false, __ATOMIC_ACQ_REL))
+    if (!m_check_pending.exchange(false, MemoryOrder::AcqRel))
         return;
-    __atomic_fetch_add(&m_checks, 1, __ATOMIC_RELAXED);
+    m_checks.fetch_add(1, MemoryOrder::Relaxed);
     check_timeouts(clock_ns());
     if (!any_issued()) {
         // Idle: disarm, then look once more (a dispatcher that still saw the
         // timer armed has made its requests visible by now; fence pairs with
         // start_timeout_timer).
-        __atomic_store_n(&m_timer_armed, false, __ATOMIC_SEQ_CST);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        if (!any_issued() || __atomic_exchange_n(&m_timer_armed, true, __ATOMIC_ACQ_REL))
+        m_timer_armed.store(false, MemoryOrder::SeqCst);
+        atomic_thread_fence(MemoryOrder::SeqCst);
+        if (!any_issued() || m_timer_armed.exchange(true, MemoryOrder::AcqRel))
             return;
     }
-    if (__atomic_load_n(&m_dead, __ATOMIC_ACQUIRE))
+    if (m_dead.load(MemoryOrder::Acquire))
         return;
     timer_arm(m_timeout_timer, clock_ns() + timeout_check_interval_ns(), timeout_timer_fired);
 }
 
 TagSet::TimeoutCounters TagSet::timeout_counters() const
 {
-    return TimeoutCounters {__atomic_load_n(&m_timer_fired, __ATOMIC_RELAXED), __atomic_load_n(&m_checks, __ATOMIC_RELAXED),
-                            __atomic_load_n(&m_timed_out, __ATOMIC_RELAXED)};
+    return TimeoutCounters {m_timer_fired.load(MemoryOrder::Relaxed), m_checks.load(MemoryOrder::Relaxed),
+                            m_timed_out.load(MemoryOrder::Relaxed)};
 }
 
 void TagSet::kick_all()
@@ -224,8 +224,8 @@ void TagSet::kick_all()
     // Whatever the driver said Busy about before (e.g. during its reset) is
     // retried now.
     for (u32 q = 0; q < m_hw_count; q++) {
-        __atomic_fetch_add(&m_hw[q]->m_kicks, 1, __ATOMIC_SEQ_CST); // see dispatch_all
-        __atomic_store_n(&m_hw[q]->m_restart, false, __ATOMIC_RELEASE);
+        m_hw[q]->m_kicks.fetch_add(1, MemoryOrder::SeqCst); // see dispatch_all
+        m_hw[q]->m_restart.store(false, MemoryOrder::Release);
         m_hw[q]->run();
     }
 }
@@ -242,13 +242,5 @@ void TagSet::print_queue_map() const
             log_info("block", "%s: cpu %u -> poll queue %u", name(), cpu, m_poll_map[cpu]);
 }
 
-HwQueue::Counters HwQueue::counters() const
-{
-    return Counters {
-        __atomic_load_n(&m_dispatched, __ATOMIC_RELAXED), __atomic_load_n(&m_batches, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_busy, __ATOMIC_RELAXED),       __atomic_load_n(&m_completed, __ATOMIC_RELAXED),
-        __atomic_load_n(&m_tag_waits, __ATOMIC_RELAXED),
-    };
-}
 
 } // namespace block

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "arch/x86_64/boot/Layout.h"
+#include "arch/x86_64/mm/KernelStack.h"
 #include "kernel/lib/Types.h"
 
 template <typename T = void>
@@ -13,11 +14,13 @@ inline T* phys_to_virt(PhysAddr phys)
     return reinterpret_cast<T*>(phys + DIRECT_MAP_BASE);
 }
 
-// Works for direct-map and kernel-image addresses alike.
+// Works for direct-map, kernel-image and kernel-stack addresses alike.
 inline PhysAddr virt_to_phys(const void* virt)
 {
     uptr address = reinterpret_cast<uptr>(virt);
     if (address >= KERNEL_VMA)
         return address - KERNEL_VMA;
+    if (mm::in_kernel_stack_area(address))
+        return mm::kernel_stack_virt_to_phys(address);
     return address - DIRECT_MAP_BASE;
 }

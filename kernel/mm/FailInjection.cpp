@@ -8,7 +8,7 @@ namespace mm {
 
 namespace fail_injection_detail {
 
-u32 g_armed;
+Atomic<u32> g_armed;
 
 namespace {
 // Written by the arming thread before g_armed is set (release) and read only
@@ -24,7 +24,7 @@ bool should_fail_slow()
     if (this_cpu().irq_depth != 0 || current_thread() != g_thread)
         return false;
     // Only the arming thread gets here: no other CPU touches the counters.
-    if (!__atomic_load_n(&g_armed, __ATOMIC_ACQUIRE))
+    if (!g_armed.load(MemoryOrder::Acquire))
         return false;
     g_count++;
     if (g_count != g_nth)
@@ -40,17 +40,17 @@ using namespace fail_injection_detail;
 void fail_nth_allocation(u64 nth)
 {
     ASSERT(current_thread() != nullptr);
-    ASSERT(!__atomic_load_n(&g_armed, __ATOMIC_RELAXED)); // one test at a time
+    ASSERT(!g_armed.load(MemoryOrder::Relaxed)); // one test at a time
     g_thread = current_thread();
     g_nth = nth;
     g_count = 0;
     g_failed = false;
-    __atomic_store_n(&g_armed, 1u, __ATOMIC_RELEASE);
+    g_armed.store(1u, MemoryOrder::Release);
 }
 
 FailInjectionReport stop_failing_allocations()
 {
-    __atomic_store_n(&g_armed, 0u, __ATOMIC_RELEASE);
+    g_armed.store(0u, MemoryOrder::Release);
     FailInjectionReport report {g_count, g_failed};
     g_thread = nullptr;
     return report;

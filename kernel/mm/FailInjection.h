@@ -14,6 +14,7 @@
 // and a predicted-not-taken branch.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 class Thread;
@@ -21,14 +22,14 @@ class Thread;
 namespace mm {
 
 namespace fail_injection_detail {
-extern u32 g_armed; // atomic; nonzero while a thread has armed injection
+extern Atomic<u32> g_armed; // nonzero while a thread has armed injection
 bool should_fail_slow();
 } // namespace fail_injection_detail
 
 // Called by the allocators at each counted entry point.
 inline bool should_fail_allocation()
 {
-    if (__atomic_load_n(&fail_injection_detail::g_armed, __ATOMIC_RELAXED) == 0) [[likely]]
+    if (fail_injection_detail::g_armed.load(MemoryOrder::Relaxed) == 0) [[likely]]
         return false;
     return fail_injection_detail::should_fail_slow();
 }

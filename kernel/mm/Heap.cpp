@@ -31,12 +31,6 @@ unsigned size_class(usize size)
     return static_cast<unsigned>(64 - __builtin_clzl(size - 1)) - 4;
 }
 
-unsigned order_for(usize size)
-{
-    usize pages = (size + PAGE_SIZE - 1) >> PAGE_SHIFT;
-    return pages <= 1 ? 0 : static_cast<unsigned>(64 - __builtin_clzl(pages - 1));
-}
-
 } // namespace
 
 void init_heap()
@@ -66,10 +60,10 @@ void* kmalloc(usize size)
         return object;
     }
     // Checked before rounding: a size within a page of the top of the address
-    // space would wrap to a tiny block in order_for().
+    // space would wrap to a tiny block in order_for_bytes().
     if (size > (PAGE_SIZE << MAX_ORDER))
         return nullptr;
-    unsigned order = order_for(size);
+    unsigned order = order_for_bytes(size);
     Page* page = alloc_pages(order);
     if (!page)
         return nullptr;

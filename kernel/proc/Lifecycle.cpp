@@ -160,6 +160,9 @@ void free_process(Process* process) { destroy(process); }
         SpinLockGuard guard(tree_lock());
         process.tasks.remove(*task);
         set_pid_task_locked(task->tid, nullptr);
+        user::charge_system_time(*task->user_state);
+        process.exited_user_ns += task->user_state->user_ns;
+        process.exited_system_ns += task->user_state->system_ns;
         last = --process.live_tasks == 0;
         if (last && set_status && !process.group_exiting)
             process.exit_status = status;
@@ -389,12 +392,14 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options)
                 continue;
             result.pid = child.pid;
             result.status = child.exit_status;
-            result.run_ns = clock_ns() - child.start_ns + child.children_ns;
+            result.times.user_ns = child.exited_user_ns + child.children_user_ns;
+            result.times.system_ns = child.exited_system_ns + child.children_system_ns;
             if (!(options & WNOWAIT)) {
                 process.children.remove(child);
                 set_pid_process_locked(child.pid, nullptr);
                 remove_process_locked(child);
-                process.children_ns += result.run_ns;
+                process.children_user_ns += result.times.user_ns;
+                process.children_system_ns += result.times.system_ns;
                 reaped = &child;
             }
             outcome = Outcome::Found;
@@ -581,6 +586,27 @@ Result<void> start_init(const char* path, const char* const* argv, const char* c
 }
 
 u32 init_exit_status() { return g_init_status; }
+
+CpuTimes process_times(Process& process)
+{
+    bool were_enabled = x86::save_and_disable_interrupts();
+    if (user::ThreadState* state = user::current_state())
+        user::charge_system_time(*state); // bring the caller's own count up to now
+    x86::restore_interrupts(were_enabled);
+    SpinLockGuard guard(tree_lock());
+    CpuTimes times{process.exited_user_ns, process.exited_system_ns};
+    for (Task& task : process.tasks) {
+        times.user_ns += __atomic_load_n(&task.user_state->user_ns, __ATOMIC_RELAXED);
+        times.system_ns += __atomic_load_n(&task.user_state->system_ns, __ATOMIC_RELAXED);
+    }
+    return times;
+}
+
+CpuTimes children_times(Process& process)
+{
+    SpinLockGuard guard(tree_lock());
+    return CpuTimes{process.children_user_ns, process.children_system_ns};
+}
 
 void describe_wait_status(u32 status, char* buffer, usize size)
 {

@@ -52,11 +52,21 @@ struct WaitSelector {
     pid_t id = 0;
 };
 
+struct CpuTimes {
+    u64 user_ns = 0;
+    u64 system_ns = 0;
+};
+
 struct WaitResult {
     pid_t pid = 0; // 0: WNOHANG and nothing to report
     u32 status = 0;
-    u64 run_ns = 0;
+    CpuTimes times; // the child's and its reaped children's (wait4's rusage)
 };
+
+// CPU time of every task of `process` (live and exited), or of its reaped
+// children (getrusage RUSAGE_SELF / RUSAGE_CHILDREN, times()).
+CpuTimes process_times(Process& process);
+CpuTimes children_times(Process& process);
 
 // Wait for a child matching `selector` to end. options: WNOHANG, WNOWAIT
 // (leave it waitable), __WCLONE / __WALL (children whose exit signal is not

@@ -159,9 +159,14 @@ public:
     // PID 1 only, until its first execve: what to run (Lifecycle.cpp).
     void* init_request = nullptr;
 
-    // Accounting (getrusage/times), nanoseconds.
+    // Accounting (getrusage/times), nanoseconds: CPU time of tasks that have
+    // exited (live ones keep theirs in user::ThreadState), and of reaped
+    // children with their own reaped children (RUSAGE_CHILDREN). Tree lock.
     u64 start_ns = 0;
-    u64 children_ns = 0; // of reaped children
+    u64 exited_user_ns = 0;
+    u64 exited_system_ns = 0;
+    u64 children_user_ns = 0;
+    u64 children_system_ns = 0;
 };
 
 } // namespace proc

@@ -228,7 +228,7 @@ struct SchedulerCore {
     static u32 select_cpu_for_wake(Thread& thread)
     {
         if (thread.is_pinned())
-            return thread.m_pin_cpu;
+            return thread.pinned_cpu();
         u32 previous = thread.cpu();
         RunQueue& rq = g_run_queues[previous];
         if (rq.is_active() && rq.nr_running() == 0)
@@ -293,7 +293,7 @@ struct SchedulerCore {
     {
         ASSERT(thread.state() == ThreadState::Created);
         bool interrupts_were_enabled = x86::save_and_disable_interrupts();
-        u32 cpu = thread.is_pinned() ? thread.m_pin_cpu : least_loaded_cpu();
+        u32 cpu = thread.is_pinned() ? thread.pinned_cpu() : least_loaded_cpu();
         RunQueue& rq = g_run_queues[cpu];
         rq.lock();
         rq.enqueue(thread);
@@ -439,6 +439,19 @@ struct SchedulerCore {
 };
 
 void Thread::start() { SchedulerCore::start(*this); }
+
+Result<void> Thread::pin_current(u32 cpu)
+{
+    if (cpu != ThreadOptions::NO_PIN && (cpu >= percpu::possible_count() || !g_run_queues[cpu].is_active()))
+        return Error::from_errno(EINVAL);
+    Thread* self = current_thread();
+    __atomic_store_n(&self->m_pin_cpu, cpu, __ATOMIC_RELAXED);
+    // A wake-up places a pinned thread on its CPU: sleep for a moment and
+    // let the timer's wake-up do the move.
+    while (cpu != ThreadOptions::NO_PIN && current_cpu_index() != cpu)
+        sched::sleep_for(1'000'000);
+    return {};
+}
 
 // Called by sched_thread_trampoline (ContextSwitch.S) on a new thread's stack.
 extern "C" [[noreturn]] void sched_thread_start(Thread* self) { SchedulerCore::thread_start(*self); }

@@ -86,8 +86,12 @@ public:
     const char* name() const { return m_name; }
     ThreadState state() const { return __atomic_load_n(&m_state, __ATOMIC_ACQUIRE); }
     u32 cpu() const { return __atomic_load_n(&m_cpu, __ATOMIC_RELAXED); }
-    bool is_pinned() const { return m_pin_cpu != ThreadOptions::NO_PIN; }
-    u32 pinned_cpu() const { return m_pin_cpu; }
+    bool is_pinned() const { return pinned_cpu() != ThreadOptions::NO_PIN; }
+    u32 pinned_cpu() const { return __atomic_load_n(&m_pin_cpu, __ATOMIC_RELAXED); }
+    // Pin the current thread to `cpu` (or ThreadOptions::NO_PIN) and, if it
+    // runs elsewhere, move it there now (sched_setaffinity). EINVAL for a CPU
+    // that is not in the scheduler.
+    static Result<void> pin_current(u32 cpu);
     bool is_idle_thread() const { return m_is_idle; }
     u64 context_switches() const { return m_switches; }
 

@@ -1,5 +1,6 @@
 #include "kernel/sched/ThreadAllocator.h"
 
+#include "arch/x86_64/mm/KernelStack.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/PageAllocator.h"
@@ -8,8 +9,7 @@
 
 namespace {
 
-constexpr unsigned STACK_ORDER = 2;
-static_assert((PAGE_SIZE << STACK_ORDER) == Thread::STACK_SIZE);
+static_assert(mm::KERNEL_STACK_BYTES == Thread::STACK_SIZE);
 
 struct alignas(16) Slot {
     alignas(Thread) u8 thread[sizeof(Thread)];
@@ -18,6 +18,7 @@ struct alignas(16) Slot {
 };
 
 Slot g_slots[ThreadAllocator::MAX_THREADS];
+static_assert(ThreadAllocator::MAX_THREADS <= mm::ap_kernel_stack_slot(0)); // APs' slots come after
 SpinLock g_lock{LockRank::ThreadPool, "thread table"};
 Slot* g_free = nullptr;
 u32 g_never_used = 0; // slots [g_never_used, MAX_THREADS) were never handed out
@@ -55,13 +56,14 @@ Thread* ThreadAllocator::allocate()
     Slot* slot = take_slot();
     if (!slot)
         return nullptr;
-    Page* stack = mm::alloc_pages(STACK_ORDER);
+    // Slot i of the thread table owns kernel stack slot i (guard-paged).
+    u8* stack = mm::map_kernel_stack(static_cast<usize>(slot - g_slots));
     if (!stack) {
         return_slot(slot);
         return nullptr;
     }
     auto* thread = new (slot->thread) Thread();
-    thread->m_stack_base = static_cast<u8*>(mm::page_address(stack));
+    thread->m_stack_base = stack;
     thread->m_stack_size = Thread::STACK_SIZE;
     thread->m_owns_stack = true;
     return thread;
@@ -77,7 +79,7 @@ void ThreadAllocator::free(Thread* thread)
     auto* slot = reinterpret_cast<Slot*>(reinterpret_cast<u8*>(thread) - __builtin_offsetof(Slot, thread));
     ASSERT(slot >= g_slots && slot < g_slots + MAX_THREADS);
     ASSERT(thread->m_owns_stack);
-    mm::free_pages(mm::virt_to_page(thread->m_stack_base), STACK_ORDER);
+    mm::unmap_kernel_stack(static_cast<usize>(slot - g_slots));
     thread->~Thread();
     return_slot(slot);
 }

@@ -1,6 +1,8 @@
 // Process and thread syscalls: identity, life cycle (fork/vfork/clone,
 // execve, exit, wait), futexes, limits, the working directory, and the
 // small per-process settings (umask, arch_prctl, prctl, uname, getrandom).
+#include "arch/x86_64/Cpu.h"
+#include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/Random.h"
 #include "arch/x86_64/mm/UserCopy.h"
 #include "arch/x86_64/user/UserEntry.h"
@@ -15,6 +17,7 @@
 #include "kernel/proc/Paths.h"
 #include "kernel/proc/ProcessTable.h"
 #include "kernel/sched/Scheduler.h"
+#include "kernel/sched/Thread.h"
 #include "kernel/syscall/Table.h"
 #include "kernel/time/Clock.h"
 #include "uapi/errno.h"
@@ -165,6 +168,18 @@ struct RUsage {
 };
 static_assert(sizeof(RUsage) == 144);
 
+// Only the times are kept; the other fields (max RSS, faults, context
+// switches, ...) are reported as 0.
+RUsage rusage_of(const proc::CpuTimes& times)
+{
+    RUsage usage{};
+    usage.utime_sec = static_cast<i64>(times.user_ns / 1'000'000'000);
+    usage.utime_usec = static_cast<i64>(times.user_ns % 1'000'000'000 / 1000);
+    usage.stime_sec = static_cast<i64>(times.system_ns / 1'000'000'000);
+    usage.stime_usec = static_cast<i64>(times.system_ns % 1'000'000'000 / 1000);
+    return usage;
+}
+
 long sys_wait4(u64 pid, u64 status, u64 options, u64 rusage, u64, u64)
 {
     u32 flags = static_cast<u32>(options);
@@ -182,7 +197,7 @@ long sys_wait4(u64 pid, u64 status, u64 options, u64 rusage, u64, u64)
     if (status && user::put_user(reinterpret_cast<i32*>(status), static_cast<i32>(r.status)).is_error())
         return -EFAULT;
     if (rusage) {
-        RUsage usage{};
+        RUsage usage = rusage_of(r.times);
         if (user::copy_to_user(reinterpret_cast<void*>(rusage), &usage, sizeof usage).is_error())
             return -EFAULT;
     }
@@ -262,7 +277,7 @@ long sys_waitid(u64 idtype, u64 id, u64 infop, u64 options, u64 rusage, u64)
             return -EFAULT;
     }
     if (rusage) {
-        RUsage usage{};
+        RUsage usage = rusage_of(r.times);
         if (user::copy_to_user(reinterpret_cast<void*>(rusage), &usage, sizeof usage).is_error())
             return -EFAULT;
     }
@@ -383,6 +398,118 @@ long sys_futex(u64 address, u64 op_word, u64 value, u64 timeout_or_value2, u64 a
 long sys_sched_yield(u64, u64, u64, u64, u64, u64)
 {
     sched::yield();
+    return 0;
+}
+
+constexpr i64 RUSAGE_SELF = 0;
+constexpr i64 RUSAGE_CHILDREN = -1;
+constexpr i64 RUSAGE_THREAD = 1;
+
+long sys_getrusage(u64 who, u64 usage_out, u64, u64, u64, u64)
+{
+    proc::CpuTimes times;
+    switch (static_cast<i64>(static_cast<i32>(who))) {
+    case RUSAGE_SELF:
+        times = proc::process_times(process());
+        break;
+    case RUSAGE_CHILDREN:
+        times = proc::children_times(process());
+        break;
+    case RUSAGE_THREAD: {
+        bool were_enabled = x86::save_and_disable_interrupts();
+        user::charge_system_time(*task().user_state);
+        times = {task().user_state->user_ns, task().user_state->system_ns};
+        x86::restore_interrupts(were_enabled);
+        break;
+    }
+    default:
+        return -EINVAL;
+    }
+    RUsage usage = rusage_of(times);
+    return user::copy_to_user(reinterpret_cast<void*>(usage_out), &usage, sizeof usage).is_error() ? -EFAULT : 0;
+}
+
+// times(2): clock ticks (USER_HZ = 100); the return value counts ticks
+// since boot (Linux's starts at an arbitrary point too; only differences
+// mean anything).
+constexpr u64 NS_PER_TICK = 10'000'000;
+
+long sys_times(u64 buffer, u64, u64, u64, u64, u64)
+{
+    if (buffer) {
+        proc::CpuTimes self = proc::process_times(process());
+        proc::CpuTimes children = proc::children_times(process());
+        i64 tms[4] = {static_cast<i64>(self.user_ns / NS_PER_TICK), static_cast<i64>(self.system_ns / NS_PER_TICK),
+                      static_cast<i64>(children.user_ns / NS_PER_TICK),
+                      static_cast<i64>(children.system_ns / NS_PER_TICK)};
+        if (user::copy_to_user(reinterpret_cast<void*>(buffer), tms, sizeof tms).is_error())
+            return -EFAULT;
+    }
+    return static_cast<long>(clock_ns() / NS_PER_TICK);
+}
+
+// sched_getaffinity/sched_setaffinity on a thread of the caller's (pid 0 =
+// the caller). The mask is one 64-bit word (MAX_CPUS = 64). A mask with one
+// CPU pins the thread there and moves it at once; a mask of every online
+// CPU unpins it. Other subsets are refused with EINVAL (the scheduler pins
+// to one CPU or none).
+constexpr u64 CPU_MASK_BYTES = sizeof(u64);
+
+u64 online_mask()
+{
+    u32 count = sched::cpu_count();
+    return count >= 64 ? ~0ul : (1ul << count) - 1;
+}
+
+long sys_sched_getaffinity(u64 pid, u64 length, u64 mask_out, u64, u64, u64)
+{
+    if (length < CPU_MASK_BYTES || length % sizeof(u64))
+        return -EINVAL;
+    u64 mask;
+    {
+        SpinLockGuard guard(proc::tree_lock());
+        proc::Task* target = pid ? proc::find_task_locked(static_cast<pid_t>(pid)) : &task();
+        if (!target)
+            return -ESRCH;
+        u32 pinned = target->thread ? target->thread->pinned_cpu() : ThreadOptions::NO_PIN;
+        mask = pinned == ThreadOptions::NO_PIN ? online_mask() : 1ul << pinned;
+    }
+    if (user::put_user(reinterpret_cast<u64*>(mask_out), mask).is_error())
+        return -EFAULT;
+    return static_cast<long>(CPU_MASK_BYTES);
+}
+
+long sys_sched_setaffinity(u64 pid, u64 length, u64 mask_in, u64, u64, u64)
+{
+    u64 mask = 0;
+    usize copy = min(length, CPU_MASK_BYTES);
+    if (user::copy_from_user(&mask, reinterpret_cast<const void*>(mask_in), copy).is_error())
+        return -EFAULT;
+    if (pid && static_cast<pid_t>(pid) != task().tid)
+        return -EPERM; // only the calling thread can be moved
+    mask &= online_mask();
+    if (mask == 0)
+        return -EINVAL;
+    u32 cpu;
+    if (mask == online_mask())
+        cpu = ThreadOptions::NO_PIN;
+    else if ((mask & (mask - 1)) == 0)
+        cpu = static_cast<u32>(__builtin_ctzl(mask));
+    else
+        return -EINVAL;
+    auto pinned = Thread::pin_current(cpu);
+    return pinned.is_error() ? error(pinned.error()) : 0;
+}
+
+// getcpu(2): the CPU (and NUMA node 0) the caller runs on now.
+long sys_getcpu(u64 cpu_out, u64 node_out, u64, u64, u64, u64)
+{
+    u32 cpu = current_cpu_index();
+    u32 node = 0;
+    if (cpu_out && user::put_user(reinterpret_cast<u32*>(cpu_out), cpu).is_error())
+        return -EFAULT;
+    if (node_out && user::put_user(reinterpret_cast<u32*>(node_out), node).is_error())
+        return -EFAULT;
     return 0;
 }
 
@@ -750,6 +877,11 @@ void register_process_syscalls()
     register_syscall(__NR_get_robust_list, "get_robust_list", sys_get_robust_list);
     register_syscall(__NR_futex, "futex", sys_futex);
     register_syscall(__NR_sched_yield, "sched_yield", sys_sched_yield);
+    register_syscall(__NR_sched_getaffinity, "sched_getaffinity", sys_sched_getaffinity);
+    register_syscall(__NR_sched_setaffinity, "sched_setaffinity", sys_sched_setaffinity);
+    register_syscall(__NR_getcpu, "getcpu", sys_getcpu);
+    register_syscall(__NR_getrusage, "getrusage", sys_getrusage);
+    register_syscall(__NR_times, "times", sys_times);
     register_syscall(__NR_getpgid, "getpgid", sys_getpgid);
     register_syscall(__NR_getpgrp, "getpgrp", sys_getpgrp);
     register_syscall(__NR_getsid, "getsid", sys_getsid);

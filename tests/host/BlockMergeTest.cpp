@@ -136,7 +136,7 @@ TEST(BlockMerge, ContiguousBiosMergeBackAndFront)
     Bio a = make_bio(va, 100), b = make_bio(vb, 116), c = make_bio(vc, 92);
     Request r;
     request_init_from_bio(r, a, l);
-    EXPECT_EQ(r.state, RequestState::Building);
+    EXPECT_EQ(r.state.load(MemoryOrder::Relaxed), RequestState::Building);
     ASSERT_EQ(merge_kind(r, b, l), MergeKind::Back);
     request_merge_bio(r, b, MergeKind::Back, l);
     ASSERT_EQ(merge_kind(r, c, l), MergeKind::Front);
@@ -181,7 +181,7 @@ TEST(BlockMerge, RefusesWhatWouldBreakTheRules)
     tiny.max_hw_sectors = 8;
     EXPECT_EQ(merge_kind(r, b, tiny), MergeKind::None);
     // A request already handed on no longer takes bios.
-    r.state = RequestState::Queued;
+    r.state.store(RequestState::Queued, MemoryOrder::Relaxed);
     EXPECT_EQ(merge_kind(r, b, l), MergeKind::None);
 }
 

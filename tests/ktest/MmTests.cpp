@@ -7,6 +7,7 @@
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/mm/Slab.h"
+#include "arch/x86_64/mm/KernelStack.h"
 #include "tests/ktest/Ktest.h"
 
 namespace {
@@ -561,6 +562,26 @@ KTEST(mm, page_table_rejects_non_canonical_and_wrapping_ranges)
     mm::PageTable::destroy_address_space(table);
     mm::slab_shrink_all();
     KEXPECT_EQ(mm::page_counters().free, before.free);
+}
+
+// Thread stacks are mapped in the kernel stack area above an unmapped guard
+// page, and a stack buffer's physical address is still known (DMA from it).
+KTEST(mm, kernel_stacks_have_guard_pages)
+{
+    volatile u64 local = 42;
+    const uptr address = reinterpret_cast<uptr>(&local);
+    KASSERT(mm::in_kernel_stack_area(address));
+    Thread* self = current_thread();
+    KASSERT(self);
+    const uptr bottom = self->stack_top() - Thread::STACK_SIZE;
+    KEXPECT(address >= bottom && address < self->stack_top());
+    mm::PageTable& kernel = mm::kernel_page_table();
+    KEXPECT(kernel.translate(bottom).is_mapped());
+    KEXPECT(!kernel.translate(bottom - PAGE_SIZE).is_mapped()); // the guard
+    usize slot = 0;
+    KEXPECT(mm::kernel_stack_guard_slot(bottom - 8, &slot));
+    KEXPECT(!mm::kernel_stack_guard_slot(bottom, &slot));
+    KEXPECT_EQ(virt_to_phys(const_cast<u64*>(&local)), kernel.translate(address).phys);
 }
 
 // A live kernel mapping at the very last page of the address space (the range

@@ -38,3 +38,27 @@ KTEST(panic_double_fault, unmapped_stack)
     ktest_panic_double_fault_with_unmapped_stack(UNMAPPED_KERNEL_ADDRESS + PAGE_SIZE);
     KEXPECT(false); // not reached
 }
+
+// ktest suite "panic_stack_overflow" (only when named): unbounded recursion
+// runs off the bottom of this thread's kernel stack into its guard page. The
+// fault escalates to a double fault, whose report must say "kernel stack
+// overflow" (tests/qemu/panic.py).
+// The limit is never reached (it is read through a volatile): the compiler
+// cannot prove the recursion endless, nor turn it into a loop.
+volatile u64 g_recursion_limit = ~0ul;
+
+[[gnu::noinline]] u64 ktest_panic_recurse_without_end(u64 depth)
+{
+    volatile u8 frame[256];
+    frame[0] = static_cast<u8>(depth);
+    if (depth >= g_recursion_limit)
+        return frame[0];
+    const u64 below = ktest_panic_recurse_without_end(depth + 1);
+    return below + frame[0]; // used after the call: no tail call
+}
+
+KTEST(panic_stack_overflow, unbounded_recursion)
+{
+    ktest_panic_recurse_without_end(0);
+    KEXPECT(false); // not reached
+}

@@ -34,6 +34,7 @@ namespace {
 // (pagecache_pressure, pagecache_dev_pressure: a file four times RAM;
 // tests/qemu/pagecache_*.py run them with a small guest).
 const char* const SUITES_NOT_IN_ALL[] = {"panic",          "panic_double_fault",    "panic_lock_order",
+                                         "panic_stack_overflow",
                                          "panic_sleep_in_atomic", "pagecache_pressure", "pagecache_dev_pressure"};
 
 bool excluded_from_all(const char* suite)

@@ -74,7 +74,7 @@ QueueTotals totals(Disk& disk)
         t.batches += c.batches;
         t.notifications += c.notifications;
         t.completed += c.completed;
-        t.interrupts += __atomic_load_n(&disk.queue(i).interrupts, __ATOMIC_RELAXED);
+        t.interrupts += disk.queue(i).interrupts.load(MemoryOrder::Relaxed);
     }
     return t;
 }
@@ -387,7 +387,7 @@ void check_queues_and_vectors(KtestContext& ktest_context, Disk* disk)
         KEXPECT_EQ(disk->queue(i).cpu, i);
     u64 before[Disk::MAX_QUEUES];
     for (u32 i = 0; i < disk->queue_count(); i++)
-        before[i] = __atomic_load_n(&disk->queue(i).interrupts, __ATOMIC_RELAXED);
+        before[i] = disk->queue(i).interrupts.load(MemoryOrder::Relaxed);
 
     static CpuReader readers[MAX_CPUS];
     Thread* threads[MAX_CPUS] = {};
@@ -403,7 +403,7 @@ void check_queues_and_vectors(KtestContext& ktest_context, Disk* disk)
         KEXPECT_EQ(readers[cpu].errors, 0u);
     }
     for (u32 i = 0; i < disk->queue_count(); i++)
-        KEXPECT(__atomic_load_n(&disk->queue(i).interrupts, __ATOMIC_RELAXED) > before[i]);
+        KEXPECT(disk->queue(i).interrupts.load(MemoryOrder::Relaxed) > before[i]);
 
     // The per-CPU vector counters: "virtio0-req.i" counted only on CPU i.
     static VectorCheck check;

@@ -91,6 +91,8 @@ def main():
         c.check(r.status == 0, f"QEMU exit status says passed (status {r.status})")
         c.check("Kernel panic" not in r.output and "EXCEPTION" not in r.output, "no panic")
         c.check("timed out" in r.output, "requests really timed out in the device")
+        c.check("a timeout for an earlier issue of tag" in r.output,
+                "a timeout for an earlier issue of a tag left the command in flight alone")
         c.check("resetting controller" in r.output and "reset failed" not in r.output,
                 "the controller was reset and came back")
         c.check(qmp.reply is not None and "return" in qmp.reply, "host lifted the throttle over QMP")

@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """ktest=panic: a deliberate page fault must print the registers, CR2 and error
-code, and a backtrace naming the faulting function, then end the run as failed."""
+code, and a backtrace naming the faulting function, then end the run as failed.
+ktest=panic_stack_overflow: endless recursion runs into the guard page below
+the thread's kernel stack; the double fault that follows must report a kernel
+stack overflow naming the thread and the stack."""
 import re
 import sys
 
@@ -27,6 +30,15 @@ def main():
     sym = scenario.sluice_qemu.symbolize(a.build_dir, bt)
     c.check(re.search(rf"{FAULTING_FUNCTION}.*\[.*\.cpp:\d+", sym) is not None,
             "tools/symbolize adds the source line")
+
+    r = scenario.boot(a, "ktest=panic_stack_overflow", echo=True)
+    out = r.output
+    c.check(not r.timed_out, "stack overflow: guest ended by itself")
+    c.check(r.status == 1, f"stack overflow: QEMU exit status says failed (status {r.status})")
+    c.check("EXCEPTION double-fault (#8)" in out, "stack overflow: reported from the double fault's IST stack")
+    c.check(re.search(r"kernel stack overflow: \S+ ran off the bottom of its stack \[0x[0-9a-f]+, 0x[0-9a-f]+\) "
+                      r"into the guard page", out) is not None, "stack overflow: 'kernel stack overflow' report")
+    c.check("ktest_panic_recurse_without_end" in out[out.find("Backtrace"):], "stack overflow: backtrace names the recursion")
     return c.finish()
 
 

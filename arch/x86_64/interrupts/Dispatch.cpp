@@ -29,13 +29,16 @@ void report_unhandled(u32 cpu, u8 vector)
 extern "C" void interrupt_dispatch(InterruptFrame* frame)
 {
     u8 vector = static_cast<u8>(frame->vector);
+    bool on_ist = vector == exception::NMI || vector == exception::DOUBLE_FAULT || vector == exception::MACHINE_CHECK;
+    if (frame->from_user() && !on_ist) {
+        if (user::ThreadState* state = user::current_state())
+            user::charge_user_time(*state);
+    }
     if (vector < exception::COUNT) {
         exceptions::handle(*frame);
         // Handlers may have turned interrupts on; the return path needs them off.
         x86::disable_interrupts();
         // NMI, #DF and #MC run on their own stacks: never schedule there.
-        bool on_ist = vector == exception::NMI || vector == exception::DOUBLE_FAULT ||
-                      vector == exception::MACHINE_CHECK;
         if (frame->from_user() && !on_ist)
             user::prepare_return(*frame);
         return;

@@ -4,12 +4,14 @@
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/interrupts/Vectors.h"
 #include "arch/x86_64/mm/ExceptionTable.h"
+#include "arch/x86_64/mm/KernelStack.h"
 #include "arch/x86_64/user/UserEntry.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/PageFault.h"
+#include "kernel/sched/Thread.h"
 
 extern "C" char user_iret_instruction[];
 
@@ -223,6 +225,23 @@ void dump_frame(const InterruptFrame& f, u64 cr2)
     log_raw("  error code=0x%lx\n", f.error_code);
 }
 
+// A fault on a kernel stack's guard page (arch/x86_64/mm/KernelStack.h):
+// the stack overflowed. Usually seen as a double fault, since the page
+// fault's own frame could not be pushed either.
+void report_stack_overflow(u8 vector, u64 cr2, const InterruptFrame& frame)
+{
+    usize slot;
+    if (vector != exception::DOUBLE_FAULT && vector != exception::PAGE_FAULT)
+        return;
+    if (!mm::kernel_stack_guard_slot(cr2, &slot) && !mm::kernel_stack_guard_slot(frame.rsp, &slot))
+        return;
+    const uptr bottom = mm::kernel_stack_bottom(slot);
+    Thread* thread = current_thread();
+    log_raw("kernel stack overflow: %s ran off the bottom of its stack [0x%lx, 0x%lx) into the guard page "
+            "(fault at 0x%lx, RSP 0x%lx)\n",
+            thread ? thread->name() : "(no thread)", bottom, bottom + mm::KERNEL_STACK_BYTES, cr2, frame.rsp);
+}
+
 void handle(InterruptFrame& frame)
 {
     u8 vector = static_cast<u8>(frame.vector);
@@ -252,6 +271,7 @@ void handle(InterruptFrame& frame)
     log_raw("\nEXCEPTION %s (#%u) on CPU %u\n", NAMES[vector], vector, current_cpu_index());
     if (vector == exception::PAGE_FAULT)
         print_page_fault_cause(frame.error_code, cr2);
+    report_stack_overflow(vector, cr2, frame);
     dump_frame(frame, cr2);
     if (!frame.from_user())
         print_backtrace(frame.rbp, frame.rip);

@@ -5,6 +5,7 @@
 #include "arch/x86_64/apic/Apic.h"
 #include "arch/x86_64/apic/Lapic.h"
 #include "arch/x86_64/interrupts/Interrupts.h"
+#include "arch/x86_64/mm/KernelStack.h"
 #include "arch/x86_64/mm/Paging.h"
 #include "arch/x86_64/smp/TrampolineLayout.h"
 #include "arch/x86_64/time/TscCalibration.h"
@@ -40,7 +41,6 @@ static_assert(sizeof(TrampolineData) == 32);
 constexpr u32 EFER_NXE = 1 << 11;
 // Each AP's boot stack, which it keeps as the stack of the code that calls
 // sched::start_secondary_cpu() (the scheduler's idle context on that CPU).
-constexpr unsigned AP_STACK_ORDER = 2; // 16 KiB
 // SDM Vol. 3A §9.4.4.1: INIT, wait 10 ms, STARTUP, wait 200 us, STARTUP,
 // wait 200 us.
 constexpr u64 INIT_DELAY_US = 10000;
@@ -96,14 +96,14 @@ TrampolineData& trampoline_data()
 
 bool start_cpu(u32 cpu, u32 apic_id)
 {
-    Page* stack = mm::alloc_pages(AP_STACK_ORDER);
+    u8* stack = mm::map_kernel_stack(mm::ap_kernel_stack_slot(cpu)); // guard-paged
     if (!stack) {
         log_error("smp", "no memory for the stack of CPU %u", cpu);
         return false;
     }
     TrampolineData& data = trampoline_data();
     data.pml4 = SMP_TRAMPOLINE_PML4_PHYS;
-    data.stack_top = reinterpret_cast<u64>(mm::page_address(stack)) + (PAGE_SIZE << AP_STACK_ORDER);
+    data.stack_top = reinterpret_cast<u64>(stack) + mm::KERNEL_STACK_BYTES;
     data.entry = reinterpret_cast<u64>(&ap_entry);
     data.cpu = cpu;
     data.efer_bits = mm::cpu_has_nx() ? EFER_NXE : 0;

@@ -8,6 +8,8 @@
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/sched/SchedHooks.h"
+#include "kernel/sched/Thread.h"
+#include "kernel/time/Clock.h"
 #include "uapi/errno.h"
 
 extern "C" void syscall_entry();
@@ -88,6 +90,7 @@ Result<ThreadState*> create_thread_state(uptr kernel_stack_top)
     ASSERT(is_aligned(reinterpret_cast<uptr>(state->fpu), uptr(fpu::STATE_ALIGN)));
     fpu::init_state(state->fpu);
     state->kernel_stack_top = kernel_stack_top;
+    state->last_charge_ns = clock_ns();
     return state;
 }
 
@@ -111,8 +114,26 @@ Result<ThreadState*> clone_current_thread_state(const ThreadState& current, uptr
     return state;
 }
 
+void charge_user_time(ThreadState& state)
+{
+    u64 now = clock_ns();
+    state.user_ns += now - state.last_charge_ns;
+    state.last_charge_ns = now;
+}
+
+void charge_system_time(ThreadState& state)
+{
+    u64 now = clock_ns();
+    state.system_ns += now - state.last_charge_ns;
+    state.last_charge_ns = now;
+}
+
 void switch_state(ThreadState* prev, ThreadState* next)
 {
+    if (prev)
+        charge_system_time(*prev); // it was in the kernel, switching away
+    if (next)
+        next->last_charge_ns = clock_ns(); // off-CPU time is nobody's
     if (prev) {
         fpu::save(prev->fpu);
         // A user program can change its FS/GS base without the kernel (a
@@ -178,6 +199,14 @@ void prepare_return(UserFrame& frame)
         break;
     }
     sanitize(frame);
+    if (ThreadState* state = current_state())
+        charge_system_time(*state);
+}
+
+ThreadState* current_state()
+{
+    Thread* thread = current_thread();
+    return thread ? thread->user_state() : nullptr;
 }
 
 void enter(UserFrame& frame)
@@ -192,6 +221,8 @@ void enter(UserFrame& frame)
 // them off, true if the frame may leave through SYSRET.
 extern "C" bool user_syscall_entry(UserFrame* frame)
 {
+    if (user::ThreadState* state = user::current_state())
+        user::charge_user_time(*state);
     x86::enable_interrupts();
     if (user::g_hooks.syscall)
         user::g_hooks.syscall(*frame);

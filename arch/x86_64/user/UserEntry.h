@@ -38,7 +38,17 @@ struct ThreadState {
     u64 fs_base = 0;
     u64 gs_base = 0;          // the user's GS base (MSR_KERNEL_GS_BASE while in the kernel)
     u8* fpu = nullptr;        // fpu::state_size() bytes
+    // CPU time (getrusage, times): nanoseconds in ring 3 and in the kernel on
+    // the thread's behalf, charged at every crossing and context switch.
+    u64 user_ns = 0;
+    u64 system_ns = 0;
+    u64 last_charge_ns = 0;   // when the current stretch started
 };
+
+// Called on entry from ring 3 (the stretch in user mode ends) and just
+// before returning there (the kernel stretch ends). Interrupts off.
+void charge_user_time(ThreadState& state);
+void charge_system_time(ThreadState& state);
 
 // A fresh state with the FPU in its init state; ENOMEM.
 Result<ThreadState*> create_thread_state(uptr kernel_stack_top);
@@ -60,6 +70,9 @@ u64 current_fs_base();
 u64 current_gs_base();
 // execve: FPU back to the init state, bases 0.
 void reset_for_exec(ThreadState& state);
+
+// The current thread's user state (null on a kernel thread).
+ThreadState* current_state();
 
 // Before returning to ring 3 from the current thread (interrupts off on
 // return): reschedule, do the hooks' pending work, sanitize the frame.

@@ -103,12 +103,12 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
 {
     if (&device != m_block_device || m_queue_count == 0 || (p.write && m_info.read_only))
         return false;
-    if (__atomic_exchange_n(&m_raw_running, true, __ATOMIC_ACQUIRE))
+    if (m_raw_running.exchange(true, MemoryOrder::Acquire))
         return false;
     Queue& q = m_raw_queue ? *m_raw_queue : m_queues[m_queue_count - 1];
     if (!lend_queue(q)) {
         log_warn(TAG, "%s: raw loop: queue %u did not drain", m_name, q.index);
-        __atomic_store_n(&m_raw_running, false, __ATOMIC_RELEASE);
+        m_raw_running.store(false, MemoryOrder::Release);
         return false;
     }
     SplitVirtqueue& ring = *q.ring;
@@ -139,7 +139,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
             free_dma_pages(slot_pages, slots_order);
         kfree(reaped);
         return_queue(q);
-        __atomic_store_n(&m_raw_running, false, __ATOMIC_RELEASE);
+        m_raw_running.store(false, MemoryOrder::Release);
         return false;
     }
 
@@ -169,7 +169,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
         batches++;
         if (ring.publish()) {
             notifications++;
-            __atomic_fetch_add(&m_raw_notifications, 1ul, __ATOMIC_RELAXED);
+            m_raw_notifications.fetch_add(1ul, MemoryOrder::Relaxed);
             q.notifier.notify();
         }
     };
@@ -222,7 +222,7 @@ bool Disk::raw_benchmark(block::BlockDevice& device, const block::BenchParams& p
     log_info(TAG, "%s: raw loop on queue %u (%s): %lu requests, %lu batches, %lu notifications", m_name,
         q.index, m_raw_queue ? "reserved" : "borrowed from blk-mq", issued, batches, notifications);
     kfree(reaped);
-    __atomic_store_n(&m_raw_running, false, __ATOMIC_RELEASE);
+    m_raw_running.store(false, MemoryOrder::Release);
     return true;
 }
 

@@ -25,12 +25,12 @@ constexpr u32 MAX_RESET_RETRIES = 5;
 
 bool Disk::stalled_for_test(usize reaped)
 {
-    if (__atomic_load_n(&m_stalled, __ATOMIC_ACQUIRE))
+    if (m_stalled.load(MemoryOrder::Acquire))
         return true;
-    if (reaped && __atomic_add_fetch(&m_reaped_for_stall, reaped, __ATOMIC_RELAXED) >= m_stall_after) {
+    if (reaped && m_reaped_for_stall.add_fetch(reaped, MemoryOrder::Relaxed) >= m_stall_after) {
         log_warn(TAG, "%s: ring stalled after %lu completions (virtio_blk.stall_after fault injection)", m_name,
             m_stall_after);
-        __atomic_store_n(&m_stalled, true, __ATOMIC_RELEASE);
+        m_stalled.store(true, MemoryOrder::Release);
     }
     return false;
 }
@@ -38,13 +38,13 @@ bool Disk::stalled_for_test(usize reaped)
 void Disk::reset_device()
 {
     log_warn(TAG, "%s: resetting device", m_name);
-    __atomic_store_n(&m_resetting, true, __ATOMIC_SEQ_CST);
-    __atomic_fetch_add(&m_resets, 1ul, __ATOMIC_RELAXED);
+    m_resetting.store(true, MemoryOrder::SeqCst);
+    m_resets.fetch_add(1ul, MemoryOrder::Relaxed);
     if (m_transport->reset().is_error())
         log_warn(TAG, "%s: device reset did not complete", m_name);
     // The injected stall ends with the reset (one-shot).
     m_stall_after = 0;
-    __atomic_store_n(&m_stalled, false, __ATOMIC_RELEASE);
+    m_stalled.store(false, MemoryOrder::Release);
 
     // The handler returns at once while m_resetting; taking each queue's lock
     // once waits out a handler that was already reaping.
@@ -89,9 +89,9 @@ void Disk::reset_device()
         requeued++;
         block::requeue_request(*request);
     }
-    __atomic_fetch_add(&m_requeued, requeued, __ATOMIC_RELAXED);
+    m_requeued.fetch_add(requeued, MemoryOrder::Relaxed);
     log_warn(TAG, "%s: reset: %lu requests had completed, %lu requeued", m_name, completed, requeued);
-    __atomic_store_n(&m_resetting, false, __ATOMIC_SEQ_CST);
+    m_resetting.store(false, MemoryOrder::SeqCst);
     m_tag_set->kick_all();
 }
 
@@ -123,7 +123,7 @@ void Disk::fail_device()
 {
     if (m_transport)
         m_transport->fail();
-    __atomic_store_n(&m_dead, true, __ATOMIC_RELEASE);
+    m_dead.store(true, MemoryOrder::Release);
 }
 
 } // namespace virtio::blk

@@ -361,9 +361,9 @@ block::QueueStatus Disk::queue_request(block::HwQueue& hw, block::Request& reque
     RequestQueue::SubmitResult result;
     {
         SpinLockGuard guard(q.lock);
-        if (q.owner == QueueOwner::Shutdown || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE)) {
+        if (q.owner == QueueOwner::Shutdown || m_dead.load(MemoryOrder::Acquire)) {
             result = { RequestQueue::Outcome::Completed, EIO };
-        } else if (__atomic_load_n(&m_resetting, __ATOMIC_ACQUIRE)) {
+        } else if (m_resetting.load(MemoryOrder::Acquire)) {
             // The reset collects what is in the ring; blk-mq keeps this one
             // and issues it after the reset (kick_all).
             return block::QueueStatus::Busy;
@@ -405,12 +405,12 @@ block::TimeoutAction Disk::timeout(block::Request& request, u32 generation)
     // Virtio has no per-request abort (§5.2): the device owns the buffers
     // until it returns them or is reset. A lost interrupt first: reap.
     Queue& q = *static_cast<Queue*>(request.hw_queue->driver_data);
-    if (!__atomic_load_n(&m_stalled, __ATOMIC_ACQUIRE))
+    if (!m_stalled.load(MemoryOrder::Acquire))
         reap_queue(q);
-    if (__atomic_load_n(&request.state, __ATOMIC_ACQUIRE) != block::RequestState::Issued ||
-        __atomic_load_n(&request.generation, __ATOMIC_ACQUIRE) != generation)
+    if (request.state.load(MemoryOrder::Acquire) != block::RequestState::Issued ||
+        request.generation.load(MemoryOrder::Acquire) != generation)
         return block::TimeoutAction::Handled;
-    if (__atomic_load_n(&m_raw_running, __ATOMIC_ACQUIRE) || __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE))
+    if (m_raw_running.load(MemoryOrder::Acquire) || m_dead.load(MemoryOrder::Acquire))
         return block::TimeoutAction::ResetTimer; // the raw loop owns a queue; or already failing everything
     log_warn(TAG, "%s: request tag %u (sector %lu, %u bytes) timed out", m_name, request.tag, request.sector,
         request.size_bytes);
@@ -435,7 +435,7 @@ block::TimeoutAction Disk::timeout(block::Request& request, u32 generation)
 void Disk::queue_interrupt(void* context)
 {
     Queue& q = *static_cast<Queue*>(context);
-    q.interrupts++;
+    q.interrupts.fetch_add(1, MemoryOrder::Relaxed);
     reap_queue(q);
 }
 
@@ -452,7 +452,7 @@ void Disk::reap_queue(Queue& q)
             // The raw loop's chains are not requests, and at power-off the
             // flush is being polled: leave those rings alone.
             if (q.owner == QueueOwner::RawLoop || q.owner == QueueOwner::Shutdown ||
-                __atomic_load_n(&q.disk->m_resetting, __ATOMIC_ACQUIRE))
+                q.disk->m_resetting.load(MemoryOrder::Acquire))
                 return;
             if (q.disk->m_stall_after && q.disk->stalled_for_test(0)) [[unlikely]]
                 return;
@@ -468,17 +468,17 @@ void Disk::reap_queue(Queue& q)
 block::DriverQueueCounters Disk::queue_counters(block::HwQueue* hw)
 {
     if (!hw)
-        return { true, 0, __atomic_load_n(&m_raw_notifications, __ATOMIC_RELAXED), 0 };
+        return { true, 0, m_raw_notifications.load(MemoryOrder::Relaxed), 0 };
     Queue& q = *static_cast<Queue*>(hw->driver_data);
     SpinLockGuard guard(q.lock);
-    return { true, __atomic_load_n(&q.interrupts, __ATOMIC_RELAXED), q.requests->counters().notifications,
+    return { true, q.interrupts.load(MemoryOrder::Relaxed), q.requests->counters().notifications,
         0 };
 }
 
 void Disk::config_interrupt(void* context)
 {
     auto* disk = static_cast<Disk*>(context);
-    disk->m_config_interrupts++;
+    disk->m_config_interrupts.fetch_add(1, MemoryOrder::Relaxed);
     // §4.1.4.3 / §5.2.4: e.g. a capacity change. Resizing a live disk is not
     // supported; say so.
     log_warn(TAG, "%s: device configuration changed (generation %u)", disk->m_name,
@@ -601,7 +601,7 @@ Result<void> Disk::remove()
 {
     if (!m_block_device)
         return Error::from_errno(ENODEV);
-    if (__atomic_load_n(&m_raw_running, __ATOMIC_ACQUIRE))
+    if (m_raw_running.load(MemoryOrder::Acquire))
         return Error::from_errno(EBUSY); // the raw benchmark owns a queue
     TRY(block::begin_removal(*m_block_device));
     const bool idle = block::wait_idle(*m_block_device, m_tag_set->config().timeout_ns);

@@ -22,6 +22,7 @@
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/Driver.h"
 #include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Own.h"
 #include "kernel/sync/SpinLock.h"
 
@@ -47,7 +48,7 @@ struct Queue {
     u16 index = 0; // virtqueue index on the device
     u16 msix_entry = 0; // MSI-X table entry (0 is configuration changes); NO_VECTOR for the raw queue
     u32 cpu = 0; // where its interrupt is delivered
-    u64 interrupts = 0; // how many times it fired (ktests compare)
+    Atomic<u64> interrupts {0}; // how many times it fired (ktests compare)
     u64 last_stall_report_ns = 0; // timeout(): one ring report per queue per round
     char irq_name[24] = {};
     SpinLock lock{LockRank::Driver, "virtio-blk queue"}; // guards ring, requests and owner
@@ -104,12 +105,12 @@ public:
     // The virtqueue reserved for the raw benchmark loop (null when the device
     // offers no queue beyond one per CPU: the loop then borrows a request queue).
     Queue* raw_queue() { return m_raw_queue; }
-    u64 config_interrupts() const { return m_config_interrupts; }
+    u64 config_interrupts() const { return m_config_interrupts.load(MemoryOrder::Relaxed); }
     // Device resets done by the timeout path, and the requests they handed
     // back to blk-mq (Recovery.cpp).
-    u64 resets() const { return __atomic_load_n(&m_resets, __ATOMIC_RELAXED); }
-    u64 requeued() const { return __atomic_load_n(&m_requeued, __ATOMIC_RELAXED); }
-    bool is_dead() const { return __atomic_load_n(&m_dead, __ATOMIC_ACQUIRE); }
+    u64 resets() const { return m_resets.load(MemoryOrder::Relaxed); }
+    u64 requeued() const { return m_requeued.load(MemoryOrder::Relaxed); }
+    bool is_dead() const { return m_dead.load(MemoryOrder::Acquire); }
 
 private:
     explicit Disk(::pci::Device& device);
@@ -163,17 +164,17 @@ private:
     u32 m_queue_count = 0;
     Queue m_queues[MAX_QUEUES + 1]; // request queues, then the raw queue if reserved
     Queue* m_raw_queue = nullptr;
-    bool m_raw_running = false; // one raw benchmark at a time
-    u64 m_raw_notifications = 0; // by the raw loop, over all its runs
+    Atomic<bool> m_raw_running {false}; // one raw benchmark at a time
+    Atomic<u64> m_raw_notifications {0}; // by the raw loop, over all its runs
     bool m_shut_down = false;
     CommandBuffer m_shutdown_command{}; // the power-off flush
-    u64 m_config_interrupts = 0;
-    bool m_resetting = false; // atomic: queue_request says Busy, the handler leaves the rings alone
-    bool m_dead = false;      // atomic: a reset failed; requests end with EIO
-    u64 m_resets = 0, m_requeued = 0; // atomic
+    Atomic<u64> m_config_interrupts {0};
+    Atomic<bool> m_resetting {false}; // queue_request says Busy, the handler leaves the rings alone
+    Atomic<bool> m_dead {false};      // a reset failed; requests end with EIO
+    Atomic<u64> m_resets {0}, m_requeued {0};
     u64 m_stall_after = 0;    // virtio_blk.stall_after (0: off)
-    u64 m_reaped_for_stall = 0; // atomic
-    bool m_stalled = false;   // atomic
+    Atomic<u64> m_reaped_for_stall {0};
+    Atomic<bool> m_stalled {false};
     Own<block::TagSet> m_tag_set;
     Own<block::BlockDevice> m_new_device;        // created, not yet registered
     block::BlockDevice* m_block_device = nullptr; // registered (the registry owns it)
