@@ -135,7 +135,8 @@ Result<void> close(File* file)
 {
     if (!file)
         return Error::from_errno(EBADF);
-    if (__atomic_sub_fetch(&file->ref_count, 1, __ATOMIC_ACQ_REL) != 0)
+    // AcqRel: the last dropper sees every other holder's writes before freeing.
+    if (file->ref_count.sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return {};
     {
         MutexGuard guard(namespace_lock());

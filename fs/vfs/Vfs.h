@@ -17,6 +17,7 @@
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/Readahead.h"
 #include "fs/vfs/PathWalk.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
@@ -241,13 +242,14 @@ struct File {
     u64 dir_cursor = 0;
     pagecache::ReadaheadState readahead;
     Mutex position_lock{ LockRank::MutexFilesystem, "file position" }; // outside the inode lock
-    u32 ref_count = 1; // atomic
+    Atomic<u32> ref_count{ 1 }; // descriptors and kernel holders, from any CPU
 };
 
 // Take another reference to an open file.
 inline File* file_get(File& file)
 {
-    __atomic_fetch_add(&file.ref_count, 1, __ATOMIC_RELAXED);
+    // Relaxed: the caller already holds a reference, so the file cannot go away.
+    file.ref_count.fetch_add(1, MemoryOrder::Relaxed);
     return &file;
 }
 

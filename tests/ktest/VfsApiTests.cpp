@@ -75,7 +75,7 @@ KTEST(vfs_api, dup_shares_position_and_refcounts_file)
     vfs::File* file = table->get(fd).value();
     vfs::File* same = table->get(copy).value();
     KEXPECT(file == same); // one File, one position
-    KEXPECT_EQ(file->ref_count, 4u); // two descriptors + two gets
+    KEXPECT_EQ(file->ref_count.load(MemoryOrder::Relaxed), 4u); // two descriptors + two gets
     KEXPECT_EQ(vfs::write(*file, "abcdef", 6).value(), 6u);
     KEXPECT_EQ(same->position, 6u);
     KEXPECT_EQ(vfs::lseek(*same, 2, SEEK_SET).value(), 2u);
@@ -88,7 +88,7 @@ KTEST(vfs_api, dup_shares_position_and_refcounts_file)
     // Closing one descriptor leaves the File open for the other.
     KEXPECT(!table->close(fd).is_error());
     vfs::File* left = table->get(copy).value();
-    KEXPECT_EQ(left->ref_count, 2u);
+    KEXPECT_EQ(left->ref_count.load(MemoryOrder::Relaxed), 2u);
     KEXPECT_EQ(left->position, 3u);
     (void)vfs::close(left);
 
