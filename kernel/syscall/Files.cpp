@@ -7,7 +7,9 @@
 // caller's buffers): a fault part-way returns the bytes moved, EFAULT when
 // nothing moved, as Linux. O_DIRECT transfers go through a kernel bounce
 // buffer, so the device never DMAs into user pages (nothing to pin); the
-// caller's buffer must still be aligned as Linux requires.
+// caller's buffer must still be aligned as Linux requires. Character devices
+// (the console, /dev/null, ...) also take the bounce buffer, which gives a
+// tty's all-or-nothing chunk copies.
 #include "arch/x86_64/mm/UserCopy.h"
 #include "fs/pagecache/DirectIo.h"
 #include "fs/pagecache/PageCache.h"
@@ -189,7 +191,8 @@ long sys_close_range(u64 first, u64 last, u64 flags, u64, u64, u64)
     if (low > high)
         return -EINVAL;
     proc::Process* process = proc::current_process();
-    if ((flags & CLOSE_RANGE_UNSHARE) && __atomic_load_n(&process->files->refcount, __ATOMIC_ACQUIRE) > 1) {
+    // A private copy even when nobody shares the table: the same result.
+    if (flags & CLOSE_RANGE_UNSHARE) {
         auto copy = process->files->duplicate();
         if (copy.is_error())
             return error(copy.error());
@@ -230,9 +233,11 @@ private:
     void* m_data;
 };
 
-// O_DIRECT: the device moves data to and from a kernel bounce buffer, a
-// chunk at a time; user memory is reached only by copy_{from,to}_user.
-Result<usize> direct_transfer(vfs::File& file, const mm::IoSegment* segments, usize count, Transfer t)
+// Through a kernel bounce buffer, a chunk at a time; user memory is reached
+// only by copy_{from,to}_user, and a chunk that cannot be copied in whole
+// is not written (a tty's write on Linux: EFAULT, or the bytes before it).
+// For O_DIRECT (the device never sees user pages) and character devices.
+Result<usize> bounce_transfer(vfs::File& file, const mm::IoSegment* segments, usize count, Transfer t)
 {
     Bounce bounce;
     if (!bounce.data())
@@ -292,8 +297,10 @@ long transfer(vfs::File& file, const mm::IoSegment* segments, usize count, usize
                 return Error::from_errno(EINVAL);
             if ((t.rwf & RWF_NOWAIT) && !t.write)
                 return Error::from_errno(EAGAIN); // a direct read always waits for the device
-            return direct_transfer(file, segments, count, t);
+            return bounce_transfer(file, segments, count, t);
         }
+        if ((file.inode->mode & S_IFMT) == S_IFCHR)
+            return bounce_transfer(file, segments, count, t);
         if (t.write) {
             if (t.rwf & RWF_APPEND)
                 return vfs::pwrite(file, iter, file.inode->size); // at the end; the position stays
@@ -461,11 +468,9 @@ long set_status_flags(vfs::File& file, u32 requested)
         return -EINVAL;
     // Appending is not switched off on an append-only inode on Linux; no
     // such inodes here. The access mode and creation flags stay.
-    u32 flags = __atomic_load_n(&file.flags, __ATOMIC_RELAXED);
-    u32 updated;
-    do {
-        updated = (flags & ~SETFL_MASK) | (requested & SETFL_MASK);
-    } while (!__atomic_compare_exchange_n(&file.flags, &flags, updated, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED));
+    // The status flags change under the position lock, as F_GETFL reads them.
+    MutexGuard guard(file.position_lock);
+    file.flags = (file.flags & ~SETFL_MASK) | (requested & SETFL_MASK);
     return 0;
 }
 
@@ -533,7 +538,10 @@ long sys_fcntl(u64 fd, u64 command, u64 argument, u64, u64, u64)
         return set.is_error() ? error(set.error()) : 0;
     }
     case F_GETFL:
-        return static_cast<long>(__atomic_load_n(&file->flags, __ATOMIC_RELAXED));
+    {
+        MutexGuard guard(file->position_lock);
+        return static_cast<long>(file->flags);
+    }
     case F_SETFL:
         if (path_only)
             return -EBADF;
