@@ -150,6 +150,15 @@ Result<void> close(File* file)
     return {};
 }
 
+// Linux's rw_verify_area: a negative offset (one past LLONG_MAX, as u64), or
+// an offset whose end would pass it, is EINVAL for every kind of file.
+static Result<void> verify_area(u64 offset, usize count)
+{
+    if (offset > MAX_FILE_OFFSET || count > MAX_FILE_OFFSET - offset)
+        return Error::from_errno(EINVAL);
+    return {};
+}
+
 static Result<usize> do_read(File& file, mm::IoIter& buffer, u64 offset, u32 flags)
 {
     if (!may_read(file.flags))
@@ -157,14 +166,24 @@ static Result<usize> do_read(File& file, mm::IoIter& buffer, u64 offset, u32 fla
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
-    if (file.flags & O_DIRECT) {
+    TRY(verify_area(offset, buffer.count()));
+    // Nothing lies past the filesystem's largest file (Linux's filemap_read).
+    const u64 limit = inode.superblock.max_file_size;
+    if (offset >= limit)
+        return 0ul;
+    const usize cut = buffer.count() > limit - offset ? static_cast<usize>(buffer.count() - (limit - offset)) : 0;
+    buffer.truncate(buffer.count() - cut);
+    auto done = [&]() -> Result<usize> {
+        if (!(file.flags & O_DIRECT))
+            return inode.read(file, offset, buffer, flags);
         if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
             return Error::from_errno(EINVAL);
         if (flags & pagecache::READ_NOWAIT)
             return Error::from_errno(EAGAIN); // a direct read always waits for the device
         return inode.direct_io(false, offset, buffer);
-    }
-    return inode.read(file, offset, buffer, flags);
+    }();
+    buffer.expand(cut);
+    return done;
 }
 
 static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout, bool append)
@@ -174,12 +193,26 @@ static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout,
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
+    TRY(verify_area(*offset_inout, buffer.count()));
     // The inode lock makes O_APPEND atomic: the end is read and written under it.
     MutexGuard guard(inode.lock);
     u64 offset = append ? inode.size : *offset_inout;
+    // Linux's generic_write_check_limits: EFBIG at or past the filesystem's
+    // largest file, a write that starts below it shortened to end there.
+    // An empty write is 0 wherever it is.
+    const u64 limit = inode.superblock.max_file_size;
+    usize cut = 0;
+    if (buffer.count() > 0) {
+        if (offset >= limit)
+            return Error::from_errno(EFBIG);
+        if (buffer.count() > limit - offset)
+            cut = static_cast<usize>(buffer.count() - (limit - offset));
+    }
     if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
         return Error::from_errno(EINVAL);
+    buffer.truncate(buffer.count() - cut);
     auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, buffer) : inode.write(file, offset, buffer);
+    buffer.expand(cut);
     if (!written.is_error())
         *offset_inout = offset + written.value();
     if (!written.is_error() && (file.flags & O_DSYNC))

@@ -139,6 +139,12 @@ Result<usize> Inode::write(File&, u64 offset, mm::IoIter& buffer)
         return Error::from_errno(EISDIR);
     if (!mapping)
         return Error::from_errno(EINVAL);
+    // vfs::write has shortened the buffer to the filesystem's limit; a caller
+    // that went around it still gets no end past that limit.
+    if (buffer.count() == 0)
+        return 0ul;
+    if (offset >= superblock.max_file_size || buffer.count() > superblock.max_file_size - offset)
+        return Error::from_errno(EFBIG);
     auto written = pagecache::buffered_write(*mapping, offset, buffer);
     if (mapping->size_bytes() != size) {
         size = mapping->size_bytes();
@@ -252,6 +258,12 @@ Result<void> Inode::setattr(const SetAttr& attributes)
             return Error::from_errno(EISDIR);
         if (!is_regular())
             return Error::from_errno(EINVAL);
+        // A negative length is EINVAL (do_sys_ftruncate), one past the
+        // filesystem's largest file EFBIG (inode_newsize_ok).
+        if (attributes.size > MAX_FILE_OFFSET)
+            return Error::from_errno(EINVAL);
+        if (attributes.size > superblock.max_file_size)
+            return Error::from_errno(EFBIG);
         TRY(truncate(attributes.size));
     }
     if (attributes.valid & ATTR_MODE)

@@ -203,6 +203,10 @@ struct Dentry {
     StringView name_view() const { return StringView(name, name_length); }
 };
 
+// The largest offset a file can have: Linux's MAX_LFS_FILESIZE (LLONG_MAX on
+// 64-bit). An offset, or an offset plus a length, beyond it is EINVAL.
+constexpr u64 MAX_FILE_OFFSET = 0x7fffffffffffffffull;
+
 struct SuperBlock {
     virtual ~SuperBlock() = default;
     // Write everything dirty and make it durable.
@@ -213,6 +217,9 @@ struct SuperBlock {
     const char* type_name = "";
     u64 device_number = 0;
     bool read_only = false; // set by the filesystem when it refuses writes (/proc/mounts "ro")
+    // The largest file the filesystem can hold (Linux's s_maxbytes): a write
+    // at or past it is EFBIG, one that starts below it is shortened to it.
+    u64 max_file_size = MAX_FILE_OFFSET;
     Inode* root = nullptr;
 };
 
