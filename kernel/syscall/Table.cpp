@@ -58,6 +58,7 @@ void register_all()
     register_stat_syscalls();
     register_directory_syscalls();
     register_control_syscalls();
+    register_attribute_syscalls();
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();
