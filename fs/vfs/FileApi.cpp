@@ -70,6 +70,20 @@ Result<Dentry*> child_of(Dentry& parent, StringView name)
 bool may_write(u32 flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 bool may_read(u32 flags) { return (flags & O_ACCMODE) != O_WRONLY; }
 
+// An open file on `found` (namespace mutex held).
+Result<File*> new_file(const Path& found, u32 flags)
+{
+    auto* file = new File;
+    if (!file)
+        return Error::from_errno(ENOMEM);
+    file->path = found;
+    file->inode = found.dentry->inode;
+    file->flags = flags;
+    file->inode->open_count++;
+    hold_dentry(*found.dentry);
+    return file;
+}
+
 } // namespace
 
 Result<File*> open(StringView path, u32 flags, u32 mode)
@@ -95,29 +109,26 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
         found = lookup.node;
         if (exclusive)
             return Error::from_errno(EEXIST);
-        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink())
+        // O_PATH|O_NOFOLLOW names the link itself (Linux).
+        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink() && !(flags & O_PATH))
             return Error::from_errno(ELOOP);
     }
 
     Inode* inode = found.dentry->inode;
+    if (flags & O_PATH)
+        return new_file(found, flags);
     // Linux (fs/namei.c do_open): an existing directory with O_CREAT, or
     // opened for writing, is EISDIR.
     if (inode->is_directory() && (may_write(flags) || (flags & O_CREAT)))
         return Error::from_errno(EISDIR);
     if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);
-    if ((flags & O_TRUNC) && may_write(flags) && inode->is_regular() && inode->size > 0) {
+    // Linux truncates even for O_RDONLY (O_TRUNC asks for write permission).
+    if ((flags & O_TRUNC) && inode->is_regular() && inode->size > 0) {
         MutexGuard inode_guard(inode->lock);
         TRY(inode->truncate(0));
     }
-    auto* file = new File;
-    if (!file)
-        return Error::from_errno(ENOMEM);
-    file->path = found;
-    file->inode = inode;
-    file->flags = flags;
-    inode->open_count++;
-    return file;
+    return new_file(found, flags);
 }
 
 Result<void> close(File* file)
@@ -132,6 +143,8 @@ Result<void> close(File* file)
         Inode* inode = file->inode;
         if (--inode->open_count == 0 && inode->links == 0)
             inode->evict();
+        if (file->path.dentry)
+            release_dentry(*file->path.dentry);
     }
     delete file;
     return {};

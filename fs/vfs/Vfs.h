@@ -194,6 +194,11 @@ struct Dentry {
     Mount* mounted = nullptr; // a filesystem mounted on this dentry
     ListNode sibling_link;
     IntrusiveList<Dentry, &Dentry::sibling_link> children;
+    // Open files on this name (File::path). A removed dentry that files
+    // still hold leaves the tree but stays allocated until the last of
+    // them closes; it is `removed`, and path_of() refuses it.
+    u32 holders = 0; // under the namespace mutex
+    bool removed = false;
 
     StringView name_view() const { return StringView(name, name_length); }
 };
@@ -299,6 +304,14 @@ Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Pat
 // Create a child dentry for an inode a filesystem just made.
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
 void remove_dentry(Dentry& dentry);
+// An open file's hold on its dentry (under the namespace mutex).
+void hold_dentry(Dentry& dentry);
+void release_dentry(Dentry& dentry);
+
+// The absolute path of `path` ("/mnt/dir"), crossing mounts upward, into
+// `out` with its NUL; returns its length. ENOENT for a removed name,
+// ENAMETOOLONG when it does not fit. Takes the namespace mutex.
+Result<usize> path_of(const Path& path, char* out, usize capacity);
 
 // The inode of a block device (devfs), over the device's page cache.
 Result<Inode*> block_device_inode(block::BlockDevice& device);
