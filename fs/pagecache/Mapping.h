@@ -66,8 +66,18 @@ public:
 
     // A buffered write is about to change [pos, pos + length): reserve or
     // allocate blocks now so that ENOSPC reaches write() and is not lost at
-    // writeback. Default: nothing.
-    virtual Result<void> prepare_write(Mapping&, u64 /*pos*/, u64 /*length*/) { return {}; }
+    // writeback. Returns how many bytes from `pos` are ready: fewer than
+    // `length` when the filesystem ran out part-way (the write is then short,
+    // as Linux's), an error when not even the first block could be had.
+    // Blocks it allocates below the end of the file must read as zeros until
+    // the write's data reach them. Default: everything is ready.
+    virtual Result<u64> prepare_write(Mapping&, u64 /*pos*/, u64 length) { return length; }
+
+    // A buffered write did not write everything it asked for (prepare_write
+    // came up short or failed, or the copy stopped): blocks prepared past
+    // the file's end, now final, belong to no data and are released (Linux's
+    // ext2_write_failed). Default: nothing.
+    virtual void write_failed(Mapping&) { }
 
     // False for memory-only files (ramfs): their pages are never written
     // back nor reclaimed, and reads of missing pages give zeros.
