@@ -155,7 +155,8 @@ public:
     virtual u32 poll(File& file);
     // mmap: ENODEV unless the file can be mapped.
     virtual Result<void> mmap(File& file, MmapRequest& request);
-    // llseek: regular files and block devices seek against their size;
+    // llseek: regular files and block devices seek against their size
+    // (SEEK_DATA/SEEK_HOLE: the whole file is data);
     // directories take SEEK_SET/SEEK_CUR on their readdir cursor (EINVAL for
     // SEEK_END, as ramfs on Linux); other types override.
     virtual Result<u64> llseek(File& file, i64 offset, int whence);
