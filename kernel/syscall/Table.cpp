@@ -60,6 +60,7 @@ void register_all()
     register_directory_syscalls();
     register_control_syscalls();
     register_attribute_syscalls();
+    register_splice_syscalls();
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();
