@@ -144,6 +144,18 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
     return new_file(found, flags);
 }
 
+Result<File*> open_inode(Inode& inode, u32 flags)
+{
+    auto* file = new File;
+    if (!file)
+        return Error::from_errno(ENOMEM);
+    file->inode = &inode;
+    file->flags = flags;
+    MutexGuard guard(namespace_lock());
+    inode.open_count++;
+    return file;
+}
+
 Result<void> close(File* file)
 {
     if (!file)
@@ -151,6 +163,7 @@ Result<void> close(File* file)
     // AcqRel: the last dropper sees every other holder's writes before freeing.
     if (file->ref_count.sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return {};
+    file->inode->release(*file);
     {
         MutexGuard guard(namespace_lock());
         Inode* inode = file->inode;
@@ -233,8 +246,15 @@ static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout,
     return written;
 }
 
+// A FIFO has no position: its reads and writes may block for long and must
+// not hold the position lock (Linux takes f_pos_lock only for regular files
+// and directories).
+static bool has_position(const File& file) { return (file.inode->mode & S_IFMT) != S_IFIFO; }
+
 Result<usize> read(File& file, mm::IoIter& buffer)
 {
+    if (!has_position(file))
+        return do_read(file, buffer, 0, 0);
     MutexGuard guard(file.position_lock);
     const usize n = TRY(do_read(file, buffer, file.position, 0));
     file.position += n;
@@ -243,6 +263,10 @@ Result<usize> read(File& file, mm::IoIter& buffer)
 
 Result<usize> write(File& file, mm::IoIter& buffer)
 {
+    if (!has_position(file)) {
+        u64 unused = 0;
+        return do_write(file, buffer, &unused, false);
+    }
     MutexGuard guard(file.position_lock);
     return do_write(file, buffer, &file.position, file.flags & O_APPEND);
 }

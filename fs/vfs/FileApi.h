@@ -8,6 +8,9 @@
 namespace vfs {
 
 Result<File*> open(StringView path, u32 flags, u32 mode = 0644);
+// An open file on an inode that has no name (a pipe's ends): no path, and
+// the inode's release() runs when it closes.
+Result<File*> open_inode(Inode& inode, u32 flags);
 // Drops one reference (see File); the last one releases the file.
 Result<void> close(File* file);
 

@@ -166,6 +166,9 @@ public:
     virtual Result<void> setattr(const SetAttr& attributes);
     virtual Result<void> attributes_changed() { return {}; }
 
+    // A file open on this inode is closing (its last reference went).
+    virtual void release(File&) { }
+
     // The filesystem's view of the size changed through a write.
     virtual Result<void> size_changed() { return {}; }
     // The last link went and nobody has the file open: free it on disk.

@@ -13,9 +13,11 @@
 #include "arch/x86_64/mm/UserCopy.h"
 #include "fs/pagecache/DirectIo.h"
 #include "fs/pagecache/PageCache.h"
+#include "fs/pipe/Pipe.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/proc/Current.h"
+#include "kernel/proc/Lifecycle.h"
 #include "kernel/syscall/FileArgs.h"
 #include "kernel/syscall/Table.h"
 #include "uapi/errno.h"
@@ -172,6 +174,39 @@ long sys_openat2(u64 dirfd, u64 path, u64 user_how, u64 size, u64, u64)
         return -EINVAL;
     return open_at(static_cast<int>(dirfd), path, how.flags, how.mode, true);
 }
+
+// pipe2(fds, flags): O_CLOEXEC, O_NONBLOCK; O_DIRECT (packet mode) and
+// anything else EINVAL. The two descriptors are the lowest free ones.
+long sys_pipe2(u64 user_fds, u64 flags, u64, u64, u64, u64)
+{
+    if (flags & ~static_cast<u64>(O_CLOEXEC | O_NONBLOCK))
+        return -EINVAL;
+    auto ends = pipe::create(static_cast<u32>(flags & O_NONBLOCK));
+    if (ends.is_error())
+        return error(ends.error());
+    const u32 fd_flags = (flags & O_CLOEXEC) ? FD_CLOEXEC : 0u;
+    auto read_fd = fd_table().install(ends.value().read, fd_flags);
+    if (read_fd.is_error()) {
+        (void)vfs::close(ends.value().read);
+        (void)vfs::close(ends.value().write);
+        return error(read_fd.error());
+    }
+    auto write_fd = fd_table().install(ends.value().write, fd_flags);
+    if (write_fd.is_error()) {
+        (void)fd_table().close(read_fd.value());
+        (void)vfs::close(ends.value().write);
+        return error(write_fd.error());
+    }
+    const int fds[2] = { read_fd.value(), write_fd.value() };
+    if (user::copy_to_user(reinterpret_cast<void*>(user_fds), fds, sizeof fds).is_error()) {
+        (void)fd_table().close(fds[0]);
+        (void)fd_table().close(fds[1]);
+        return -EFAULT;
+    }
+    return 0;
+}
+
+long sys_pipe(u64 user_fds, u64, u64, u64, u64, u64) { return sys_pipe2(user_fds, 0, 0, 0, 0, 0); }
 
 long sys_close(u64 fd, u64, u64, u64, u64, u64)
 {
@@ -468,8 +503,10 @@ long set_status_flags(vfs::File& file, u32 requested)
         return -EINVAL;
     // Appending is not switched off on an append-only inode on Linux; no
     // such inodes here. The access mode and creation flags stay.
-    // The status flags change under the position lock, as F_GETFL reads them.
-    MutexGuard guard(file.position_lock);
+    // Not under the position lock: a read blocked on a tty holds that.
+    // Changes are serialised here; readers see the old or the new word.
+    static Mutex status_flags_lock{ LockRank::MutexGeneric, "file status flags" };
+    MutexGuard guard(status_flags_lock);
     file.flags = (file.flags & ~SETFL_MASK) | (requested & SETFL_MASK);
     return 0;
 }
@@ -538,10 +575,7 @@ long sys_fcntl(u64 fd, u64 command, u64 argument, u64, u64, u64)
         return set.is_error() ? error(set.error()) : 0;
     }
     case F_GETFL:
-    {
-        MutexGuard guard(file->position_lock);
         return static_cast<long>(file->flags);
-    }
     case F_SETFL:
         if (path_only)
             return -EBADF;
@@ -563,7 +597,13 @@ long sys_fcntl(u64 fd, u64 command, u64 argument, u64, u64, u64)
         return path_only ? -EBADF : 0;
     case F_GETPIPE_SZ:
     case F_SETPIPE_SZ:
-        return -EBADF; // not a pipe
+        // The capacity is fixed: F_SETPIPE_SZ up to it answers it, above it EPERM
+        // (as beyond /proc/sys/fs/pipe-max-size without CAP_SYS_RESOURCE).
+        if ((file->inode->mode & S_IFMT) != S_IFIFO)
+            return -EBADF;
+        if (command == F_SETPIPE_SZ && argument > pipe::CAPACITY)
+            return -EPERM;
+        return static_cast<long>(pipe::CAPACITY);
     case F_GET_SEALS:
     case F_ADD_SEALS:
         return -EINVAL; // not a memfd
@@ -595,11 +635,14 @@ long sys_ioctl(u64 fd, u64 request, u64 argument, u64, u64, u64)
 
 void register_file_syscalls()
 {
+    pipe::set_interrupt_check(proc::has_pending_work);
     register_syscall(__NR_open, "open", sys_open);
     register_syscall(__NR_openat, "openat", sys_openat);
     register_syscall(__NR_openat2, "openat2", sys_openat2);
     register_syscall(__NR_creat, "creat", sys_creat);
     register_syscall(__NR_close, "close", sys_close);
+    register_syscall(__NR_pipe, "pipe", sys_pipe);
+    register_syscall(__NR_pipe2, "pipe2", sys_pipe2);
     register_syscall(__NR_close_range, "close_range", sys_close_range);
     register_syscall(__NR_read, "read", sys_read);
     register_syscall(__NR_write, "write", sys_write);

@@ -2,7 +2,7 @@
 """Debian's busybox doing file work on ext2, compared with Linux.
 
 One shell script (SCRIPT below: mkdir, cp -r, mv, ln, ln -s, readlink, cat,
-stat, find, sort, wc, sha256sum, cmp, chmod, touch, truncate, dd, tar, gzip,
+stat, find, sort, uniq, head, tr, cut, wc, a seven-applet pipeline, sha256sum, cmp, chmod, touch, truncate, dd, tar, gzip,
 rm -r, rmdir, and failing commands with their exit statuses) runs twice with
 the same busybox binary: on the host, in a scratch directory with PATH
 pointing at busybox applet links, and in Sluice through tools/exec with
@@ -13,7 +13,9 @@ NVMe. Checks:
   - the guest-only part (df, mount, stat -f of the ext2 mount, dd of the raw
     device's superblock) shows the ext2 filesystem;
   - after power-off `e2fsck -fn` finds the image clean;
-  - every regular file the script left behind is byte-identical on the host
+  - every regular file the script left behind (the tar archive, which
+    records times and directory order, is unpacked, compared and removed
+    by the script itself) is byte-identical on the host
     (read back from the image with debugfs) to what the host run produced.
 """
 import hashlib
@@ -45,7 +47,8 @@ ln -s deep/b.txt copy/link
 ln copy/renamed.txt copy/hard
 echo "readlink: $(readlink copy/link)"
 echo "cat through link: $(cat copy/link | head -1)"
-stat -c '%n size %s links %h type %F mode %a' copy/renamed.txt copy/hard copy/link copy/deep
+stat -c '%n size %s links %h type %F mode %a' copy/renamed.txt copy/hard copy/link
+stat -c '%n links %h type %F mode %a' copy/deep
 echo "== listing"
 find . -name lost+found -prune -o -print | sort
 ls -1 copy | sort
@@ -53,6 +56,7 @@ echo "== contents"
 sort copy/deep/b.txt > sorted.txt
 sort -u copy/deep/b.txt > unique.txt
 cat sorted.txt unique.txt
+echo "pipeline: $(cat copy/deep/b.txt | sort | uniq -c | sort -rn | head -2 | tr -s ' ' | cut -d' ' -f2-3 | tr '\n' ';')"
 wc -c copy/zero.bin copy/er-moved/seed.bin
 sha256sum copy/renamed.txt copy/er-moved/seed.bin src/zero.bin
 cmp src/deep/er/seed.bin copy/er-moved/seed.bin && echo "cmp: same"
@@ -71,6 +75,11 @@ sha256sum part.bin
 echo "== archives"
 tar cf copy.tar copy
 tar tf copy.tar | sort
+mkdir unpacked
+tar xf copy.tar -C unpacked
+cmp copy/er-moved/seed.bin unpacked/copy/er-moved/seed.bin && echo "tar round trip: same"
+readlink unpacked/copy/link
+rm -r unpacked copy.tar
 gzip -c seed.bin > seed.gz
 gunzip -c seed.gz > seed.back
 cmp seed.bin seed.back && echo "gzip round trip: same"
