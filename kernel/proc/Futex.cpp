@@ -9,6 +9,7 @@
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
+#include "kernel/lib/RestartErrno.h"
 #include "uapi/errno.h"
 
 namespace proc {
@@ -106,12 +107,6 @@ decltype(auto) with_buckets(Bucket& a, Bucket& b, Function&& function)
     return function();
 }
 
-bool killed()
-{
-    Task* task = current_task();
-    return task && __atomic_load_n(&task->kill_pending, __ATOMIC_ACQUIRE);
-}
-
 } // namespace
 
 Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset, bool shared)
@@ -157,8 +152,8 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
                 timed_out = true;
                 break;
             }
-            if (killed())
-                break;
+            if (current_signal_pending())
+                break; // a signal, or the group is being killed
             sched::schedule();
         }
         sched::set_current_state(ThreadState::Runnable);
@@ -175,7 +170,13 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
             return 0; // woken between the loop and the lock
         current->waiters.remove(waiter);
         __atomic_sub_fetch(&g_waiters, 1, __ATOMIC_RELAXED);
-        return Error::from_errno(timed_out ? ETIMEDOUT : EINTR);
+        // Interrupted: an untimed wait restarts after a SA_RESTART handler
+        // (and always when no handler ran); a timed one restarts only when
+        // no handler ran (Linux uses a restart block that keeps the absolute
+        // deadline; here a relative FUTEX_WAIT starts its timeout again).
+        if (timed_out)
+            return Error::from_errno(ETIMEDOUT);
+        return Error::from_errno(deadline_ns == FUTEX_NO_TIMEOUT ? ERESTARTSYS : ERESTARTNOHAND);
     }
 }
 
