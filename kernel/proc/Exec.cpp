@@ -6,6 +6,7 @@
 #include "arch/x86_64/user/UserEntry.h"
 #include "fs/vfs/FileApi.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/AddressSpace.h"
@@ -241,7 +242,7 @@ void end_other_threads(Process& process, Task& self)
         for (Task& other : process.tasks) {
             if (&other == &self)
                 continue;
-            __atomic_store_n(&other.kill_pending, true, __ATOMIC_RELEASE);
+            other.kill_pending.store(true, MemoryOrder::Release);
             if (other.thread)
                 sched::wake_up(*other.thread);
         }

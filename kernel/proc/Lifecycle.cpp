@@ -7,6 +7,7 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "fs/vfs/FileApi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -161,8 +162,8 @@ void free_process(Process* process) { destroy(process); }
         process.tasks.remove(*task);
         set_pid_task_locked(task->tid, nullptr);
         user::charge_system_time(*task->user_state);
-        process.exited_user_ns += task->user_state->user_ns;
-        process.exited_system_ns += task->user_state->system_ns;
+        process.exited_user_ns += task->user_state->user_ns.load(MemoryOrder::Relaxed);
+        process.exited_system_ns += task->user_state->system_ns.load(MemoryOrder::Relaxed);
         last = --process.live_tasks == 0;
         if (last && set_status && !process.group_exiting)
             process.exit_status = status;
@@ -187,7 +188,7 @@ void kill_other_tasks_locked(Process& process, Task* self)
     for (Task& other : process.tasks) {
         if (&other == self)
             continue;
-        __atomic_store_n(&other.kill_pending, true, __ATOMIC_RELEASE);
+        other.kill_pending.store(true, MemoryOrder::Release);
         if (other.thread) {
             sched::wake_up(*other.thread);
             send_reschedule_ipi(other.thread->cpu());
@@ -378,7 +379,7 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options)
     WaitResult result;
     Process* reaped = nullptr;
     auto scan = [&] {
-        if (__atomic_load_n(&self->kill_pending, __ATOMIC_ACQUIRE)) {
+        if (self->kill_pending.load(MemoryOrder::Acquire)) {
             outcome = Outcome::Killed;
             return true;
         }
@@ -433,13 +434,13 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options)
 bool has_pending_work()
 {
     Task* task = current_task();
-    return task && __atomic_load_n(&task->kill_pending, __ATOMIC_ACQUIRE);
+    return task && task->kill_pending.load(MemoryOrder::Acquire);
 }
 
 void do_pending_work(UserFrame&)
 {
     Task* task = current_task();
-    if (task && __atomic_load_n(&task->kill_pending, __ATOMIC_ACQUIRE))
+    if (task && task->kill_pending.load(MemoryOrder::Acquire))
         finish_task(task, false, 0);
 }
 
@@ -596,8 +597,8 @@ CpuTimes process_times(Process& process)
     SpinLockGuard guard(tree_lock());
     CpuTimes times{process.exited_user_ns, process.exited_system_ns};
     for (Task& task : process.tasks) {
-        times.user_ns += __atomic_load_n(&task.user_state->user_ns, __ATOMIC_RELAXED);
-        times.system_ns += __atomic_load_n(&task.user_state->system_ns, __ATOMIC_RELAXED);
+        times.user_ns += task.user_state->user_ns.load(MemoryOrder::Relaxed);
+        times.system_ns += task.user_state->system_ns.load(MemoryOrder::Relaxed);
     }
     return times;
 }

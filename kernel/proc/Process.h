@@ -23,6 +23,8 @@
 #pragma once
 
 #include "fs/vfs/FdTable.h"
+#include "kernel/lib/Atomic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
@@ -58,12 +60,12 @@ struct RLimit {
 // A shared, reference-counted fd table (CLONE_FILES shares one).
 struct FileTable {
     vfs::FdTable table;
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FileTable*> create();
     // A new table with the same descriptors (fork without CLONE_FILES).
     Result<FileTable*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
@@ -75,11 +77,11 @@ struct FsContext {
         u32 umask = 022;
     };
     Guarded<State> state{LockRank::Generic, "fs context"};
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FsContext*> create();
     Result<FsContext*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
@@ -107,8 +109,8 @@ public:
     int parent_death_signal = 0;
     // The whole group is exiting (exit_group, execve by another thread, a
     // fatal signal): leave at the next return to user mode or interruptible
-    // sleep. Atomic.
-    bool kill_pending = false;
+    // sleep.
+    Atomic<bool> kill_pending{false};
     ListNode process_node; // Process::tasks, under the tree lock
 };
 
