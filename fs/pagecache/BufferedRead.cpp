@@ -23,10 +23,10 @@ void submit_reads(Mapping& space, PageBatch& batch)
 // kept. Null with `error` set (EEXIST: somebody else inserted one first).
 Page* insert_new_page(Mapping& space, u64 index, Page* page, int& error)
 {
-    page->flags = PAGE_LOCKED;
+    page->flags.store(PAGE_LOCKED, MemoryOrder::Relaxed);
     auto inserted = space.add_page(*page, index);
     if (inserted.is_error()) {
-        page->flags = 0;
+        page->flags.store(0, MemoryOrder::Relaxed);
         mm::free_page(page);
         error = inserted.error().code();
         return nullptr;
@@ -232,6 +232,9 @@ Result<Page*> grab_cache_page(Mapping& space, u64 index)
 void truncate_pages(Mapping& space, u64 new_size)
 {
     space.set_size_bytes(new_size);
+    // Direct I/O issued against the old size finishes before anything past
+    // the new one is dropped or its blocks freed by the caller.
+    space.wait_for_direct_io();
     const u32 tail = new_size & (PAGE_SIZE - 1);
     if (tail) {
         if (Page* page = space.find_get_page(new_size >> PAGE_SHIFT)) {

@@ -3,6 +3,7 @@
 // in pages unless the name says otherwise.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 namespace pagecache {
@@ -20,6 +21,7 @@ struct Counters {
     u64 reclaimed;     // pages dropped by reclaim
     u64 throttled;     // times a writer slept on the hard dirty threshold
     u64 max_dirty_seen; // highest dirty + writeback observed by a writer
+    u64 direct_io_drain_waits; // truncations that waited for direct I/O in flight
 };
 
 Counters counters();
@@ -37,11 +39,12 @@ enum Id : u32 {
     RECLAIMED,
     THROTTLED,
     MAX_DIRTY_SEEN,
+    DIRECT_IO_DRAIN_WAITS,
     COUNT,
 };
-extern u64 g_cells[COUNT];
-inline void add(Id id, i64 delta) { __atomic_fetch_add(&g_cells[id], static_cast<u64>(delta), __ATOMIC_RELAXED); }
-inline u64 get(Id id) { return __atomic_load_n(&g_cells[id], __ATOMIC_RELAXED); }
+extern Atomic<u64> g_cells[COUNT];
+inline void add(Id id, i64 delta) { g_cells[id].fetch_add(static_cast<u64>(delta), MemoryOrder::Relaxed); }
+inline u64 get(Id id) { return g_cells[id].load(MemoryOrder::Relaxed); }
 // Tests: zero the event counters (not the state counters).
 void reset_events();
 } // namespace counter

@@ -50,6 +50,19 @@ Result<void> resolve_parent(StringView path, ParentAndName& out)
     return {};
 }
 
+// Only slashes: the root itself, which rmdir and rename refuse with EBUSY
+// and unlink with EISDIR (Linux's LAST_ROOT).
+bool is_root(StringView path)
+{
+    if (path.is_empty())
+        return false;
+    for (usize i = 0; i < path.length(); i++) {
+        if (path[i] != '/')
+            return false;
+    }
+    return true;
+}
+
 bool is_dot_or_dotdot(const ParentAndName& p)
 {
     return (p.name_length == 1 && p.name[0] == '.')
@@ -69,6 +82,20 @@ Result<Dentry*> child_of(Dentry& parent, StringView name)
 
 bool may_write(u32 flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 bool may_read(u32 flags) { return (flags & O_ACCMODE) != O_WRONLY; }
+
+// An open file on `found` (namespace mutex held).
+Result<File*> new_file(const Path& found, u32 flags)
+{
+    auto* file = new File;
+    if (!file)
+        return Error::from_errno(ENOMEM);
+    file->path = found;
+    file->inode = found.dentry->inode;
+    file->flags = flags;
+    file->inode->open_count++;
+    hold_dentry(*found.dentry);
+    return file;
+}
 
 } // namespace
 
@@ -95,29 +122,26 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
         found = lookup.node;
         if (exclusive)
             return Error::from_errno(EEXIST);
-        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink())
+        // O_PATH|O_NOFOLLOW names the link itself (Linux).
+        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink() && !(flags & O_PATH))
             return Error::from_errno(ELOOP);
     }
 
     Inode* inode = found.dentry->inode;
+    if (flags & O_PATH)
+        return new_file(found, flags);
     // Linux (fs/namei.c do_open): an existing directory with O_CREAT, or
     // opened for writing, is EISDIR.
     if (inode->is_directory() && (may_write(flags) || (flags & O_CREAT)))
         return Error::from_errno(EISDIR);
     if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);
-    if ((flags & O_TRUNC) && may_write(flags) && inode->is_regular() && inode->size > 0) {
+    // Linux truncates even for O_RDONLY (O_TRUNC asks for write permission).
+    if ((flags & O_TRUNC) && inode->is_regular() && inode->size > 0) {
         MutexGuard inode_guard(inode->lock);
         TRY(inode->truncate(0));
     }
-    auto* file = new File;
-    if (!file)
-        return Error::from_errno(ENOMEM);
-    file->path = found;
-    file->inode = inode;
-    file->flags = flags;
-    inode->open_count++;
-    return file;
+    return new_file(found, flags);
 }
 
 Result<void> close(File* file)
@@ -132,8 +156,19 @@ Result<void> close(File* file)
         Inode* inode = file->inode;
         if (--inode->open_count == 0 && inode->links == 0)
             inode->evict();
+        if (file->path.dentry)
+            release_dentry(*file->path.dentry);
     }
     delete file;
+    return {};
+}
+
+// Linux's rw_verify_area: a negative offset (one past LLONG_MAX, as u64), or
+// an offset whose end would pass it, is EINVAL for every kind of file.
+static Result<void> verify_area(u64 offset, usize count)
+{
+    if (offset > MAX_FILE_OFFSET || count > MAX_FILE_OFFSET - offset)
+        return Error::from_errno(EINVAL);
     return {};
 }
 
@@ -144,14 +179,24 @@ static Result<usize> do_read(File& file, mm::IoIter& buffer, u64 offset, u32 fla
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
-    if (file.flags & O_DIRECT) {
+    TRY(verify_area(offset, buffer.count()));
+    // Nothing lies past the filesystem's largest file (Linux's filemap_read).
+    const u64 limit = inode.superblock.max_file_size;
+    if (offset >= limit)
+        return 0ul;
+    const usize cut = buffer.count() > limit - offset ? static_cast<usize>(buffer.count() - (limit - offset)) : 0;
+    buffer.truncate(buffer.count() - cut);
+    auto done = [&]() -> Result<usize> {
+        if (!(file.flags & O_DIRECT))
+            return inode.read(file, offset, buffer, flags);
         if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
             return Error::from_errno(EINVAL);
         if (flags & pagecache::READ_NOWAIT)
             return Error::from_errno(EAGAIN); // a direct read always waits for the device
         return inode.direct_io(false, offset, buffer);
-    }
-    return inode.read(file, offset, buffer, flags);
+    }();
+    buffer.expand(cut);
+    return done;
 }
 
 static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout, bool append)
@@ -161,12 +206,26 @@ static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout,
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
+    TRY(verify_area(*offset_inout, buffer.count()));
     // The inode lock makes O_APPEND atomic: the end is read and written under it.
     MutexGuard guard(inode.lock);
     u64 offset = append ? inode.size : *offset_inout;
+    // Linux's generic_write_check_limits: EFBIG at or past the filesystem's
+    // largest file, a write that starts below it shortened to end there.
+    // An empty write is 0 wherever it is.
+    const u64 limit = inode.superblock.max_file_size;
+    usize cut = 0;
+    if (buffer.count() > 0) {
+        if (offset >= limit)
+            return Error::from_errno(EFBIG);
+        if (buffer.count() > limit - offset)
+            cut = static_cast<usize>(buffer.count() - (limit - offset));
+    }
     if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
         return Error::from_errno(EINVAL);
+    buffer.truncate(buffer.count() - cut);
     auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, buffer) : inode.write(file, offset, buffer);
+    buffer.expand(cut);
     if (!written.is_error())
         *offset_inout = offset + written.value();
     if (!written.is_error() && (file.flags & O_DSYNC))
@@ -260,12 +319,12 @@ Result<void> fsetattr(File& file, const SetAttr& attributes)
     return apply_setattr(*file.inode, attributes);
 }
 
-Result<void> setattr(StringView path, const SetAttr& attributes)
+Result<void> setattr(StringView path, const SetAttr& attributes, bool follow)
 {
     Inode* inode;
     {
         MutexGuard guard(namespace_lock());
-        inode = TRY(resolve(path, WALK_FOLLOW)).dentry->inode;
+        inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
     }
     return apply_setattr(*inode, attributes);
 }
@@ -320,10 +379,10 @@ Result<void> fstat(File& file, Stat& out)
 Result<void> drop_cache(File& file)
 {
     Inode& inode = *file.inode;
-    if (!inode.mapping || inode.size == 0)
+    // Pages without a backing store (ramfs) are the file's only copy: they stay.
+    if (!inode.mapping || inode.size == 0 || !inode.mapping->has_backing_store())
         return {};
-    if (inode.mapping->has_backing_store())
-        TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
+    TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
     pagecache::invalidate_range(*inode.mapping, 0, inode.size - 1);
     return {};
 }
@@ -372,6 +431,8 @@ Result<void> mkdir(StringView path, u32 mode)
 
 Result<void> unlink(StringView path)
 {
+    if (is_root(path))
+        return Error::from_errno(EISDIR);
     MutexGuard guard(namespace_lock());
     ParentAndName where;
     TRY(resolve_parent(path, where));
@@ -395,6 +456,8 @@ Result<void> unlink(StringView path)
 
 Result<void> rmdir(StringView path)
 {
+    if (is_root(path))
+        return Error::from_errno(EBUSY);
     MutexGuard guard(namespace_lock());
     ParentAndName where;
     TRY(resolve_parent(path, where));
@@ -418,6 +481,8 @@ Result<void> rmdir(StringView path)
 
 Result<void> rename(StringView old_path, StringView new_path)
 {
+    if (is_root(old_path) || is_root(new_path))
+        return Error::from_errno(EBUSY);
     MutexGuard guard(namespace_lock());
     ParentAndName from;
     ParentAndName to;
@@ -473,6 +538,22 @@ Result<void> symlink(StringView target, StringView link_path)
     const StringView name(where.name, where.name_length);
     Inode* inode = TRY(where.parent.dentry->inode->symlink(name, target));
     TRY(add_dentry(*where.parent.dentry, name, inode));
+    return {};
+}
+
+Result<void> link(StringView old_path, StringView new_path, bool follow)
+{
+    MutexGuard guard(namespace_lock());
+    Path existing = TRY(resolve(old_path, follow ? u32(WALK_FOLLOW) : 0u));
+    ParentAndName where;
+    TRY(resolve_new_name(new_path, where));
+    if (existing.dentry->inode->is_directory())
+        return Error::from_errno(EPERM);
+    if (where.parent.mount != existing.mount)
+        return Error::from_errno(EXDEV);
+    const StringView name(where.name, where.name_length);
+    TRY(where.parent.dentry->inode->link(name, *existing.dentry->inode));
+    TRY(add_dentry(*where.parent.dentry, name, existing.dentry->inode));
     return {};
 }
 

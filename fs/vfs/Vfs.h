@@ -123,6 +123,9 @@ public:
     virtual Result<Inode*> create(StringView name, u32 mode);
     virtual Result<Inode*> mkdir(StringView name, u32 mode);
     virtual Result<Inode*> symlink(StringView name, StringView target);
+    // A second name for `target` (not a directory) in this directory
+    // (EPERM unless the filesystem has hard links).
+    virtual Result<void> link(StringView name, Inode& target);
     virtual Result<void> unlink(StringView name, Inode& victim);
     virtual Result<void> rmdir(StringView name, Inode& victim);
     virtual Result<void> rename(StringView old_name, Inode& new_directory, StringView new_name);
@@ -194,12 +197,36 @@ struct Dentry {
     Mount* mounted = nullptr; // a filesystem mounted on this dentry
     ListNode sibling_link;
     IntrusiveList<Dentry, &Dentry::sibling_link> children;
+    // Open files on this name (File::path). A removed dentry that files
+    // still hold leaves the tree but stays allocated until the last of
+    // them closes; it is `removed`, and path_of() refuses it.
+    u32 holders = 0; // under the namespace mutex
+    bool removed = false;
 
     StringView name_view() const { return StringView(name, name_length); }
 };
 
+// The largest offset a file can have: Linux's MAX_LFS_FILESIZE (LLONG_MAX on
+// 64-bit). An offset, or an offset plus a length, beyond it is EINVAL.
+constexpr u64 MAX_FILE_OFFSET = 0x7fffffffffffffffull;
+
+// statfs(2) numbers of a filesystem (struct statfs without the fsid).
+struct FsStats {
+    u64 magic = 0;      // f_type: Linux's *_MAGIC of the filesystem type
+    u64 block_size = 0; // f_bsize and f_frsize
+    u64 blocks = 0;
+    u64 free_blocks = 0;
+    u64 available_blocks = 0; // free to unprivileged users
+    u64 files = 0;
+    u64 free_files = 0;
+    u64 name_length = MAX_NAME_LENGTH;
+};
+
 struct SuperBlock {
     virtual ~SuperBlock() = default;
+    // statfs: what the filesystem knows of its size; a memory filesystem
+    // reports zero blocks (Linux's ramfs does the same).
+    virtual void stats(FsStats& out) { out.block_size = PAGE_SIZE; }
     // Write everything dirty and make it durable.
     virtual Result<void> sync() { return {}; }
     // Last call before the superblock goes away.
@@ -208,6 +235,9 @@ struct SuperBlock {
     const char* type_name = "";
     u64 device_number = 0;
     bool read_only = false; // set by the filesystem when it refuses writes (/proc/mounts "ro")
+    // The largest file the filesystem can hold (Linux's s_maxbytes): a write
+    // at or past it is EFBIG, one that starts below it is shortened to it.
+    u64 max_file_size = MAX_FILE_OFFSET;
     Inode* root = nullptr;
 };
 
@@ -292,6 +322,14 @@ Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Pat
 // Create a child dentry for an inode a filesystem just made.
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
 void remove_dentry(Dentry& dentry);
+// An open file's hold on its dentry (under the namespace mutex).
+void hold_dentry(Dentry& dentry);
+void release_dentry(Dentry& dentry);
+
+// The absolute path of `path` ("/mnt/dir"), crossing mounts upward, into
+// `out` with its NUL; returns its length. ENOENT for a removed name,
+// ENAMETOOLONG when it does not fit. Takes the namespace mutex.
+Result<usize> path_of(const Path& path, char* out, usize capacity);
 
 // The inode of a block device (devfs), over the device's page cache.
 Result<Inode*> block_device_inode(block::BlockDevice& device);

@@ -6,6 +6,7 @@
 #include "arch/x86_64/user/UserEntry.h"
 #include "fs/vfs/FileApi.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/AddressSpace.h"

@@ -7,6 +7,7 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "fs/vfs/FileApi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -184,8 +185,8 @@ void free_process(Process* process) { destroy(process); }
         process.tasks.remove(*task);
         set_pid_task_locked(task->tid, nullptr);
         user::charge_system_time(*task->user_state);
-        process.exited_user_ns += task->user_state->user_ns;
-        process.exited_system_ns += task->user_state->system_ns;
+        process.exited_user_ns += task->user_state->user_ns.load(MemoryOrder::Relaxed);
+        process.exited_system_ns += task->user_state->system_ns.load(MemoryOrder::Relaxed);
         last = --process.live_tasks == 0;
         if (last && set_status && !process.group_exiting)
             process.exit_status = status;
@@ -624,8 +625,8 @@ CpuTimes process_times(Process& process)
     SpinLockGuard guard(tree_lock());
     CpuTimes times{process.exited_user_ns, process.exited_system_ns};
     for (Task& task : process.tasks) {
-        times.user_ns += __atomic_load_n(&task.user_state->user_ns, __ATOMIC_RELAXED);
-        times.system_ns += __atomic_load_n(&task.user_state->system_ns, __ATOMIC_RELAXED);
+        times.user_ns += task.user_state->user_ns.load(MemoryOrder::Relaxed);
+        times.system_ns += task.user_state->system_ns.load(MemoryOrder::Relaxed);
     }
     return times;
 }

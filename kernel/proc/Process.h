@@ -23,6 +23,8 @@
 #pragma once
 
 #include "fs/vfs/FdTable.h"
+#include "kernel/lib/Atomic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
@@ -59,12 +61,12 @@ struct RLimit {
 // A shared, reference-counted fd table (CLONE_FILES shares one).
 struct FileTable {
     vfs::FdTable table;
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FileTable*> create();
     // A new table with the same descriptors (fork without CLONE_FILES).
     Result<FileTable*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
@@ -76,11 +78,11 @@ struct FsContext {
         u32 umask = 022;
     };
     Guarded<State> state{LockRank::Generic, "fs context"};
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FsContext*> create();
     Result<FsContext*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
@@ -109,7 +111,7 @@ public:
     // fatal signal): leave at the next return to user mode or interruptible
     // sleep. Atomic; set with mark_killed_locked (Signals.h), which also
     // raises the thread's signal_pending flag.
-    bool kill_pending = false;
+    Atomic<bool> kill_pending{false};
     ListNode process_node; // Process::tasks, under the tree lock
 };
 

@@ -145,7 +145,7 @@ void park_for_group_stop(Task& self)
     }
     wait_event(process.signals.stop_wait, [&] {
         SpinLockGuard guard(tree_lock());
-        return process.signals.stop == GroupStop::Running || __atomic_load_n(&self.kill_pending, __ATOMIC_ACQUIRE);
+        return process.signals.stop == GroupStop::Running || self.kill_pending.load(MemoryOrder::Acquire);
     });
 }
 
@@ -193,7 +193,7 @@ void do_pending_work(UserFrame& frame)
 {
     Task& self = *current_task();
     for (;;) {
-        if (__atomic_load_n(&self.kill_pending, __ATOMIC_ACQUIRE))
+        if (self.kill_pending.load(MemoryOrder::Acquire))
             exit_killed_task();
         if (self.signals.stop_pending) {
             park_for_group_stop(self);
@@ -205,7 +205,7 @@ void do_pending_work(UserFrame& frame)
         int signal;
         {
             SpinLockGuard guard(tree_lock());
-            if (__atomic_load_n(&self.kill_pending, __ATOMIC_ACQUIRE) || self.signals.stop_pending)
+            if (self.kill_pending.load(MemoryOrder::Acquire) || self.signals.stop_pending)
                 continue;
             signal = dequeue_signal_locked(self, ~self.signal_mask, info);
             if (!signal) {

@@ -178,14 +178,14 @@ void recalc_signal_pending_locked(Task& task)
 {
     if (!task.thread)
         return;
-    bool pending = __atomic_load_n(&task.kill_pending, __ATOMIC_ACQUIRE) || task.signals.stop_pending ||
+    bool pending = task.kill_pending.load(MemoryOrder::Acquire) || task.signals.stop_pending ||
                    ((task.signals.pending.set | task.process->signals.shared.set) & ~task.signal_mask);
     task.thread->set_signal_pending(pending);
 }
 
 void mark_killed_locked(Task& task)
 {
-    __atomic_store_n(&task.kill_pending, true, __ATOMIC_RELEASE);
+    task.kill_pending.store(true, MemoryOrder::Release);
     signal_wake_locked(task);
 }
 

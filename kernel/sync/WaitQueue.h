@@ -35,6 +35,7 @@
 // signal sender may cause) only makes it test its condition again.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/RestartErrno.h"
 #include "kernel/lib/Types.h"
@@ -82,7 +83,7 @@ struct WaitQueueEntry {
     // write a waker makes to the entry, so that finish_wait() can see an
     // autoremoved entry without taking the lock and the entry (often on the
     // waiter's stack) may go away at once.
-    bool linked = false;
+    Atomic<bool> linked{false};
 };
 
 class WaitQueue {

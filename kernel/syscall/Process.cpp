@@ -417,7 +417,7 @@ long sys_getrusage(u64 who, u64 usage_out, u64, u64, u64, u64)
     case RUSAGE_THREAD: {
         bool were_enabled = x86::save_and_disable_interrupts();
         user::charge_system_time(*task().user_state);
-        times = {task().user_state->user_ns, task().user_state->system_ns};
+        times = {task().user_state->user_ns.load(MemoryOrder::Relaxed), task().user_state->system_ns.load(MemoryOrder::Relaxed)};
         x86::restore_interrupts(were_enabled);
         break;
     }

@@ -1,6 +1,7 @@
 #include "kernel/syscall/Table.h"
 
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/syscall/Names.h"
@@ -17,12 +18,12 @@ struct Entry {
 
 Entry g_table[TABLE_SIZE];
 // One bit per number: "unimplemented" already logged.
-u64 g_reported[TABLE_SIZE / 64];
+Atomic<u64> g_reported[TABLE_SIZE / 64];
 
 long unimplemented(u64 number)
 {
     u64 bit = 1ul << (number % 64);
-    bool first = number >= TABLE_SIZE || !(__atomic_fetch_or(&g_reported[number / 64], bit, __ATOMIC_RELAXED) & bit);
+    bool first = number >= TABLE_SIZE || !((g_reported[number / 64]).fetch_or(bit, MemoryOrder::Relaxed) & bit);
     if (first) {
         const char* name = number < TABLE_SIZE ? syscall_name(static_cast<u32>(number)) : nullptr;
         log_warn("syscall", "unimplemented system call %lu (%s): -ENOSYS", number, name ? name : "unknown");
@@ -62,6 +63,10 @@ void dispatch(UserFrame& frame)
 void register_all()
 {
     register_file_syscalls();
+    register_stat_syscalls();
+    register_directory_syscalls();
+    register_control_syscalls();
+    register_attribute_syscalls();
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();

@@ -57,7 +57,7 @@ u64 thread_cpu_ns()
     user::ThreadState& state = *proc::current_task()->user_state;
     bool were_enabled = x86::save_and_disable_interrupts();
     user::charge_system_time(state);
-    u64 ns = state.user_ns + state.system_ns;
+    u64 ns = state.user_ns.load(MemoryOrder::Relaxed) + state.system_ns.load(MemoryOrder::Relaxed);
     x86::restore_interrupts(were_enabled);
     return ns;
 }
