@@ -134,6 +134,19 @@ struct Ext2Mount final : vfs::SuperBlock {
 
     Result<Ext2Inode*> get_inode(u32 number);
     Result<void> sync() override;
+    void stats(vfs::FsStats& out) override
+    {
+        MutexGuard guard(lock);
+        const ext2::SuperBlock& super = fs.superblock();
+        out.magic = 0xef53; // EXT2_SUPER_MAGIC
+        out.block_size = fs.block_size();
+        // Linux's ext2_statfs (minixdf off): the metadata overhead is not counted.
+        out.blocks = super.s_blocks_count - super.s_first_data_block;
+        out.free_blocks = fs.free_blocks();
+        out.available_blocks = out.free_blocks > super.s_r_blocks_count ? out.free_blocks - super.s_r_blocks_count : 0;
+        out.files = super.s_inodes_count;
+        out.free_files = fs.free_inodes();
+    }
     Result<void> unmount() override;
 
     block::BlockDevice& device;
@@ -220,6 +233,17 @@ public:
         ext2::Inode created;
         TRY(m_mount.fs.symlink(disk, name, target, created));
         return adopt(created);
+    }
+    Result<void> link(StringView name, Inode& target) override
+    {
+        if (&target.superblock != &superblock)
+            return Error::from_errno(EXDEV);
+        MutexGuard guard(m_mount.lock);
+        auto& existing = static_cast<Ext2Inode&>(target);
+        TRY(m_mount.fs.link(disk, name, existing.disk));
+        existing.sync_from_disk();
+        sync_from_disk();
+        return {};
     }
     Result<void> unlink(StringView name, Inode& victim) override
     {
