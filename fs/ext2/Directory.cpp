@@ -11,10 +11,17 @@ namespace ext2 {
 
 namespace {
 
-bool entry_is_valid(const DirEntryHeader* entry, usize offset, u32 block_size)
+// The entry at `offset` of a block, or null when its header would not fit in
+// the block or its fields do not: rec_len and name_len are read only once
+// the whole 8-byte header is known to lie inside the block.
+DirEntryHeader* valid_entry_at(const BlockRef& ref, usize offset, u32 block_size)
 {
-    return entry->rec_len >= dir_entry_size(0) && (entry->rec_len & 3) == 0
-        && offset + entry->rec_len <= block_size && dir_entry_size(entry->name_len) <= entry->rec_len;
+    if (offset > block_size || block_size - offset < sizeof(DirEntryHeader))
+        return nullptr;
+    auto* entry = ref.at<DirEntryHeader>(offset);
+    const bool valid = entry->rec_len >= dir_entry_size(0) && (entry->rec_len & 3) == 0
+        && entry->rec_len <= block_size - offset && dir_entry_size(entry->name_len) <= entry->rec_len;
+    return valid ? entry : nullptr;
 }
 
 bool entry_has_name(const DirEntryHeader* entry, StringView name)
@@ -65,8 +72,8 @@ static Result<bool> for_each_entry(
         BlockRef ref = TRY(cache.read(block));
         DirEntryHeader* previous = nullptr;
         for (usize offset = 0; offset < block_size;) {
-            auto* entry = ref.at<DirEntryHeader>(offset);
-            if (!entry_is_valid(entry, offset, block_size))
+            auto* entry = valid_entry_at(ref, offset, block_size);
+            if (!entry)
                 return Error::from_errno(EIO);
             if (visit(ref, entry, file_block * block_size + offset, previous))
                 return true;
@@ -119,8 +126,8 @@ Result<bool> FileSystem::read_dir(Inode& directory, u64& offset, DirEntryInfo& o
         // Scan from the block start: `offset` may point into the middle of an
         // entry if the directory changed since the last call.
         for (usize position = 0; position < m_block_size;) {
-            auto* entry = ref.at<DirEntryHeader>(position);
-            if (!entry_is_valid(entry, position, m_block_size))
+            auto* entry = valid_entry_at(ref, position, m_block_size);
+            if (!entry)
                 return Error::from_errno(EIO);
             const usize next = position + entry->rec_len;
             if (position >= wanted && entry->inode != 0) {

@@ -755,3 +755,167 @@ TEST(Ext2Mount, RejectsGarbageAndReadsRevisionZero)
     write_file(image_path, cache.image());
     expect_fsck_clean(image_path);
 }
+
+namespace {
+
+// Hands out each block in a heap buffer of exactly one block (copied back to
+// the image when released), so that ASan reports any access past a block's
+// end, which a pointer into the whole image would hide.
+class OneBlockBufferCache final : public ext2::BlockCache {
+public:
+    explicit OneBlockBufferCache(std::vector<u8> image)
+        : m_image(std::move(image))
+    {
+    }
+    ~OneBlockBufferCache() { EXPECT_EQ(m_pinned, 0) << "block refs leaked"; }
+
+    u32 block_size() const override { return m_block_size; }
+    Result<void> set_block_size(u32 size) override
+    {
+        m_block_size = size;
+        return {};
+    }
+    u64 device_size_bytes() const override { return m_image.size(); }
+    Result<ext2::BlockRef> read(u64 block) override
+    {
+        if ((block + 1) * m_block_size > m_image.size())
+            return Error::from_errno(EIO);
+        u8* buffer = new u8[m_block_size];
+        memcpy(buffer, m_image.data() + block * m_block_size, m_block_size);
+        m_pinned++;
+        return ext2::BlockRef(this, block, buffer, nullptr);
+    }
+    Result<ext2::BlockRef> zeroed(u64 block) override
+    {
+        auto ref = TRY(read(block));
+        memset(ref.data(), 0, m_block_size);
+        return ref;
+    }
+    Result<void> sync() override { return {}; }
+    void mark_dirty(ext2::BlockRef&) override { }
+    void release(ext2::BlockRef& ref) override
+    {
+        memcpy(m_image.data() + ref.block() * m_block_size, ref.data(), m_block_size);
+        delete[] ref.data();
+        m_pinned--;
+    }
+    std::vector<u8>& image() { return m_image; }
+
+private:
+    std::vector<u8> m_image;
+    u32 m_block_size = 1024;
+    int m_pinned = 0;
+};
+
+} // namespace
+
+// A directory block whose entries end 4 bytes before the block's end leaves
+// too little room for an entry header (8 bytes): every walk over the block
+// must call it corrupt (EIO) before reading rec_len or name_len out there.
+TEST(Ext2Directory, EntryHeaderCrossingTheBlockEndIsCorruptNotReadPastTheBlock)
+{
+    if (!have_e2fsprogs())
+        GTEST_SKIP();
+    TempDir temp;
+    const std::string source = temp.path() + "/source";
+    mkdir(source.c_str(), 0755);
+    mkdir((source + "/d").c_str(), 0755);
+    const std::string image_path = temp.path() + "/image";
+    int status;
+    std::string output = run("mkfs.ext2 -q -F -b 1024 -d '" + source + "' '" + image_path + "' 2M", &status);
+    ASSERT_EQ(status, 0) << output;
+    std::vector<u8> image = read_file(image_path);
+    u64 directory_block = 0;
+    {
+        MemoryBlockCache cache(image);
+        ext2::FileSystem fs(cache, fixed_clock);
+        ASSERT_FALSE(fs.mount(ext2::MOUNT_READ_ONLY).is_error()) << fs.message();
+        auto d = resolve(fs, "/d");
+        ASSERT_FALSE(d.is_error());
+        directory_block = fs.map_block(d.value(), 0, false).value();
+        ASSERT_NE(directory_block, 0u);
+    }
+    // "." (12 bytes) then ".." shortened by 4: the chain stops at 1020.
+    u8* block = image.data() + directory_block * 1024;
+    auto* dot = reinterpret_cast<ext2::DirEntryHeader*>(block);
+    ASSERT_EQ(dot->rec_len, 12);
+    auto* dotdot = reinterpret_cast<ext2::DirEntryHeader*>(block + 12);
+    ASSERT_EQ(dotdot->rec_len, 1024 - 12);
+    dotdot->rec_len = 1024 - 12 - 4;
+    // The inode field of the would-be entry at 1020 looks used.
+    memset(block + 1020, 0x11, 4);
+
+    OneBlockBufferCache cache(image);
+    ext2::FileSystem fs(cache, fixed_clock);
+    ASSERT_FALSE(fs.mount(0).is_error()) << fs.message();
+    auto d = resolve(fs, "/d");
+    ASSERT_FALSE(d.is_error());
+    EXPECT_EQ(fs.lookup(d.value(), "missing").error().code(), EIO);
+    EXPECT_EQ(fs.is_empty_directory(d.value()).error().code(), EIO);
+    u64 offset = 0;
+    ext2::DirEntryInfo entry;
+    // readdir hands out "." and ".." and then meets the short tail.
+    for (int i = 0; i < 2; i++) {
+        auto more = fs.read_dir(d.value(), offset, entry);
+        ASSERT_FALSE(more.is_error());
+        ASSERT_TRUE(more.value());
+    }
+    auto more = fs.read_dir(d.value(), offset, entry);
+    ASSERT_TRUE(more.is_error());
+    EXPECT_EQ(more.error().code(), EIO);
+    ext2::Inode created;
+    EXPECT_EQ(fs.create(d.value(), "new", ext2::MODE_REGULAR | 0644, created).error().code(), EIO);
+}
+
+// Linux's ext2_max_size (fs/ext2/super.c, since "ext2: correct max file size
+// computing", 2022), worked by hand for p = block_size / 4 pointers per block:
+//   1 KiB: the tree (12 + 256 + 256^2 + 256^3 = 16843020 blocks, with 66051
+//          indirect blocks) fits in 2^32-1 sectors: 16843020 KiB.
+//   2 KiB: 12 + 512 + 512^2 + 512^3 = 134480396 blocks (+263171 indirect)
+//          is below (2^32-1)/4 = 1073741823: 134480396 * 2 KiB.
+//   4 KiB: the tree (1074791436 blocks) exceeds (2^32-1)/8 = 536870911, so
+//          i_blocks limits it: 536870911 less its indirect blocks
+//          (1 + 1+1024 + 1+523263+511 = 524801) = 536346110 blocks.
+TEST(Ext2MaxFileSize, MatchesLinuxExt2MaxSize)
+{
+    EXPECT_EQ(ext2::max_file_size(1024), 16843020ull * 1024);
+    EXPECT_EQ(ext2::max_file_size(2048), 134480396ull * 2048);
+    EXPECT_EQ(ext2::max_file_size(4096), 536346110ull * 4096);
+}
+
+// Writes and truncation against that limit, on a mounted 4 KiB filesystem
+// (where i_blocks, not the block tree, sets it): EFBIG at or past it, a
+// write that starts below it is shortened to it.
+TEST(Ext2MaxFileSize, WritesPastTheLimitAreEfbigOrShortened)
+{
+    if (!have_e2fsprogs())
+        GTEST_SKIP();
+    TempDir temp;
+    const std::string image_path = temp.path() + "/image";
+    int status;
+    run("mkfs.ext2 -q -F -b 4096 '" + image_path + "' 8M", &status);
+    ASSERT_EQ(status, 0);
+    MemoryBlockCache cache(read_file(image_path));
+    ext2::FileSystem fs(cache, fixed_clock);
+    ASSERT_FALSE(fs.mount(0).is_error()) << fs.message();
+    const u64 limit = fs.max_file_size();
+    EXPECT_EQ(limit, 536346110ull * 4096);
+    ext2::Inode root, file;
+    ASSERT_FALSE(fs.read_inode(ext2::ROOT_INO, root).is_error());
+    ASSERT_FALSE(fs.create(root, "big", ext2::MODE_REGULAR | 0644, file).is_error());
+    const char data[100] = "near the end";
+    EXPECT_EQ(fs.write(file, limit, data, 1).error().code(), EFBIG);
+    EXPECT_EQ(fs.write(file, ~0ull - 10, data, 100).error().code(), EFBIG);
+    auto written = fs.write(file, limit - 10, data, 100);
+    ASSERT_FALSE(written.is_error());
+    EXPECT_EQ(written.value(), 10u);
+    EXPECT_EQ(file.size(), limit);
+    char back[10];
+    EXPECT_EQ(fs.read(file, limit - 10, back, 100).value(), 10u);
+    EXPECT_EQ(memcmp(back, data, 10), 0);
+    EXPECT_EQ(fs.truncate(file, limit + 1).error().code(), EFBIG);
+    ASSERT_FALSE(fs.truncate(file, limit).is_error());
+    ASSERT_FALSE(fs.unmount().is_error());
+    write_file(image_path, cache.image());
+    expect_fsck_clean(image_path);
+}

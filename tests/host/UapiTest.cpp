@@ -48,7 +48,7 @@ TEST(Uapi, ListsCoverEveryConstant) {
     int checked = 0;
     for (const auto& entry : std::filesystem::directory_iterator(SLUICE_SOURCE_DIR "/uapi")) {
         std::string file = entry.path().filename();
-        if (file == "io_uring.h" || file == "unistd_64.h" || entry.path().extension() != ".h") continue;
+        if (file == "unistd_64.h" || entry.path().extension() != ".h") continue;
         std::ifstream in(entry.path());
         for (std::string line; std::getline(in, line);) {
             std::smatch m;

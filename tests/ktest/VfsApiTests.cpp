@@ -75,7 +75,7 @@ KTEST(vfs_api, dup_shares_position_and_refcounts_file)
     vfs::File* file = table->get(fd).value();
     vfs::File* same = table->get(copy).value();
     KEXPECT(file == same); // one File, one position
-    KEXPECT_EQ(file->ref_count, 4u); // two descriptors + two gets
+    KEXPECT_EQ(file->ref_count.load(MemoryOrder::Relaxed), 4u); // two descriptors + two gets
     KEXPECT_EQ(vfs::write(*file, "abcdef", 6).value(), 6u);
     KEXPECT_EQ(same->position, 6u);
     KEXPECT_EQ(vfs::lseek(*same, 2, SEEK_SET).value(), 2u);
@@ -88,7 +88,7 @@ KTEST(vfs_api, dup_shares_position_and_refcounts_file)
     // Closing one descriptor leaves the File open for the other.
     KEXPECT(!table->close(fd).is_error());
     vfs::File* left = table->get(copy).value();
-    KEXPECT_EQ(left->ref_count, 2u);
+    KEXPECT_EQ(left->ref_count.load(MemoryOrder::Relaxed), 2u);
     KEXPECT_EQ(left->position, 3u);
     (void)vfs::close(left);
 
@@ -207,6 +207,39 @@ KTEST(vfs_api, llseek_per_file_type)
     KASSERT(!console.is_error());
     KEXPECT_EQ(error_of(vfs::lseek(*console.value(), 0, SEEK_SET)), ESPIPE);
     KEXPECT(!vfs::close(console.value()).is_error());
+}
+
+// Offsets that wrap, as Linux's rw_verify_area: an offset past LLONG_MAX (a
+// negative loff_t) or one whose end passes it is EINVAL for reads and
+// writes alike, before anything is touched; an empty transfer at LLONG_MAX is
+// 0; ftruncate to a negative length is EINVAL.
+KTEST(vfs_api, offsets_that_wrap_are_einval)
+{
+    auto file = vfs::open("/vfs-api-wrap", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    KASSERT(!file.is_error());
+    vfs::File& f = *file.value();
+    char data[100] = "wrap";
+    constexpr u64 LLONG_MAX_OFFSET = 0x7fffffffffffffffull;
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 10, ~0ull)), EINVAL); // -1
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 100, ~0ull - 10)), EINVAL); // wraps past 2^64
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 10, LLONG_MAX_OFFSET - 5)), EINVAL); // ends past LLONG_MAX
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 1, LLONG_MAX_OFFSET)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::pread(f, data, 100, ~0ull - 10)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::pread(f, data, 10, LLONG_MAX_OFFSET - 5)), EINVAL);
+    KEXPECT_EQ(vfs::pwrite(f, data, 0, LLONG_MAX_OFFSET).value(), 0u);
+    KEXPECT_EQ(vfs::pread(f, data, 0, LLONG_MAX_OFFSET).value(), 0u);
+    // Through the file position: write() at LLONG_MAX is EINVAL too.
+    KEXPECT_EQ(vfs::lseek(f, static_cast<i64>(LLONG_MAX_OFFSET), SEEK_SET).value(), LLONG_MAX_OFFSET);
+    KEXPECT_EQ(error_of(vfs::write(f, data, 1)), EINVAL);
+    KEXPECT_EQ(f.position, LLONG_MAX_OFFSET);
+    KEXPECT_EQ(error_of(vfs::ftruncate(f, ~0ull)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::ftruncate(f, LLONG_MAX_OFFSET + 1)), EINVAL);
+    // Nothing was written anywhere.
+    vfs::Stat st;
+    KEXPECT(!vfs::fstat(f, st).is_error());
+    KEXPECT_EQ(st.size, 0u);
+    KEXPECT(!vfs::close(&f).is_error());
+    KEXPECT(!vfs::unlink("/vfs-api-wrap").is_error());
 }
 
 KTEST(vfs_api, directory_seek_is_telldir_seekdir)

@@ -15,6 +15,7 @@
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <linux/mman.h>
 #include <linux/openat2.h>
 #include <linux/poll.h>

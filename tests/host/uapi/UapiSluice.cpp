@@ -8,6 +8,7 @@
 #include "uapi/eventfd.h"
 #include "uapi/fcntl.h"
 #include "uapi/futex.h"
+#include "uapi/io_uring.h"
 #include "uapi/ioctl.h"
 #include "uapi/mman.h"
 #include "uapi/mount.h"
