@@ -41,5 +41,7 @@ void register_directory_syscalls(); // getdents, names (mkdir, unlink, rename, l
 void register_process_syscalls();
 void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot
+void register_signal_syscalls(); // rt_sig*, kill family, sigaltstack, alarm, itimers
+void register_time_syscalls();   // clocks, gettimeofday, time, nanosleep
 
 } // namespace sys
