@@ -323,11 +323,10 @@ Result<void> fsetattr(File& file, const SetAttr& attributes)
 
 Result<void> setattr(StringView path, const SetAttr& attributes, bool follow)
 {
-    Inode* inode;
-    {
-        MutexGuard guard(namespace_lock());
-        inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
-    }
+    // Under the namespace mutex: an inode reached through a name alone (no
+    // open file) may be evicted or reclaimed once the mutex is dropped.
+    MutexGuard guard(namespace_lock());
+    Inode* inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
     return apply_setattr(*inode, attributes);
 }
 
