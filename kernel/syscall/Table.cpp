@@ -58,6 +58,7 @@ void register_all()
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();
+    register_io_uring_syscalls();
 }
 
 } // namespace sys

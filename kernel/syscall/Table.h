@@ -37,5 +37,6 @@ void register_file_syscalls();
 void register_process_syscalls();
 void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot
+void register_io_uring_syscalls(); // io_uring_setup, io_uring_enter, io_uring_register
 
 } // namespace sys
