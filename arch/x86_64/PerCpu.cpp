@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/Cpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 
 namespace percpu {
 namespace {
@@ -29,7 +30,7 @@ void init_this_cpu(u32 index)
     cpu.self = &cpu;
     cpu.index = index;
     load(cpu);
-    __atomic_store_n(&cpu.online, true, __ATOMIC_RELEASE);
+    cpu.online.store(true, MemoryOrder::Release);
 }
 
 PerCpu& cpu(u32 index) { return g_cpus[index]; }
@@ -42,7 +43,7 @@ u32 online_count()
 {
     u32 n = 0;
     for (u32 i = 0; i < g_possible; i++)
-        n += __atomic_load_n(&g_cpus[i].online, __ATOMIC_ACQUIRE) ? 1 : 0;
+        n += g_cpus[i].online.load(MemoryOrder::Acquire) ? 1 : 0;
     return n;
 }
 

@@ -5,6 +5,7 @@
 // them unless the comment says otherwise.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 class Thread;
@@ -18,7 +19,7 @@ struct PerCpu {
     PerCpu* self; // gs:0, must stay first
     u32 index;    // logical CPU number, 0 = boot CPU
     u32 apic_id;  // from the MADT
-    bool online;
+    Atomic<bool> online;
 
     // sched: the running thread, this CPU's run queue, the idle thread.
     Thread* current_thread;
@@ -27,7 +28,7 @@ struct PerCpu {
     // sched: >0 while preemption is off (spinlock held, interrupt handler).
     u32 preempt_count;
     // sched: set from interrupts or other CPUs, checked on interrupt return.
-    bool need_resched;
+    Atomic<bool> need_resched;
 
     // irq: nesting depth of interrupt handlers on this CPU.
     u32 irq_depth;

@@ -47,6 +47,37 @@ bool block_path(u64 file_block, u64 per_block, BlockPath& path)
 
 } // namespace
 
+u64 max_file_size(u32 block_size)
+{
+    const u64 per_block = block_size / sizeof(u32);
+    // Blocks the tree can address, and the indirect blocks it takes to
+    // address them all.
+    const u64 tree_blocks = NDIR_BLOCKS + per_block + per_block * per_block + per_block * per_block * per_block;
+    const u64 tree_metadata = 1 + (1 + per_block) + (1 + per_block + per_block * per_block);
+    // i_blocks is 32 bits of 512-byte units: at most this many blocks in all.
+    const u64 countable = ((1ul << 32) - 1) / (block_size / 512);
+    u64 blocks;
+    if (tree_blocks + tree_metadata <= countable) {
+        blocks = tree_blocks;
+    } else {
+        // i_blocks runs out first: take away the indirect blocks needed to
+        // map that many data blocks.
+        u64 rest = countable - NDIR_BLOCKS - per_block;
+        u64 metadata = 1; // the indirect block
+        if (rest < per_block * per_block) {
+            metadata += 1 + (rest + per_block - 1) / per_block;
+        } else {
+            metadata += 1 + per_block; // the double-indirect tree, full
+            rest -= per_block * per_block;
+            metadata += 1 + (rest + per_block - 1) / per_block
+                + (rest + per_block * per_block - 1) / (per_block * per_block);
+        }
+        blocks = countable - metadata;
+    }
+    constexpr u64 MAX_LFS_FILE_SIZE = 0x7fffffffffffffffull; // Linux's MAX_LFS_FILESIZE on 64-bit
+    return min<u64>(blocks * block_size, MAX_LFS_FILE_SIZE);
+}
+
 Result<u32> FileSystem::map_block(Inode& inode, u64 file_block, bool allocate, bool* fresh)
 {
     if (fresh)
@@ -228,9 +259,11 @@ Result<usize> FileSystem::write(Inode& inode, u64 offset, const void* buffer, us
     TRY(check_writable());
     if (length == 0)
         return 0ul;
-    const u64 end = offset + length;
-    if (end < offset)
+    if (offset >= m_max_file_size)
         return Error::from_errno(EFBIG);
+    // Shortened at the limit, as Linux's generic_write_check_limits.
+    length = static_cast<usize>(min<u64>(length, m_max_file_size - offset));
+    const u64 end = offset + length;
     if (end > 0x7FFFFFFFul && !inode.is_regular())
         return Error::from_errno(EFBIG);
     TRY(note_large_file(end));
@@ -271,6 +304,8 @@ Result<usize> FileSystem::write(Inode& inode, u64 offset, const void* buffer, us
 Result<void> FileSystem::update_size(Inode& inode, u64 size)
 {
     TRY(check_writable());
+    if (size > m_max_file_size)
+        return Error::from_errno(EFBIG);
     TRY(note_large_file(size));
     set_size(inode, size);
     inode.disk.i_mtime = inode.disk.i_ctime = now();
@@ -282,7 +317,7 @@ Result<void> FileSystem::truncate(Inode& inode, u64 new_size, bool zero_tail)
     TRY(check_writable());
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
-    if (new_size > 0x7FFFFFFFul && !inode.is_regular())
+    if (new_size > m_max_file_size || (new_size > 0x7FFFFFFFul && !inode.is_regular()))
         return Error::from_errno(EFBIG);
     BlockPath path;
     if (new_size > 0 && !block_path((new_size - 1) / m_block_size, pointers_per_block(), path))

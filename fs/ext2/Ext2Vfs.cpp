@@ -433,6 +433,8 @@ Result<void> FileBlocks::prepare_write(pagecache::Mapping& space, u64 pos, u64 l
     // in, or the page's read-modify-write would fetch the stale bytes from the
     // disk (Linux zeroes new buffers in block_write_begin for the same reason).
     u64 zero_from[2] = {}, zero_to[2] = {}; // before and after the write
+    if (pos >= mount.fs.max_file_size() || length > mount.fs.max_file_size() - pos)
+        return Error::from_errno(EFBIG);
     {
         MutexGuard guard(mount.lock);
         block_size = mount.fs.block_size();
@@ -548,6 +550,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
         mount->fs.block_size(), mount->fs.group_count(), mount->fs.free_blocks(), mount->fs.free_inodes(),
         mount->fs.is_read_only() ? ", read-only" : "");
     mount->read_only = mount->fs.is_read_only();
+    mount->max_file_size = mount->fs.max_file_size();
     return static_cast<vfs::SuperBlock*>(mount.leak());
 }
 

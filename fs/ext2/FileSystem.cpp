@@ -130,6 +130,7 @@ Result<void> FileSystem::mount(u32 flags)
         return Error::from_errno(EINVAL);
     }
     m_block_size = MIN_BLOCK_SIZE << sb.s_log_block_size;
+    m_max_file_size = ext2::max_file_size(m_block_size);
 
     if (sb.s_rev_level == GOOD_OLD_REV) {
         m_inode_size = GOOD_OLD_INODE_SIZE;

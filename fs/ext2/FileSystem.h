@@ -45,6 +45,13 @@ struct DirEntryInfo {
     char name[MAX_NAME_LENGTH + 1]; // NUL-terminated copy
 };
 
+// The largest file size of an ext2 filesystem with `block_size`-byte blocks,
+// as Linux's ext2_max_size (fs/ext2/super.c): the smaller of what the block
+// tree addresses (12 direct + p + p^2 + p^3 blocks, p = block_size / 4) and
+// what a 32-bit i_blocks (512-byte units, data and indirect blocks together)
+// can count, less the indirect blocks that data would need.
+u64 max_file_size(u32 block_size);
+
 enum MountFlags : u32 {
     MOUNT_READ_ONLY = 1 << 0,
 };
@@ -73,6 +80,8 @@ public:
 
     bool is_read_only() const { return m_read_only; }
     u32 block_size() const { return m_block_size; }
+    // Writes and truncations past it are EFBIG (Linux's s_maxbytes).
+    u64 max_file_size() const { return m_max_file_size; }
     u32 group_count() const { return m_group_count; }
     const SuperBlock& superblock() const { return m_super; }
     u64 free_blocks() const { return m_super.s_free_blocks_count; }
@@ -189,6 +198,7 @@ private:
     Clock m_clock;
     SuperBlock m_super{};
     u32 m_block_size = 0;
+    u64 m_max_file_size = 0;
     u32 m_inode_size = 0;
     u32 m_first_inode = 0;
     u32 m_group_count = 0;

@@ -23,10 +23,10 @@ void submit_reads(Mapping& space, PageBatch& batch)
 // kept. Null with `error` set (EEXIST: somebody else inserted one first).
 Page* insert_new_page(Mapping& space, u64 index, Page* page, int& error)
 {
-    page->flags = PAGE_LOCKED;
+    page->flags.store(PAGE_LOCKED, MemoryOrder::Relaxed);
     auto inserted = space.add_page(*page, index);
     if (inserted.is_error()) {
-        page->flags = 0;
+        page->flags.store(0, MemoryOrder::Relaxed);
         mm::free_page(page);
         error = inserted.error().code();
         return nullptr;

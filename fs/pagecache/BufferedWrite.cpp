@@ -58,6 +58,10 @@ Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer)
     const usize length = buffer.count();
     if (length == 0)
         return 0;
+    // Page indexes and the new size are computed from pos + length: it must
+    // not wrap (the VFS has already refused offsets past LLONG_MAX).
+    if (length > ~0ull - pos)
+        return Error::from_errno(EINVAL);
     TRY(space.ops().prepare_write(space, pos, length));
     // User data is copied into a bounce page before the cache page is
     // locked: a fault taken while holding the page lock could need that very

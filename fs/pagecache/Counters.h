@@ -3,6 +3,7 @@
 // in pages unless the name says otherwise.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 namespace pagecache {
@@ -39,9 +40,9 @@ enum Id : u32 {
     MAX_DIRTY_SEEN,
     COUNT,
 };
-extern u64 g_cells[COUNT];
-inline void add(Id id, i64 delta) { __atomic_fetch_add(&g_cells[id], static_cast<u64>(delta), __ATOMIC_RELAXED); }
-inline u64 get(Id id) { return __atomic_load_n(&g_cells[id], __ATOMIC_RELAXED); }
+extern Atomic<u64> g_cells[COUNT];
+inline void add(Id id, i64 delta) { g_cells[id].fetch_add(static_cast<u64>(delta), MemoryOrder::Relaxed); }
+inline u64 get(Id id) { return g_cells[id].load(MemoryOrder::Relaxed); }
 // Tests: zero the event counters (not the state counters).
 void reset_events();
 } // namespace counter

@@ -3,6 +3,7 @@
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/PageIo.h"
 #include "fs/pagecache/PageWait.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/mm/Heap.h"
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlkMq.h"
@@ -45,8 +46,8 @@ void mark_range_stale(Mapping& space, u64 first_byte, u64 last_byte)
 // One direct I/O in flight: its bios count down `pending` (plus the
 // submitter's bias); the last one finishes the request and frees it.
 struct DirectRequest {
-    u32 pending = 1;
-    int error = 0;
+    Atomic<u32> pending{1};
+    Atomic<int> error{0};
     usize result = 0;
     Mapping* space = nullptr;
     bool write = false;
@@ -59,14 +60,14 @@ struct DirectRequest {
     void put(int status)
     {
         if (status)
-            __atomic_store_n(&error, status, __ATOMIC_RELAXED);
-        if (__atomic_sub_fetch(&pending, 1, __ATOMIC_ACQ_REL) == 0)
+            error.store(status, MemoryOrder::Relaxed);
+        if (pending.sub_fetch(1, MemoryOrder::AcqRel) == 0)
             finish();
     }
 
     void finish()
     {
-        const int status = __atomic_load_n(&error, __ATOMIC_RELAXED);
+        const int status = error.load(MemoryOrder::Relaxed);
         if (write && !status) {
             mark_range_stale(*space, pos, last_byte);
             space->extend_size_to(end_byte);
@@ -134,7 +135,7 @@ public:
         b.flags = block::BIO_SYNC;
         b.end_io = direct_end_io;
         b.private_data = bio;
-        __atomic_fetch_add(&m_request.pending, 1, __ATOMIC_ACQ_REL);
+        m_request.pending.fetch_add(1, MemoryOrder::AcqRel);
         block::submit_bio(b);
     }
 
@@ -201,14 +202,14 @@ Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, mm::IoIt
             const u64 blocks_left = (in_block + (io_length - offset) + block_size - 1) >> shift;
             auto mapping = space.ops().map_blocks(space, block, blocks_left, write);
             if (mapping.is_error()) {
-                request->error = mapping.error().code();
+                request->error.store(mapping.error().code(), MemoryOrder::Relaxed);
                 break;
             }
             const BlockMapping m = mapping.value();
             const u64 extent_bytes = min<u64>((max<u64>(m.blocks, 1) << shift) - in_block, io_length - offset);
             if (m.is_hole()) {
                 if (write) {
-                    request->error = EIO; // map_blocks(create) must not leave a hole
+                    request->error.store(EIO, MemoryOrder::Relaxed); // map_blocks(create) must not leave a hole
                     break;
                 }
                 buffer.zero(extent_bytes);

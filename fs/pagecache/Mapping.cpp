@@ -6,6 +6,7 @@
 #include "fs/pagecache/Writeback.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
@@ -29,18 +30,18 @@ u32 log2_exact(u32 value)
 
 } // namespace
 
-u64 counter::g_cells[counter::COUNT];
+Atomic<u64> counter::g_cells[counter::COUNT];
 
 void counter::reset_events()
 {
     static constexpr Id EVENTS[] = {PAGES_READ, READ_BIOS, PAGES_WRITTEN, WRITE_BIOS, RECLAIMED, THROTTLED, MAX_DIRTY_SEEN};
     for (Id id : EVENTS)
-        __atomic_store_n(&g_cells[id], 0ul, __ATOMIC_RELAXED);
+        g_cells[id].store(0ul, MemoryOrder::Relaxed);
 }
 
 void put_page(Page& page)
 {
-    const i32 left = __atomic_sub_fetch(&page.refcount, 1, __ATOMIC_ACQ_REL);
+    const i32 left = page.refcount.sub_fetch(1, MemoryOrder::AcqRel);
     if (left > 0)
         return;
     ASSERT(left == 0);
@@ -104,13 +105,13 @@ Result<void> Mapping::add_page(Page& page, u64 index)
     ASSERT(page_test(page, PAGE_LOCKED));
     page.mapping = this;
     page.index = index;
-    page.dirty_blocks = 0;
+    page.dirty_blocks.store(0, MemoryOrder::Relaxed);
     page.writeback_blocks = 0;
     get_page(page); // the tree's reference
     Result<void> inserted = m_tree.with([&](RadixTree& tree) { return tree.insert(index, &page); });
     if (inserted.is_error()) {
         page.mapping = nullptr;
-        __atomic_fetch_sub(&page.refcount, 1, __ATOMIC_RELAXED);
+        page.refcount.fetch_sub(1, MemoryOrder::Relaxed);
         return inserted;
     }
     counter::add(counter::CACHED, 1);
@@ -163,7 +164,7 @@ bool Mapping::remove_page_if_unused(Page& page, i32 extra_refs)
         return false;
     lru_remove(page); // no-op when reclaim has it isolated
     counter::add(counter::CACHED, -1);
-    __atomic_fetch_sub(&page.refcount, 1, __ATOMIC_ACQ_REL); // the tree's; the caller's keep it alive
+    page.refcount.fetch_sub(1, MemoryOrder::AcqRel); // the tree's; the caller's keep it alive
     return true;
 }
 
@@ -242,7 +243,7 @@ bool Mapping::set_page_dirty_range(Page& page, u32 offset, u32 length)
         return false;
     // Blocks before the flag: writeback takes the mask after clearing the
     // flag, so a block marked here is written by this pass or the next.
-    __atomic_fetch_or(&page.dirty_blocks, blocks_mask(m_block_shift, offset, length), __ATOMIC_ACQ_REL);
+    page.dirty_blocks.fetch_or(blocks_mask(m_block_shift, offset, length), MemoryOrder::AcqRel);
     if (page_test_and_set(page, PAGE_DIRTY))
         return false;
     const bool tagged = m_tree.with([&](RadixTree& tree) {
@@ -271,7 +272,7 @@ bool Mapping::clear_dirty_for_io(Page& page)
     // while its data is not on the device yet.
     page_set(page, PAGE_WRITEBACK);
     page_clear(page, PAGE_DIRTY);
-    page.writeback_blocks = __atomic_exchange_n(&page.dirty_blocks, u16(0), __ATOMIC_ACQ_REL);
+    page.writeback_blocks = page.dirty_blocks.exchange(u16(0), MemoryOrder::AcqRel);
     m_tree.with([&](RadixTree& tree) {
         tree.clear_tag(page.index, RadixTree::TAG_DIRTY);
         tree.clear_tag(page.index, RadixTree::TAG_TOWRITE);
@@ -318,7 +319,7 @@ void Mapping::forget_dirty(u64 byte_offset, u64 length)
         if (Page* page = find_get_page(index)) {
             lock_page(*page);
             const u16 mask = blocks_mask(m_block_shift, offset, span);
-            const u16 left = __atomic_and_fetch(&page->dirty_blocks, static_cast<u16>(~mask), __ATOMIC_ACQ_REL);
+            const u16 left = page->dirty_blocks.fetch_and(static_cast<u16>(~mask), MemoryOrder::AcqRel) & static_cast<u16>(~mask);
             // Nothing dirty left: the page is clean (unless being written,
             // where the completion finds it clean anyway).
             if (left == 0 && page->mapping == this && page_test_and_clear(*page, PAGE_DIRTY)) {

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "fs/pagecache/PageState.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/RadixTree.h"
 #include "kernel/lib/Result.h"
@@ -95,14 +96,14 @@ public:
     // The device's writeback context (null without a backing store).
     Writeback* writeback() const { return m_writeback; }
 
-    u64 size_bytes() const { return __atomic_load_n(&m_size_bytes, __ATOMIC_ACQUIRE); }
-    void set_size_bytes(u64 size) { __atomic_store_n(&m_size_bytes, size, __ATOMIC_RELEASE); }
+    u64 size_bytes() const { return m_size_bytes.load(MemoryOrder::Acquire); }
+    void set_size_bytes(u64 size) { m_size_bytes.store(size, MemoryOrder::Release); }
     // Raise the size to `size` if it is smaller (writes past the end; any context).
     void extend_size_to(u64 size)
     {
         u64 now = size_bytes();
         while (size > now
-               && !__atomic_compare_exchange_n(&m_size_bytes, &now, size, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) { }
+               && !m_size_bytes.compare_exchange_strong(now, size, MemoryOrder::AcqRel, MemoryOrder::Acquire)) { }
     }
     // Pages [0, page_count) hold file data.
     u64 page_count() const { return (size_bytes() + PAGE_SIZE - 1) >> PAGE_SHIFT; }
@@ -150,8 +151,8 @@ public:
 
     // The first write error since the last check (Linux's AS_EIO): 0 or errno;
     // check_error() clears it.
-    void record_error(int error) { __atomic_store_n(&m_error, error, __ATOMIC_RELEASE); }
-    int check_error() { return __atomic_exchange_n(&m_error, 0, __ATOMIC_ACQ_REL); }
+    void record_error(int error) { m_error.store(error, MemoryOrder::Release); }
+    int check_error() { return m_error.exchange(0, MemoryOrder::AcqRel); }
 
     // Drop every page (waiting for I/O in flight) and detach from writeback.
     void release();
@@ -160,7 +161,7 @@ public:
     // of spaces with dirty pages, under the writeback lock.
     ListNode m_dirty_node;
     u64 m_dirtied_ns = 0; // when the space went from clean to dirty
-    bool m_writeback_busy = false; // a writeback pass is working on it
+    Atomic<bool> m_writeback_busy{false}; // a writeback pass is working on it
 
 private:
     MappingOperations* m_ops;
@@ -168,8 +169,8 @@ private:
     Writeback* m_writeback; // null without a backing store
     void* m_host;
     u32 m_block_shift;
-    u64 m_size_bytes = 0;
-    int m_error = 0;
+    Atomic<u64> m_size_bytes{0};
+    Atomic<int> m_error{0};
     Guarded<RadixTree> m_tree;
 
     friend class Writeback;

@@ -5,6 +5,7 @@
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
@@ -83,14 +84,14 @@ void end_page_read(Page& page, int error)
 void begin_pieces(Page& page, u32 pieces)
 {
     page_clear(page, PAGE_ERROR);
-    __atomic_store_n(reinterpret_cast<uptr*>(&page.private_data), uptr(pieces) + 1, __ATOMIC_RELEASE);
+    AtomicRef(*reinterpret_cast<uptr*>(&page.private_data)).store(uptr(pieces) + 1, MemoryOrder::Release);
 }
 
 void end_piece(Page& page, int error, bool write)
 {
     if (error)
         page_set(page, PAGE_ERROR);
-    if (__atomic_sub_fetch(reinterpret_cast<uptr*>(&page.private_data), 1, __ATOMIC_ACQ_REL) != 0)
+    if (AtomicRef(*reinterpret_cast<uptr*>(&page.private_data)).sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return;
     const int status = page_test(page, PAGE_ERROR) ? EIO : 0;
     if (write)

@@ -47,6 +47,7 @@
 // means referenced, so reclaim never frees a page someone is copying from.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/mm/Page.h"
 
@@ -90,28 +91,28 @@ constexpr bool is_valid_page_state(u32 flags)
 
 inline PageState page_state(const Page& page)
 {
-    return page_state_of(__atomic_load_n(&page.flags, __ATOMIC_ACQUIRE));
+    return page_state_of(page.flags.load(MemoryOrder::Acquire));
 }
 
 // --- flag bits (atomic: completions change them from interrupts) ------------
 
-inline bool page_test(const Page& page, u32 flag) { return __atomic_load_n(&page.flags, __ATOMIC_ACQUIRE) & flag; }
-inline void page_set(Page& page, u32 flag) { __atomic_fetch_or(&page.flags, flag, __ATOMIC_ACQ_REL); }
-inline void page_clear(Page& page, u32 flag) { __atomic_fetch_and(&page.flags, ~flag, __ATOMIC_ACQ_REL); }
+inline bool page_test(const Page& page, u32 flag) { return page.flags.load(MemoryOrder::Acquire) & flag; }
+inline void page_set(Page& page, u32 flag) { page.flags.fetch_or(flag, MemoryOrder::AcqRel); }
+inline void page_clear(Page& page, u32 flag) { page.flags.fetch_and(~flag, MemoryOrder::AcqRel); }
 // Return the old value of the bit.
 inline bool page_test_and_set(Page& page, u32 flag)
 {
-    return __atomic_fetch_or(&page.flags, flag, __ATOMIC_ACQ_REL) & flag;
+    return page.flags.fetch_or(flag, MemoryOrder::AcqRel) & flag;
 }
 inline bool page_test_and_clear(Page& page, u32 flag)
 {
-    return __atomic_fetch_and(&page.flags, ~flag, __ATOMIC_ACQ_REL) & flag;
+    return page.flags.fetch_and(~flag, MemoryOrder::AcqRel) & flag;
 }
 
 // --- references --------------------------------------------------------------
 
-inline void get_page(Page& page) { __atomic_fetch_add(&page.refcount, 1, __ATOMIC_RELAXED); }
-inline i32 page_refcount(const Page& page) { return __atomic_load_n(&page.refcount, __ATOMIC_ACQUIRE); }
+inline void get_page(Page& page) { page.refcount.fetch_add(1, MemoryOrder::Relaxed); }
+inline i32 page_refcount(const Page& page) { return page.refcount.load(MemoryOrder::Acquire); }
 // Drop a reference; the last one frees the page (which must have left its
 // mapping and the LRU by then).
 void put_page(Page& page);

@@ -2,6 +2,7 @@
 
 #include "fs/pagecache/PageState.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sync/WaitQueue.h"
 
 namespace pagecache {
@@ -57,8 +58,7 @@ constexpr u32 WAITER_DONE = 2;
 bool claim(AsyncPageWaiter& waiter)
 {
     u32 expected = WAITER_ARMED;
-    return __atomic_compare_exchange_n(&waiter.state, &expected, WAITER_DONE, false, __ATOMIC_ACQ_REL,
-                                       __ATOMIC_ACQUIRE);
+    return waiter.state.compare_exchange_strong(expected, WAITER_DONE, MemoryOrder::AcqRel, MemoryOrder::Acquire);
 }
 
 // Under the hashed queue's lock, from wake_page_waiters(key = the page).
@@ -72,7 +72,7 @@ bool async_page_wake(WaitQueueEntry& entry, void* key)
     // Unlink as autoremove_wake_function does (the iterator already holds the
     // next entry); `linked` cleared last, then the entry is the callback's.
     IntrusiveList<WaitQueueEntry, &WaitQueueEntry::node>::remove(entry);
-    __atomic_store_n(&entry.linked, false, __ATOMIC_RELEASE);
+    entry.linked.store(false, MemoryOrder::Release);
     waiter.callback(waiter);
     return true;
 }
@@ -89,9 +89,9 @@ AsyncPageWaiter::AsyncPageWaiter(Callback callback_, void* context_)
 
 bool wait_on_page_locked_async(Page& page, AsyncPageWaiter& waiter)
 {
-    ASSERT(__atomic_load_n(&waiter.state, __ATOMIC_ACQUIRE) != WAITER_ARMED);
+    ASSERT(waiter.state.load(MemoryOrder::Acquire) != WAITER_ARMED);
     waiter.page = &page;
-    __atomic_store_n(&waiter.state, WAITER_ARMED, __ATOMIC_RELEASE);
+    waiter.state.store(WAITER_ARMED, MemoryOrder::Release);
     WaitQueue& queue = wait_queue_of(page);
     queue.add(waiter.entry);
     // Queued before the test (as wait_event): an unlock after this test

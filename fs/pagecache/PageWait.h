@@ -9,6 +9,7 @@
 // another CPU).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/mm/Page.h"
 #include "kernel/sync/WaitQueue.h"
 
@@ -51,7 +52,7 @@ struct AsyncPageWaiter {
     void* context; // the owner's
     // 0 idle, 1 armed, 2 fired or disarmed: the wake function and disarm()
     // race for the 1 -> 2 step; exactly one of them wins.
-    u32 state = 0;
+    Atomic<u32> state{0};
 };
 
 // Arm `waiter` on `page` (referenced by the caller until the callback ran or

@@ -5,6 +5,7 @@
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Writeback.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Thread.h"
@@ -29,7 +30,7 @@ Guarded<LruLists> g_lru{LockRank::PageLru, "page lru"};
 
 Watermarks g_watermarks;
 WaitQueue g_kreclaimd_wake;
-bool g_kreclaimd_kicked = false;
+Atomic<bool> g_kreclaimd_kicked{false};
 
 u64 free_pages() { return mm::page_counters().free; }
 
@@ -177,7 +178,7 @@ u64 shrink(u64 target, bool may_write)
 
 void pressure_callback()
 {
-    if (!__atomic_exchange_n(&g_kreclaimd_kicked, true, __ATOMIC_ACQ_REL))
+    if (!g_kreclaimd_kicked.exchange(true, MemoryOrder::AcqRel))
         g_kreclaimd_wake.wake_all();
 }
 
@@ -185,7 +186,7 @@ void kreclaimd()
 {
     for (;;) {
         wait_event(g_kreclaimd_wake, [] {
-            return __atomic_load_n(&g_kreclaimd_kicked, __ATOMIC_ACQUIRE) || free_pages() < g_watermarks.low_pages;
+            return g_kreclaimd_kicked.load(MemoryOrder::Acquire) || free_pages() < g_watermarks.low_pages;
         });
         u32 idle_rounds = 0;
         while (free_pages() < g_watermarks.high_pages && idle_rounds < 20) {
@@ -197,7 +198,7 @@ void kreclaimd()
                 idle_rounds = 0;
             }
         }
-        __atomic_store_n(&g_kreclaimd_kicked, false, __ATOMIC_RELEASE);
+        g_kreclaimd_kicked.store(false, MemoryOrder::Release);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/PageAllocator.h"
@@ -21,18 +22,18 @@ constexpr u64 BACKGROUND_CHUNK_PAGES = 1024; // per space per turn: fairness bet
 
 struct Registry {
     Writeback* contexts[block::MAX_BLOCK_DEVICES] = {};
-    usize count = 0;
+    Atomic<usize> count{0}; // written under g_registry_lock; count() reads it without
 };
 Registry g_registry;
 Mutex g_registry_lock{LockRank::MutexGeneric, "writeback registry"};
 
-u64 g_dirty_expire_ns = DIRTY_EXPIRE_NS;
-u64 g_override_background = 0;
-u64 g_override_hard = 0;
+Atomic<u64> g_dirty_expire_ns{DIRTY_EXPIRE_NS};
+Atomic<u64> g_override_background{0};
+Atomic<u64> g_override_hard{0};
 
 WaitQueue g_throttle_wait;
-u32 g_throttled_writers = 0;
-u64 g_throttle_hard = ~0ul; // the count the sleeping writers wait for
+Atomic<u32> g_throttled_writers{0};
+Atomic<u64> g_throttle_hard{~0ul}; // the count the sleeping writers wait for
 
 u64 dirty_and_writeback() { return counter::get(counter::DIRTY) + counter::get(counter::WRITEBACK); }
 
@@ -40,8 +41,7 @@ void record_max_dirty(u64 value)
 {
     u64 seen = counter::get(counter::MAX_DIRTY_SEEN);
     while (value > seen
-           && !__atomic_compare_exchange_n(&counter::g_cells[counter::MAX_DIRTY_SEEN], &seen, value, false,
-                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { }
+           && !counter::g_cells[counter::MAX_DIRTY_SEEN].compare_exchange_strong(seen, value, MemoryOrder::Relaxed, MemoryOrder::Relaxed)) { }
 }
 
 void flush_batch(Mapping& space, PageBatch& batch)
@@ -56,8 +56,8 @@ void flush_batch(Mapping& space, PageBatch& batch)
 
 DirtyLimits dirty_limits()
 {
-    const u64 background = __atomic_load_n(&g_override_background, __ATOMIC_RELAXED);
-    const u64 hard = __atomic_load_n(&g_override_hard, __ATOMIC_RELAXED);
+    const u64 background = g_override_background.load(MemoryOrder::Relaxed);
+    const u64 hard = g_override_hard.load(MemoryOrder::Relaxed);
     if (hard)
         return {background, hard};
     const u64 dirtyable = mm::page_counters().free + counter::get(counter::CACHED);
@@ -67,13 +67,13 @@ DirtyLimits dirty_limits()
     return limits;
 }
 
-u64 dirty_expire_ns() { return __atomic_load_n(&g_dirty_expire_ns, __ATOMIC_RELAXED); }
-void set_dirty_expire_ns(u64 expire_ns) { __atomic_store_n(&g_dirty_expire_ns, expire_ns, __ATOMIC_RELAXED); }
+u64 dirty_expire_ns() { return g_dirty_expire_ns.load(MemoryOrder::Relaxed); }
+void set_dirty_expire_ns(u64 expire_ns) { g_dirty_expire_ns.store(expire_ns, MemoryOrder::Relaxed); }
 
 void set_dirty_limits_override(u64 background_pages, u64 hard_pages)
 {
-    __atomic_store_n(&g_override_background, background_pages, __ATOMIC_RELAXED);
-    __atomic_store_n(&g_override_hard, hard_pages, __ATOMIC_RELAXED);
+    g_override_background.store(background_pages, MemoryOrder::Relaxed);
+    g_override_hard.store(hard_pages, MemoryOrder::Relaxed);
     g_throttle_wait.wake_all();
 }
 
@@ -196,9 +196,9 @@ Result<void> fsync_range(Mapping& space, u64 start_byte, u64 end_byte)
 
 void writeback_completed()
 {
-    if (__atomic_load_n(&g_throttled_writers, __ATOMIC_ACQUIRE) == 0)
+    if (g_throttled_writers.load(MemoryOrder::Acquire) == 0)
         return;
-    if (dirty_and_writeback() <= __atomic_load_n(&g_throttle_hard, __ATOMIC_RELAXED))
+    if (dirty_and_writeback() <= g_throttle_hard.load(MemoryOrder::Relaxed))
         g_throttle_wait.wake_all();
 }
 
@@ -225,18 +225,18 @@ void balance_dirty_pages(Mapping& space)
     // the hysteresis lets a throttled writer dirty a batch of pages per
     // wake-up instead of one page per completion.
     counter::add(counter::THROTTLED, 1);
-    __atomic_fetch_add(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
+    g_throttled_writers.fetch_add(1, MemoryOrder::AcqRel);
     for (;;) {
         const u64 resume = (limits.background_pages + limits.hard_pages) / 2;
         if (dirty_and_writeback() <= resume)
             break;
-        __atomic_store_n(&g_throttle_hard, resume, __ATOMIC_RELAXED);
+        g_throttle_hard.store(resume, MemoryOrder::Relaxed);
         if (own)
             own->kick();
         wait_event_timeout(g_throttle_wait, [&] { return dirty_and_writeback() <= resume; }, THROTTLE_RECHECK_NS);
         limits = dirty_limits();
     }
-    __atomic_fetch_sub(&g_throttled_writers, 1, __ATOMIC_ACQ_REL);
+    g_throttled_writers.fetch_sub(1, MemoryOrder::AcqRel);
 }
 
 // --- the per-device context -----------------------------------------------------------
@@ -244,17 +244,17 @@ void balance_dirty_pages(Mapping& space)
 Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
 {
     MutexGuard guard(g_registry_lock);
-    for (usize i = 0; i < g_registry.count; i++) {
+    for (usize i = 0; i < g_registry.count.load(MemoryOrder::Relaxed); i++) {
         if (g_registry.contexts[i]->device() == &device)
             return g_registry.contexts[i];
     }
-    for (usize i = 0; i < g_registry.count; i++) {
+    for (usize i = 0; i < g_registry.count.load(MemoryOrder::Relaxed); i++) {
         if (!g_registry.contexts[i]->device()) {
-            __atomic_store_n(&g_registry.contexts[i]->m_device, &device, __ATOMIC_RELEASE);
+            g_registry.contexts[i]->m_device.store(&device, MemoryOrder::Release);
             return g_registry.contexts[i];
         }
     }
-    if (g_registry.count == block::MAX_BLOCK_DEVICES)
+    if (g_registry.count.load(MemoryOrder::Relaxed) == block::MAX_BLOCK_DEVICES)
         return Error::from_errno(ENOSPC);
     auto* context = new Writeback(device);
     if (!context)
@@ -268,8 +268,9 @@ Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
     }
     context->m_thread = thread.value();
     // Publish before the thread runs: count() readers see a complete entry.
-    g_registry.contexts[g_registry.count] = context;
-    __atomic_store_n(&g_registry.count, g_registry.count + 1, __ATOMIC_RELEASE);
+    const usize slot = g_registry.count.load(MemoryOrder::Relaxed);
+    g_registry.contexts[slot] = context;
+    g_registry.count.store(slot + 1, MemoryOrder::Release);
     context->m_thread->start();
     return context;
 }
@@ -277,18 +278,18 @@ Result<Writeback*> Writeback::for_device(block::BlockDevice& device)
 void Writeback::forget_device(block::BlockDevice& device)
 {
     MutexGuard guard(g_registry_lock);
-    for (usize i = 0; i < g_registry.count; i++) {
+    for (usize i = 0; i < g_registry.count.load(MemoryOrder::Relaxed); i++) {
         Writeback& context = *g_registry.contexts[i];
         if (context.device() != &device)
             continue;
         if (context.dirty_pages() || context.writeback_pages())
             log_warn("writeback", "%s: removed with %lu dirty / %lu writeback pages counted", device.name(),
                      context.dirty_pages(), context.writeback_pages());
-        __atomic_store_n(&context.m_device, nullptr, __ATOMIC_RELEASE);
+        context.m_device.store(nullptr, MemoryOrder::Release);
     }
 }
 
-usize Writeback::count() { return __atomic_load_n(&g_registry.count, __ATOMIC_ACQUIRE); }
+usize Writeback::count() { return g_registry.count.load(MemoryOrder::Acquire); }
 Writeback* Writeback::at(usize index) { return g_registry.contexts[index]; }
 
 void Writeback::note_dirty(Mapping& space)
@@ -307,14 +308,14 @@ void Writeback::detach(Mapping& space)
         if (space.m_dirty_node.is_linked())
             m_spaces.remove(space);
     }
-    wait_event(m_idle, [&] { return !__atomic_load_n(&space.m_writeback_busy, __ATOMIC_ACQUIRE); });
+    wait_event(m_idle, [&] { return !space.m_writeback_busy.load(MemoryOrder::Acquire); });
 }
 
 void Writeback::kick(bool all)
 {
     if (all)
-        __atomic_store_n(&m_write_all, true, __ATOMIC_RELEASE);
-    __atomic_store_n(&m_kicked, true, __ATOMIC_RELEASE);
+        m_write_all.store(true, MemoryOrder::Release);
+    m_kicked.store(true, MemoryOrder::Release);
     m_wake.wake_all();
 }
 
@@ -322,11 +323,11 @@ Mapping* Writeback::pick(bool expired_only, u64 now_ns)
 {
     SpinLockGuard guard(m_lock);
     for (Mapping& space : m_spaces) {
-        if (space.m_writeback_busy)
+        if (space.m_writeback_busy.load(MemoryOrder::Relaxed))
             continue;
         if (expired_only && now_ns - space.m_dirtied_ns < dirty_expire_ns())
             return nullptr; // oldest first: the rest are younger
-        __atomic_store_n(&space.m_writeback_busy, true, __ATOMIC_RELEASE);
+        space.m_writeback_busy.store(true, MemoryOrder::Release);
         m_spaces.remove(space);
         m_spaces.push_back(space); // round robin between files
         return &space;
@@ -340,7 +341,7 @@ void Writeback::put_back(Mapping& space)
         SpinLockGuard guard(m_lock);
         if (space.m_dirty_node.is_linked() && !space.any_tagged(RadixTree::TAG_DIRTY))
             m_spaces.remove(space);
-        __atomic_store_n(&space.m_writeback_busy, false, __ATOMIC_RELEASE);
+        space.m_writeback_busy.store(false, MemoryOrder::Release);
     }
     m_idle.wake_all();
 }
@@ -390,11 +391,11 @@ void Writeback::run()
 {
     for (;;) {
         wait_event_timeout(m_wake, [&] {
-            return __atomic_load_n(&m_kicked, __ATOMIC_ACQUIRE)
+            return m_kicked.load(MemoryOrder::Acquire)
                 || (dirty_pages() > 0 && counter::get(counter::DIRTY) > dirty_limits().background_pages);
         }, WRITEBACK_PERIOD_NS);
-        __atomic_store_n(&m_kicked, false, __ATOMIC_RELEASE);
-        if (__atomic_exchange_n(&m_write_all, false, __ATOMIC_ACQ_REL))
+        m_kicked.store(false, MemoryOrder::Release);
+        if (m_write_all.exchange(false, MemoryOrder::AcqRel))
             write_all(SyncMode::Background);
         // Above the background threshold: keep writing while this device
         // has dirty pages and a pass makes progress.

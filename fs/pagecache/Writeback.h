@@ -20,6 +20,7 @@
 #pragma once
 
 #include "fs/pagecache/Mapping.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/WaitQueue.h"
 
@@ -93,13 +94,13 @@ public:
     // free for the next device (threads are not stopped, contexts not freed).
     static void forget_device(block::BlockDevice& device);
 
-    block::BlockDevice* device() const { return m_device; }
-    u64 dirty_pages() const { return __atomic_load_n(&m_dirty, __ATOMIC_RELAXED); }
-    u64 writeback_pages() const { return __atomic_load_n(&m_writeback, __ATOMIC_RELAXED); }
+    block::BlockDevice* device() const { return m_device.load(MemoryOrder::Acquire); }
+    u64 dirty_pages() const { return m_dirty.load(MemoryOrder::Relaxed); }
+    u64 writeback_pages() const { return m_writeback.load(MemoryOrder::Relaxed); }
 
     // Mapping hooks.
-    void account_dirty(i64 delta) { __atomic_fetch_add(&m_dirty, static_cast<u64>(delta), __ATOMIC_RELAXED); }
-    void account_writeback(i64 delta) { __atomic_fetch_add(&m_writeback, static_cast<u64>(delta), __ATOMIC_RELAXED); }
+    void account_dirty(i64 delta) { m_dirty.fetch_add(static_cast<u64>(delta), MemoryOrder::Relaxed); }
+    void account_writeback(i64 delta) { m_writeback.fetch_add(static_cast<u64>(delta), MemoryOrder::Relaxed); }
     void note_dirty(Mapping& space);  // space has a dirty page now
     void detach(Mapping& space);     // waits while the thread works on it
 
@@ -121,12 +122,12 @@ private:
     Mapping* pick(bool expired_only, u64 now_ns);
     void put_back(Mapping& space);
 
-    block::BlockDevice* m_device;
+    Atomic<block::BlockDevice*> m_device;
     Thread* m_thread = nullptr;
-    u64 m_dirty = 0;
-    u64 m_writeback = 0;
-    bool m_kicked = false;
-    bool m_write_all = false;
+    Atomic<u64> m_dirty{0};
+    Atomic<u64> m_writeback{0};
+    Atomic<bool> m_kicked{false};
+    Atomic<bool> m_write_all{false};
     SpinLock m_lock{LockRank::Writeback, "writeback list"};
     IntrusiveList<Mapping, &Mapping::m_dirty_node> m_spaces; // under m_lock
     WaitQueue m_wake;  // the thread sleeps here

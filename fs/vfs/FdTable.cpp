@@ -5,12 +5,14 @@
 
 namespace vfs {
 
-Result<int> FdTable::install(File* file, u32 fd_flags)
+Result<int> FdTable::install(File* file, u32 fd_flags) { return install_from(file, 0, fd_flags); }
+
+Result<int> FdTable::install_from(File* file, int lowest, u32 fd_flags)
 {
     if (!file)
         return Error::from_errno(EBADF);
     const int fd = m_slots.with([&](Slots& slots) {
-        for (int i = 0; i < MAX_FDS; i++) {
+        for (int i = max(lowest, 0); i < MAX_FDS; i++) {
             if (!slots.files[i]) {
                 slots.files[i] = file;
                 slots.flags[i] = static_cast<u8>(fd_flags & FD_CLOEXEC);

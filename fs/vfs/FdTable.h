@@ -33,6 +33,8 @@ public:
     // descriptor. fd_flags: FD_CLOEXEC or 0. EMFILE when the table is full
     // (the reference stays with the caller).
     Result<int> install(File* file, u32 fd_flags = 0);
+    // Install at the lowest free descriptor >= `lowest` (F_DUPFD).
+    Result<int> install_from(File* file, int lowest, u32 fd_flags = 0);
     // Install at exactly `fd`, closing what was there (dup2). EBADF for an fd
     // out of range.
     Result<int> install_at(int fd, File* file, u32 fd_flags = 0);

@@ -70,6 +70,20 @@ Result<Dentry*> child_of(Dentry& parent, StringView name)
 bool may_write(u32 flags) { return (flags & O_ACCMODE) != O_RDONLY; }
 bool may_read(u32 flags) { return (flags & O_ACCMODE) != O_WRONLY; }
 
+// An open file on `found` (namespace mutex held).
+Result<File*> new_file(const Path& found, u32 flags)
+{
+    auto* file = new File;
+    if (!file)
+        return Error::from_errno(ENOMEM);
+    file->path = found;
+    file->inode = found.dentry->inode;
+    file->flags = flags;
+    file->inode->open_count++;
+    hold_dentry(*found.dentry);
+    return file;
+}
+
 } // namespace
 
 Result<File*> open(StringView path, u32 flags, u32 mode)
@@ -95,29 +109,26 @@ Result<File*> open(StringView path, u32 flags, u32 mode)
         found = lookup.node;
         if (exclusive)
             return Error::from_errno(EEXIST);
-        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink())
+        // O_PATH|O_NOFOLLOW names the link itself (Linux).
+        if ((flags & O_NOFOLLOW) && found.dentry->inode->is_symlink() && !(flags & O_PATH))
             return Error::from_errno(ELOOP);
     }
 
     Inode* inode = found.dentry->inode;
+    if (flags & O_PATH)
+        return new_file(found, flags);
     // Linux (fs/namei.c do_open): an existing directory with O_CREAT, or
     // opened for writing, is EISDIR.
     if (inode->is_directory() && (may_write(flags) || (flags & O_CREAT)))
         return Error::from_errno(EISDIR);
     if ((flags & O_DIRECT) && !inode->supports_direct_io() && !inode->is_directory())
         return Error::from_errno(EINVAL);
-    if ((flags & O_TRUNC) && may_write(flags) && inode->is_regular() && inode->size > 0) {
+    // Linux truncates even for O_RDONLY (O_TRUNC asks for write permission).
+    if ((flags & O_TRUNC) && inode->is_regular() && inode->size > 0) {
         MutexGuard inode_guard(inode->lock);
         TRY(inode->truncate(0));
     }
-    auto* file = new File;
-    if (!file)
-        return Error::from_errno(ENOMEM);
-    file->path = found;
-    file->inode = inode;
-    file->flags = flags;
-    inode->open_count++;
-    return file;
+    return new_file(found, flags);
 }
 
 Result<void> close(File* file)
@@ -135,8 +146,19 @@ Result<void> close(File* file)
         Inode* inode = file->inode;
         if (--inode->open_count == 0 && inode->links == 0)
             inode->evict();
+        if (file->path.dentry)
+            release_dentry(*file->path.dentry);
     }
     delete file;
+    return {};
+}
+
+// Linux's rw_verify_area: a negative offset (one past LLONG_MAX, as u64), or
+// an offset whose end would pass it, is EINVAL for every kind of file.
+static Result<void> verify_area(u64 offset, usize count)
+{
+    if (offset > MAX_FILE_OFFSET || count > MAX_FILE_OFFSET - offset)
+        return Error::from_errno(EINVAL);
     return {};
 }
 
@@ -147,14 +169,24 @@ static Result<usize> do_read(File& file, mm::IoIter& buffer, u64 offset, u32 fla
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
-    if (file.flags & O_DIRECT) {
+    TRY(verify_area(offset, buffer.count()));
+    // Nothing lies past the filesystem's largest file (Linux's filemap_read).
+    const u64 limit = inode.superblock.max_file_size;
+    if (offset >= limit)
+        return 0ul;
+    const usize cut = buffer.count() > limit - offset ? static_cast<usize>(buffer.count() - (limit - offset)) : 0;
+    buffer.truncate(buffer.count() - cut);
+    auto done = [&]() -> Result<usize> {
+        if (!(file.flags & O_DIRECT))
+            return inode.read(file, offset, buffer, flags);
         if (!pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
             return Error::from_errno(EINVAL);
         if (flags & pagecache::READ_NOWAIT)
             return Error::from_errno(EAGAIN); // a direct read always waits for the device
         return inode.direct_io(false, offset, buffer);
-    }
-    return inode.read(file, offset, buffer, flags);
+    }();
+    buffer.expand(cut);
+    return done;
 }
 
 static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout, bool append)
@@ -164,12 +196,26 @@ static Result<usize> do_write(File& file, mm::IoIter& buffer, u64* offset_inout,
     Inode& inode = *file.inode;
     if (inode.is_directory())
         return Error::from_errno(EISDIR);
+    TRY(verify_area(*offset_inout, buffer.count()));
     // The inode lock makes O_APPEND atomic: the end is read and written under it.
     MutexGuard guard(inode.lock);
     u64 offset = append ? inode.size : *offset_inout;
+    // Linux's generic_write_check_limits: EFBIG at or past the filesystem's
+    // largest file, a write that starts below it shortened to end there.
+    // An empty write is 0 wherever it is.
+    const u64 limit = inode.superblock.max_file_size;
+    usize cut = 0;
+    if (buffer.count() > 0) {
+        if (offset >= limit)
+            return Error::from_errno(EFBIG);
+        if (buffer.count() > limit - offset)
+            cut = static_cast<usize>(buffer.count() - (limit - offset));
+    }
     if ((file.flags & O_DIRECT) && !pagecache::direct_io_aligned(*inode.mapping, offset, buffer))
         return Error::from_errno(EINVAL);
+    buffer.truncate(buffer.count() - cut);
     auto written = (file.flags & O_DIRECT) ? inode.direct_io(true, offset, buffer) : inode.write(file, offset, buffer);
+    buffer.expand(cut);
     if (!written.is_error())
         *offset_inout = offset + written.value();
     if (!written.is_error() && (file.flags & O_DSYNC))

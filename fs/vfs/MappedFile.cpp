@@ -3,23 +3,24 @@
 #include "fs/pagecache/PageCache.h"
 #include "fs/pagecache/PageState.h"
 #include "fs/vfs/FileApi.h"
+#include "kernel/lib/Atomic.h"
 
 namespace vfs {
 namespace {
 
-u64 g_live; // atomic
+Atomic<u64> g_live;
 
 } // namespace
 
 MappedFile::MappedFile(File& file, pagecache::Mapping& mapping) : m_file(*file_get(file)), m_mapping(mapping)
 {
-    __atomic_fetch_add(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_add(1, MemoryOrder::Relaxed);
 }
 
 MappedFile::~MappedFile()
 {
     (void)close(&m_file);
-    __atomic_fetch_sub(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 Result<MappedFile*> MappedFile::create(File& file)
@@ -32,13 +33,13 @@ Result<MappedFile*> MappedFile::create(File& file)
     return backing;
 }
 
-u64 MappedFile::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
+u64 MappedFile::live_count() { return g_live.load(MemoryOrder::Relaxed); }
 
-void MappedFile::ref() { __atomic_fetch_add(&m_refcount, 1, __ATOMIC_RELAXED); }
+void MappedFile::ref() { m_refcount.fetch_add(1, MemoryOrder::Relaxed); }
 
 void MappedFile::unref()
 {
-    if (__atomic_sub_fetch(&m_refcount, 1, __ATOMIC_ACQ_REL) == 0)
+    if (m_refcount.sub_fetch(1, MemoryOrder::AcqRel) == 0)
         delete this;
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "fs/vfs/Vfs.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/mm/VmBacking.h"
 
 namespace vfs {
@@ -32,7 +33,7 @@ private:
 
     File& m_file;
     pagecache::Mapping& m_mapping;
-    i32 m_refcount = 1; // atomic
+    Atomic<i32> m_refcount{1};
 };
 
 } // namespace vfs

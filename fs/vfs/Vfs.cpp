@@ -139,6 +139,12 @@ Result<usize> Inode::write(File&, u64 offset, mm::IoIter& buffer)
         return Error::from_errno(EISDIR);
     if (!mapping)
         return Error::from_errno(EINVAL);
+    // vfs::write has shortened the buffer to the filesystem's limit; a caller
+    // that went around it still gets no end past that limit.
+    if (buffer.count() == 0)
+        return 0ul;
+    if (offset >= superblock.max_file_size || buffer.count() > superblock.max_file_size - offset)
+        return Error::from_errno(EFBIG);
     auto written = pagecache::buffered_write(*mapping, offset, buffer);
     if (mapping->size_bytes() != size) {
         size = mapping->size_bytes();
@@ -233,6 +239,15 @@ Result<u64> Inode::llseek(File& file, i64 offset, int whence)
         file.dir_cursor = position;
         return position;
     }
+    if ((whence == SEEK_DATA || whence == SEEK_HOLE) && (is_regular() || is_block_device())) {
+        // No hole map: the whole file is data and the only hole is the
+        // virtual one at its end (Linux's generic_file_llseek). An offset
+        // at or past the end, or negative, is ENXIO.
+        if (offset < 0 || static_cast<u64>(offset) >= size)
+            return Error::from_errno(ENXIO);
+        file.position = whence == SEEK_DATA ? static_cast<u64>(offset) : size;
+        return file.position;
+    }
     return generic_llseek(file, offset, whence, size);
 }
 
@@ -243,6 +258,12 @@ Result<void> Inode::setattr(const SetAttr& attributes)
             return Error::from_errno(EISDIR);
         if (!is_regular())
             return Error::from_errno(EINVAL);
+        // A negative length is EINVAL (do_sys_ftruncate), one past the
+        // filesystem's largest file EFBIG (inode_newsize_ok).
+        if (attributes.size > MAX_FILE_OFFSET)
+            return Error::from_errno(EINVAL);
+        if (attributes.size > superblock.max_file_size)
+            return Error::from_errno(EFBIG);
         TRY(truncate(attributes.size));
     }
     if (attributes.valid & ATTR_MODE)
@@ -314,8 +335,63 @@ void remove_dentry(Dentry& dentry)
         remove_dentry(*child);
     if (dentry.sibling_link.is_linked())
         IntrusiveList<Dentry, &Dentry::sibling_link>::remove(dentry);
+    if (dentry.holders) {
+        dentry.removed = true; // freed by the last release_dentry
+        dentry.parent = nullptr;
+        return;
+    }
     kfree(dentry.name);
     delete &dentry;
+}
+
+void hold_dentry(Dentry& dentry) { dentry.holders++; }
+
+void release_dentry(Dentry& dentry)
+{
+    if (--dentry.holders == 0 && dentry.removed) {
+        kfree(dentry.name);
+        delete &dentry;
+    }
+}
+
+Result<usize> path_of(const Path& path, char* out, usize capacity)
+{
+    MutexGuard guard(g_namespace_lock);
+    if (!path.dentry || path.dentry->removed)
+        return Error::from_errno(ENOENT);
+    // Components from the leaf up, written right to left, then moved to the front.
+    usize start = capacity;
+    auto prepend = [&](const char* text, usize length) -> bool {
+        if (length + 1 > start)
+            return false;
+        start -= length;
+        memcpy(out + start, text, length);
+        return true;
+    };
+    if (capacity < 2)
+        return Error::from_errno(ENAMETOOLONG);
+    out[--start] = '\0';
+    Mount* mount = path.mount;
+    const Dentry* dentry = path.dentry;
+    for (;;) {
+        if (mount && dentry == mount->root) {
+            if (!mount->parent || !mount->mountpoint)
+                break;
+            dentry = mount->mountpoint;
+            mount = mount->parent;
+            continue;
+        }
+        if (!dentry->parent)
+            break;
+        if (!prepend(dentry->name, dentry->name_length) || !prepend("/", 1))
+            return Error::from_errno(ENAMETOOLONG);
+        dentry = dentry->parent;
+    }
+    if (start == capacity - 1 && !prepend("/", 1))
+        return Error::from_errno(ENAMETOOLONG);
+    const usize length = capacity - 1 - start;
+    memmove(out, out + start, length + 1);
+    return length;
 }
 
 Path root_path()

@@ -198,9 +198,18 @@ struct Dentry {
     Mount* mounted = nullptr; // a filesystem mounted on this dentry
     ListNode sibling_link;
     IntrusiveList<Dentry, &Dentry::sibling_link> children;
+    // Open files on this name (File::path). A removed dentry that files
+    // still hold leaves the tree but stays allocated until the last of
+    // them closes; it is `removed`, and path_of() refuses it.
+    u32 holders = 0; // under the namespace mutex
+    bool removed = false;
 
     StringView name_view() const { return StringView(name, name_length); }
 };
+
+// The largest offset a file can have: Linux's MAX_LFS_FILESIZE (LLONG_MAX on
+// 64-bit). An offset, or an offset plus a length, beyond it is EINVAL.
+constexpr u64 MAX_FILE_OFFSET = 0x7fffffffffffffffull;
 
 struct SuperBlock {
     virtual ~SuperBlock() = default;
@@ -212,6 +221,9 @@ struct SuperBlock {
     const char* type_name = "";
     u64 device_number = 0;
     bool read_only = false; // set by the filesystem when it refuses writes (/proc/mounts "ro")
+    // The largest file the filesystem can hold (Linux's s_maxbytes): a write
+    // at or past it is EFBIG, one that starts below it is shortened to it.
+    u64 max_file_size = MAX_FILE_OFFSET;
     Inode* root = nullptr;
 };
 
@@ -296,6 +308,14 @@ Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Pat
 // Create a child dentry for an inode a filesystem just made.
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);
 void remove_dentry(Dentry& dentry);
+// An open file's hold on its dentry (under the namespace mutex).
+void hold_dentry(Dentry& dentry);
+void release_dentry(Dentry& dentry);
+
+// The absolute path of `path` ("/mnt/dir"), crossing mounts upward, into
+// `out` with its NUL; returns its length. ENOENT for a removed name,
+// ENAMETOOLONG when it does not fit. Takes the namespace mutex.
+Result<usize> path_of(const Path& path, char* out, usize capacity);
 
 // The inode of a block device (devfs), over the device's page cache.
 Result<Inode*> block_device_inode(block::BlockDevice& device);

@@ -5,6 +5,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/boot/Layout.h"
 #include "kernel/debug/Symbols.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 #include "kernel/log/Log.h"
 
@@ -13,7 +14,7 @@ extern "C" char __text_start[], __text_end[];
 namespace {
 
 PanicHooks g_hooks;
-u32 g_panicking = 0;
+Atomic<u32> g_panicking{0};
 constexpr int MAX_FRAMES = 32;
 
 bool is_kernel_text(u64 address)
@@ -65,7 +66,7 @@ void print_backtrace(u64 frame_pointer, u64 first_address)
 bool panic_begin()
 {
     x86::disable_interrupts();
-    if (__atomic_exchange_n(&g_panicking, 1, __ATOMIC_ACQ_REL) != 0)
+    if (g_panicking.exchange(1, MemoryOrder::AcqRel) != 0)
         return false;
     log_enter_panic_mode();
     if (g_hooks.stop_other_cpus)

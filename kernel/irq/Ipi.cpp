@@ -7,6 +7,7 @@
 #include "kernel/irq/Irq.h"
 #include "kernel/irq/IrqInternal.h"
 #include "kernel/irq/TlbRange.h"
+#include "kernel/lib/Atomic.h"
 
 namespace {
 
@@ -17,29 +18,29 @@ struct CallRequest {
     CallRequest* next;
     CrossCpuFunction fn;
     void* arg;
-    u32 pending; // set by the sender, cleared by the destination after fn returned
+    Atomic<u32> pending; // set by the sender, cleared by the destination after fn returned
 };
 
 // Requests waiting for a CPU: a lock-free stack pushed by senders and taken
 // whole by the destination.
 struct alignas(64) CallQueue {
-    CallRequest* head;
+    Atomic<CallRequest*> head;
 };
 
 CallQueue g_queues[MAX_CPUS];
 CallRequest g_requests[MAX_CPUS][MAX_CPUS];
 // CPUs whose local APIC and handlers are ready to take IPIs.
-u64 g_ipi_cpus = 0;
-u64 g_tlb_handled[MAX_CPUS];
-bool g_stop_requested = false;
-u64 g_stopped_cpus = 0;
+Atomic<u64> g_ipi_cpus{0};
+Atomic<u64> g_tlb_handled[MAX_CPUS]; // each written by its own CPU only
+Atomic<bool> g_stop_requested{false};
+Atomic<u64> g_stopped_cpus{0};
 
 static_assert(MAX_CPUS <= CpuMask::CAPACITY);
 
 void run_queued_calls()
 {
     u32 cpu = current_cpu_index();
-    CallRequest* list = __atomic_exchange_n(&g_queues[cpu].head, nullptr, __ATOMIC_ACQUIRE);
+    CallRequest* list = g_queues[cpu].head.exchange(nullptr, MemoryOrder::Acquire);
     // Pushed last-first; reverse so calls run in the order they were queued.
     CallRequest* ordered = nullptr;
     while (list) {
@@ -55,18 +56,18 @@ void run_queued_calls()
         void* arg = request->arg;
         fn(arg);
         // After this store the sender may reuse the slot: read nothing after it.
-        __atomic_store_n(&request->pending, 0u, __ATOMIC_RELEASE);
+        request->pending.store(0u, MemoryOrder::Release);
     }
 }
 
 void call_function_interrupt(void*) { run_queued_calls(); }
 
-void reschedule_interrupt(void*) { __atomic_store_n(&this_cpu().need_resched, true, __ATOMIC_RELAXED); }
+void reschedule_interrupt(void*) { this_cpu().need_resched.store(true, MemoryOrder::Relaxed); }
 
 // Spin until `request` is done, serving calls aimed at this CPU meanwhile.
 void wait_for(CallRequest& request)
 {
-    while (__atomic_load_n(&request.pending, __ATOMIC_ACQUIRE)) {
+    while (request.pending.load(MemoryOrder::Acquire)) {
         run_queued_calls();
         x86::pause();
     }
@@ -79,12 +80,11 @@ void queue_call(u32 source, u32 target, CrossCpuFunction fn, void* arg, u8 vecto
     wait_for(request);
     request.fn = fn;
     request.arg = arg;
-    request.pending = 1;
-    CallRequest* head = __atomic_load_n(&g_queues[target].head, __ATOMIC_RELAXED);
+    request.pending.store(1, MemoryOrder::Relaxed); // published by the release push below
+    CallRequest* head = g_queues[target].head.load(MemoryOrder::Relaxed);
     do {
         request.next = head;
-    } while (!__atomic_compare_exchange_n(&g_queues[target].head, &head, &request, true, __ATOMIC_RELEASE,
-                                          __ATOMIC_RELAXED));
+    } while (!g_queues[target].head.compare_exchange_weak(head, &request, MemoryOrder::Release, MemoryOrder::Relaxed));
     // Only the push onto an empty queue needs an interrupt: a non-empty one
     // has an IPI on its way that will take this request too.
     if (!head)
@@ -123,7 +123,7 @@ void flush_local(void* arg)
         for (usize i = 0; i < pages.count; i++)
             mm::flush_tlb_local(pages.first + i * PAGE_SIZE);
     }
-    g_tlb_handled[current_cpu_index()]++;
+    g_tlb_handled[current_cpu_index()].fetch_add(1, MemoryOrder::Relaxed);
 }
 
 void nothing(void*) { }
@@ -133,7 +133,7 @@ void nothing(void*) { }
 CpuMask online_cpus()
 {
     CpuMask mask;
-    u64 bits = __atomic_load_n(&g_ipi_cpus, __ATOMIC_ACQUIRE);
+    u64 bits = g_ipi_cpus.load(MemoryOrder::Acquire);
     for (u32 cpu = 0; cpu < CpuMask::CAPACITY; cpu++) {
         if ((bits >> cpu) & 1)
             mask.add(cpu);
@@ -144,7 +144,7 @@ CpuMask online_cpus()
 void send_reschedule_ipi(u32 cpu)
 {
     if (cpu == current_cpu_index() || !online_cpus().has(cpu)) {
-        __atomic_store_n(&percpu::cpu(cpu).need_resched, true, __ATOMIC_RELAXED);
+        percpu::cpu(cpu).need_resched.store(true, MemoryOrder::Relaxed);
         return;
     }
     lapic::send_ipi(percpu::cpu(cpu).apic_id, irq::VECTOR_IPI_RESCHEDULE);
@@ -195,16 +195,16 @@ void init()
 
 void mark_this_cpu_online()
 {
-    __atomic_fetch_or(&g_ipi_cpus, 1ul << current_cpu_index(), __ATOMIC_RELEASE);
+    g_ipi_cpus.fetch_or(1ul << current_cpu_index(), MemoryOrder::Release);
 }
 
-bool stop_requested() { return __atomic_load_n(&g_stop_requested, __ATOMIC_ACQUIRE); }
+bool stop_requested() { return g_stop_requested.load(MemoryOrder::Acquire); }
 
 void stop_this_cpu()
 {
     u32 cpu = current_cpu_index();
-    __atomic_fetch_and(&g_ipi_cpus, ~(1ul << cpu), __ATOMIC_RELEASE);
-    __atomic_fetch_or(&g_stopped_cpus, 1ul << cpu, __ATOMIC_RELEASE);
+    g_ipi_cpus.fetch_and(~(1ul << cpu), MemoryOrder::Release);
+    g_stopped_cpus.fetch_or(1ul << cpu, MemoryOrder::Release);
     x86::halt_forever();
 }
 
@@ -212,21 +212,21 @@ void stop_other_cpus()
 {
     if (!lapic::is_ready())
         return;
-    u64 others = __atomic_load_n(&g_ipi_cpus, __ATOMIC_ACQUIRE) & ~(1ul << current_cpu_index());
+    u64 others = g_ipi_cpus.load(MemoryOrder::Acquire) & ~(1ul << current_cpu_index());
     if (!others)
         return;
-    __atomic_store_n(&g_stop_requested, true, __ATOMIC_RELEASE);
+    g_stop_requested.store(true, MemoryOrder::Release);
     // NMI: reaches CPUs spinning with interrupts off too (SDM §11.6.1).
     lapic::send_ipi_all_but_self(0, lapic::Delivery::Nmi);
     // Bounded wait so the panic report is not interleaved with other CPUs'
     // output; a CPU that never answers is reported and left running.
     for (u64 spins = 0; spins < 100000000ul; spins++) {
-        if ((__atomic_load_n(&g_stopped_cpus, __ATOMIC_ACQUIRE) & others) == others)
+        if ((g_stopped_cpus.load(MemoryOrder::Acquire) & others) == others)
             return;
         x86::pause();
     }
 }
 
-u64 tlb_shootdowns_handled(u32 cpu) { return __atomic_load_n(&g_tlb_handled[cpu], __ATOMIC_RELAXED); }
+u64 tlb_shootdowns_handled(u32 cpu) { return g_tlb_handled[cpu].load(MemoryOrder::Relaxed); }
 
 } // namespace ipi

@@ -5,6 +5,7 @@
 #include "arch/x86_64/acpi/Acpi.h"
 #include "kernel/irq/IrqInternal.h"
 #include "kernel/irq/VectorAllocator.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sync/SpinLock.h"
 
@@ -16,10 +17,10 @@ static_assert(VectorAllocator::MAX_CPUS >= MAX_CPUS);
 // One slot per CPU per vector. Only the owning CPU increments `count`; the
 // handler fields change under g_lock and are read by the interrupt path.
 struct Slot {
-    Handler handler;
-    void* context;
-    const char* name;
-    u64 count;
+    Atomic<Handler> handler;
+    Atomic<void*> context;
+    Atomic<const char*> name;
+    Atomic<u64> count;
 };
 
 Slot g_slots[MAX_CPUS][256];
@@ -29,9 +30,9 @@ VectorAllocator g_allocator(MAX_CPUS, VECTOR_DYNAMIC_FIRST, VECTOR_DYNAMIC_LAST)
 void install(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
 {
     Slot& slot = g_slots[cpu][vector];
-    __atomic_store_n(&slot.context, context, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot.name, name, __ATOMIC_RELAXED);
-    __atomic_store_n(&slot.handler, handler, __ATOMIC_RELEASE);
+    slot.context.store(context, MemoryOrder::Relaxed);
+    slot.name.store(name, MemoryOrder::Relaxed);
+    slot.handler.store(handler, MemoryOrder::Release);
 }
 
 } // namespace
@@ -67,8 +68,8 @@ void free_vector(u32 cpu, u8 vector)
             return;
         }
         Slot& slot = g_slots[cpu][vector];
-        __atomic_store_n(&slot.handler, static_cast<Handler>(nullptr), __ATOMIC_RELEASE);
-        __atomic_store_n(&slot.name, static_cast<const char*>(nullptr), __ATOMIC_RELAXED);
+        slot.handler.store(static_cast<Handler>(nullptr), MemoryOrder::Release);
+        slot.name.store(static_cast<const char*>(nullptr), MemoryOrder::Relaxed);
     }
     // A handler already running on that CPU may still use its context: wait
     // for it to leave (interrupt handlers run with interrupts off, so once
@@ -79,7 +80,7 @@ void free_vector(u32 cpu, u8 vector)
     if (g_allocator.free(cpu, vector).is_error())
         return; // freed concurrently by another caller
     install(cpu, vector, nullptr, nullptr, nullptr);
-    __atomic_store_n(&g_slots[cpu][vector].count, 0ul, __ATOMIC_RELAXED);
+    g_slots[cpu][vector].count.store(0ul, MemoryOrder::Relaxed);
 }
 
 void set_system_handler(u8 vector, Handler handler, void* context, const char* name)
@@ -120,14 +121,14 @@ u64 count(u32 cpu, u8 vector)
 {
     if (cpu >= MAX_CPUS)
         return 0;
-    return __atomic_load_n(&g_slots[cpu][vector].count, __ATOMIC_RELAXED);
+    return g_slots[cpu][vector].count.load(MemoryOrder::Relaxed);
 }
 
 void for_each_named_vector(void (*fn)(u32 cpu, u8 vector, const char* name, u64 count, void* arg), void* arg)
 {
     for (u32 cpu = 0; cpu < percpu::possible_count(); cpu++) {
         for (u32 vector = 0; vector < 256; vector++) {
-            const char* name = __atomic_load_n(&g_slots[cpu][vector].name, __ATOMIC_ACQUIRE);
+            const char* name = g_slots[cpu][vector].name.load(MemoryOrder::Acquire);
             if (name)
                 fn(cpu, static_cast<u8>(vector), name, count(cpu, static_cast<u8>(vector)), arg);
         }
@@ -137,11 +138,11 @@ void for_each_named_vector(void (*fn)(u32 cpu, u8 vector, const char* name, u64 
 bool handle_interrupt(u32 cpu, u8 vector)
 {
     Slot& slot = g_slots[cpu][vector];
-    __atomic_store_n(&slot.count, slot.count + 1, __ATOMIC_RELAXED);
-    Handler handler = __atomic_load_n(&slot.handler, __ATOMIC_ACQUIRE);
+    slot.count.store(slot.count.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Relaxed);
+    Handler handler = slot.handler.load(MemoryOrder::Acquire);
     if (!handler)
         return false;
-    handler(__atomic_load_n(&slot.context, __ATOMIC_RELAXED));
+    handler(slot.context.load(MemoryOrder::Relaxed));
     return true;
 }
 

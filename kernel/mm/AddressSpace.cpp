@@ -7,6 +7,7 @@
 #include "arch/x86_64/mm/Paging.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
@@ -17,8 +18,8 @@
 namespace mm {
 namespace {
 
-AddressSpace* g_active[MAX_CPUS]; // atomic: the space whose CR3 each CPU runs on
-u64 g_live;                       // atomic
+Atomic<AddressSpace*> g_active[MAX_CPUS]; // the space whose CR3 each CPU runs on
+Atomic<u64> g_live;
 
 // PageTable::visit_leaves with a lambda.
 template <typename Function>
@@ -35,11 +36,11 @@ Page* allocate_anonymous_page()
 {
     Page* page = alloc_page(ALLOC_ZERO);
     if (page)
-        __atomic_fetch_or(&page->flags, PAGE_ANON, __ATOMIC_RELAXED);
+        page->flags.fetch_or(PAGE_ANON, MemoryOrder::Relaxed);
     return page;
 }
 
-bool is_anonymous_page(const Page& page) { return __atomic_load_n(&page.flags, __ATOMIC_RELAXED) & PAGE_ANON; }
+bool is_anonymous_page(const Page& page) { return page.flags.load(MemoryOrder::Relaxed) & PAGE_ANON; }
 
 FaultResult fault_from_error(Error error)
 {
@@ -128,17 +129,17 @@ Result<AddressSpace*> AddressSpace::create()
         PageTable::destroy_address_space(table);
         return Error::from_errno(ENOMEM);
     }
-    __atomic_fetch_add(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_add(1, MemoryOrder::Relaxed);
     return space;
 }
 
-u64 AddressSpace::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
+u64 AddressSpace::live_count() { return g_live.load(MemoryOrder::Relaxed); }
 
-void AddressSpace::ref() { __atomic_fetch_add(&m_refcount, 1, __ATOMIC_RELAXED); }
+void AddressSpace::ref() { m_refcount.fetch_add(1, MemoryOrder::Relaxed); }
 
 void AddressSpace::unref()
 {
-    i32 left = __atomic_sub_fetch(&m_refcount, 1, __ATOMIC_ACQ_REL);
+    i32 left = m_refcount.sub_fetch(1, MemoryOrder::AcqRel);
     ASSERT(left >= 0);
     if (left == 0)
         delete this;
@@ -163,14 +164,14 @@ AddressSpace::~AddressSpace()
         }
     }
     PageTable::destroy_address_space(m_page_table);
-    __atomic_fetch_sub(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 // --- CPUs and TLBs ------------------------------------------------------------
 
 CpuMask AddressSpace::cpus_seen() const
 {
-    u64 bits = __atomic_load_n(&m_cpus_seen, __ATOMIC_SEQ_CST);
+    u64 bits = m_cpus_seen.load(MemoryOrder::SeqCst);
     CpuMask mask;
     while (bits) {
         mask.add(static_cast<u32>(__builtin_ctzl(bits)));
@@ -185,8 +186,8 @@ void AddressSpace::activate()
     // Publish the CPU before loading CR3 (a locked RMW is a full barrier): a
     // shootdown that changed entries and then read the mask either sees this
     // CPU or happened before the CR3 load, which picks up the new entries.
-    __atomic_fetch_or(&m_cpus_seen, u64(1) << cpu, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&g_active[cpu], this, __ATOMIC_RELEASE);
+    m_cpus_seen.fetch_or(u64(1) << cpu, MemoryOrder::SeqCst);
+    g_active[cpu].store(this, MemoryOrder::Release);
     x86::write_cr3(m_page_table->root());
 }
 
@@ -194,14 +195,14 @@ void AddressSpace::deactivate()
 {
     bool interrupts = x86::save_and_disable_interrupts();
     u32 cpu = current_cpu_index();
-    if (__atomic_load_n(&g_active[cpu], __ATOMIC_ACQUIRE) == this) {
+    if (g_active[cpu].load(MemoryOrder::Acquire) == this) {
         x86::write_cr3(kernel_page_table_root());
-        __atomic_store_n(&g_active[cpu], static_cast<AddressSpace*>(nullptr), __ATOMIC_RELEASE);
+        g_active[cpu].store(static_cast<AddressSpace*>(nullptr), MemoryOrder::Release);
     }
     x86::restore_interrupts(interrupts);
 }
 
-AddressSpace* AddressSpace::active() { return __atomic_load_n(&g_active[current_cpu_index()], __ATOMIC_ACQUIRE); }
+AddressSpace* AddressSpace::active() { return g_active[current_cpu_index()].load(MemoryOrder::Acquire); }
 
 void AddressSpace::shootdown(uptr start, usize length)
 {
@@ -237,7 +238,7 @@ void AddressSpace::zap_range(Vma& vma, uptr start, uptr end, ZapBatch& batch)
             return;
         }
         u64 value = *entry;
-        __atomic_store_n(entry, u64(0), __ATOMIC_RELEASE);
+        AtomicRef(*entry).store(u64(0), MemoryOrder::Release);
         if (Page* page = page_of_entry(value))
             batch.add_page(*page, virt, (shared && (value & pte::DIRTY)) ? shared : nullptr);
         else
@@ -453,7 +454,7 @@ Result<void> AddressSpace::protect(uptr address, usize length, u32 prot)
         auto update = [&](u64* entry, uptr) {
             bool writable = *entry & pte::WRITABLE;
             u64 keep = *entry & (pte::ADDRESS_MASK | pte::ACCESSED | pte::DIRTY);
-            __atomic_store_n(entry, keep | entry_bits(current, writable), __ATOMIC_RELEASE);
+            AtomicRef(*entry).store(keep | entry_bits(current, writable), MemoryOrder::Release);
         };
         (void)visit_leaves(*m_page_table, vma->start, vma->size(), update);
         Vma* merged = m_vmas.merge_neighbours(*vma);
@@ -584,7 +585,7 @@ Result<uptr> AddressSpace::remap(uptr old_address, usize old_length, usize new_l
         u64 value = 0;
         auto take = [&](u64* entry, uptr) {
             value = *entry;
-            __atomic_store_n(entry, u64(0), __ATOMIC_RELEASE);
+            AtomicRef(*entry).store(u64(0), MemoryOrder::Release);
         };
         (void)visit_leaves(*m_page_table, old_address + offset, PAGE_SIZE, take);
         if (value && m_page_table->set_leaf(destination + offset, value).is_error()) {
@@ -714,7 +715,7 @@ Result<void> AddressSpace::sync(uptr address, usize length, int flags)
         bool cleaned = false;
         auto harvest = [&](u64* entry, uptr) {
             if (*entry & pte::DIRTY) {
-                __atomic_fetch_and(entry, ~pte::DIRTY, __ATOMIC_ACQ_REL);
+                AtomicRef(*entry).fetch_and(~pte::DIRTY, MemoryOrder::AcqRel);
                 if (Page* page = page_of_entry(*entry))
                     backing->set_page_dirty(*page);
                 cleaned = true;
@@ -834,7 +835,7 @@ FaultResult AddressSpace::fault_write_protected(Vma& vma, uptr page_va, u64 old_
         // stale read-only entry elsewhere faults and finds it resolved).
         if (vma.is_shared() && vma.backing)
             vma.backing->set_page_dirty(*page);
-        auto widen = [&](u64* entry, uptr) { __atomic_store_n(entry, keep | entry_bits(vma, true), __ATOMIC_RELEASE); };
+        auto widen = [&](u64* entry, uptr) { AtomicRef(*entry).store(keep | entry_bits(vma, true), MemoryOrder::Release); };
         (void)visit_leaves(*m_page_table, page_va, PAGE_SIZE, widen);
         flush_tlb_local(page_va);
         return FaultResult::Resolved;
@@ -846,7 +847,7 @@ FaultResult AddressSpace::fault_write_protected(Vma& vma, uptr page_va, u64 old_
         return FaultResult::OutOfMemory;
     memcpy(page_address(copy), page_address(page), PAGE_SIZE);
     u64 entry = page_to_phys(copy) | entry_bits(vma, true) | pte::DIRTY | pte::ACCESSED;
-    auto replace = [&](u64* slot, uptr) { __atomic_store_n(slot, entry, __ATOMIC_RELEASE); };
+    auto replace = [&](u64* slot, uptr) { AtomicRef(*slot).store(entry, MemoryOrder::Release); };
     (void)visit_leaves(*m_page_table, page_va, PAGE_SIZE, replace);
     shootdown(page_va, PAGE_SIZE);
     put_page_ref(*page);
@@ -887,7 +888,7 @@ FaultResult AddressSpace::fault_locked(uptr address, bool write, bool exec, bool
             if (page)
                 memcpy(page_address(copy), page_address(page), PAGE_SIZE);
             u64 entry = page_to_phys(copy) | entry_bits(*vma, false);
-            auto replace = [&](u64* slot, uptr) { __atomic_store_n(slot, entry, __ATOMIC_RELEASE); };
+            auto replace = [&](u64* slot, uptr) { AtomicRef(*slot).store(entry, MemoryOrder::Release); };
             (void)visit_leaves(*m_page_table, page_va, PAGE_SIZE, replace);
             shootdown(page_va, PAGE_SIZE);
             if (page)
@@ -1024,7 +1025,7 @@ Result<void> AddressSpace::copy_into(AddressSpace& child, Vma& vma)
         if (!shared && (value & pte::WRITABLE)) {
             // Copy-on-write: both sides read-only until the first write.
             value &= ~pte::WRITABLE;
-            __atomic_store_n(entry, value, __ATOMIC_RELEASE);
+            AtomicRef(*entry).store(value, MemoryOrder::Release);
             child_entry &= ~pte::WRITABLE;
         }
         if (page)

@@ -33,6 +33,7 @@
 #pragma once
 
 #include "kernel/irq/CpuMask.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
 #include "kernel/mm/PageFault.h"
@@ -164,8 +165,8 @@ private:
     VmaList m_vmas;
     uptr m_brk_start = 0;
     uptr m_brk = 0;
-    i32 m_refcount = 1;    // atomic
-    u64 m_cpus_seen = 0;   // atomic CpuMask bits: CPUs that loaded this CR3
+    Atomic<i32> m_refcount{1};
+    Atomic<u64> m_cpus_seen{0}; // CpuMask bits: CPUs that loaded this CR3
 };
 
 } // namespace mm

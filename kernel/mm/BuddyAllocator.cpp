@@ -23,7 +23,7 @@ void BuddyAllocator::add_free_range(u64 pfn, u64 count)
         while (order > 0 && (!is_aligned(pfn, u64(1) << order) || pfn + (u64(1) << order) > end))
             order--;
         for (u64 i = 0; i < (u64(1) << order); i++)
-            page_of(pfn + i)->flags = 0;
+            page_of(pfn + i)->flags.store(0, MemoryOrder::Relaxed);
         m_managed_pages += u64(1) << order;
         insert_block(pfn, order);
         pfn += u64(1) << order;
@@ -40,16 +40,16 @@ void BuddyAllocator::insert_block(u64 pfn, unsigned order)
         if (!contains_pfn(buddy_pfn))
             break;
         Page* buddy = page_of(buddy_pfn);
-        if (!(buddy->flags & PAGE_FREE) || buddy->order != order)
+        if (!(buddy->flags.load(MemoryOrder::Relaxed) & PAGE_FREE) || buddy->order != order)
             break;
         FreeList::remove(*buddy);
         m_free_blocks[order]--;
-        buddy->flags &= ~PAGE_FREE;
+        buddy->flags.fetch_and(~PAGE_FREE, MemoryOrder::Relaxed);
         pfn &= ~(u64(1) << order);
         order++;
     }
     Page* head = page_of(pfn);
-    head->flags = PAGE_FREE;
+    head->flags.store(PAGE_FREE, MemoryOrder::Relaxed);
     head->order = static_cast<u8>(order);
     m_free[order].push_front(*head);
     m_free_blocks[order]++;
@@ -72,12 +72,12 @@ Page* BuddyAllocator::allocate(unsigned order)
     while (found > order) {
         found--;
         Page* upper = page_of(pfn + (u64(1) << found));
-        upper->flags = PAGE_FREE;
+        upper->flags.store(PAGE_FREE, MemoryOrder::Relaxed);
         upper->order = static_cast<u8>(found);
         m_free[found].push_front(*upper);
         m_free_blocks[found]++;
     }
-    head->flags = 0;
+    head->flags.store(0, MemoryOrder::Relaxed);
     head->order = static_cast<u8>(order);
     m_free_pages -= u64(1) << order;
     return head;
@@ -90,9 +90,9 @@ bool BuddyAllocator::free(Page* page, unsigned order)
     u64 pfn = pfn_of(page);
     if (!is_aligned(pfn, u64(1) << order) || !contains_pfn(pfn + (u64(1) << order) - 1))
         return false;
-    if (page->flags & (PAGE_FREE | PAGE_RESERVED))
+    if (page->flags.load(MemoryOrder::Relaxed) & (PAGE_FREE | PAGE_RESERVED))
         return false;
-    page->flags = 0;
+    page->flags.store(0, MemoryOrder::Relaxed);
     insert_block(pfn, order);
     return true;
 }
@@ -108,19 +108,19 @@ bool BuddyAllocator::check_consistency() const
             if (!contains(&head))
                 return false;
             u64 pfn = pfn_of(&head);
-            if (!(head.flags & PAGE_FREE) || head.order != order)
+            if (!(head.flags.load(MemoryOrder::Relaxed) & PAGE_FREE) || head.order != order)
                 return false;
             if (!is_aligned(pfn, u64(1) << order) || !contains_pfn(pfn + (u64(1) << order) - 1))
                 return false;
             for (u64 i = 1; i < (u64(1) << order); i++) {
-                if (page_of(pfn + i)->flags & PAGE_FREE)
+                if (page_of(pfn + i)->flags.load(MemoryOrder::Relaxed) & PAGE_FREE)
                     return false;
             }
             if (order < MAX_ORDER) {
                 u64 buddy_pfn = pfn ^ (u64(1) << order);
                 if (contains_pfn(buddy_pfn)) {
                     const Page* buddy = page_of(buddy_pfn);
-                    if ((buddy->flags & PAGE_FREE) && buddy->order == order)
+                    if ((buddy->flags.load(MemoryOrder::Relaxed) & PAGE_FREE) && buddy->order == order)
                         return false; // should have been merged
                 }
             }

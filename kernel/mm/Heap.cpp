@@ -2,6 +2,7 @@
 #include "kernel/mm/Heap.h"
 
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/Boot.h"
@@ -20,7 +21,7 @@ static_assert(KMALLOC_MIN_SIZE << (SIZE_CLASS_COUNT - 1) == KMALLOC_MAX_SLAB_SIZ
 
 alignas(SlabCache) unsigned char g_cache_storage[SIZE_CLASS_COUNT][sizeof(SlabCache)];
 SlabCache* g_size_classes[SIZE_CLASS_COUNT];
-u64 g_allocated_bytes; // atomic
+Atomic<u64> g_allocated_bytes;
 
 // Index of the smallest class that holds `size` (size <= KMALLOC_MAX_SLAB_SIZE).
 unsigned size_class(usize size)
@@ -43,7 +44,7 @@ void init_heap()
     }
 }
 
-u64 heap_allocated_bytes() { return __atomic_load_n(&g_allocated_bytes, __ATOMIC_RELAXED); }
+u64 heap_allocated_bytes() { return g_allocated_bytes.load(MemoryOrder::Relaxed); }
 
 } // namespace mm
 
@@ -56,7 +57,7 @@ void* kmalloc(usize size)
             return nullptr; // before mm::init
         void* object = cache->allocate();
         if (object)
-            __atomic_fetch_add(&g_allocated_bytes, cache->object_size(), __ATOMIC_RELAXED);
+            g_allocated_bytes.fetch_add(cache->object_size(), MemoryOrder::Relaxed);
         return object;
     }
     // Checked before rounding: a size within a page of the top of the address
@@ -67,8 +68,8 @@ void* kmalloc(usize size)
     Page* page = alloc_pages(order);
     if (!page)
         return nullptr;
-    page->flags |= PAGE_KMALLOC;
-    __atomic_fetch_add(&g_allocated_bytes, PAGE_SIZE << order, __ATOMIC_RELAXED);
+    page->flags.fetch_or(PAGE_KMALLOC, MemoryOrder::Relaxed);
+    g_allocated_bytes.fetch_add(PAGE_SIZE << order, MemoryOrder::Relaxed);
     return page_address(page);
 }
 
@@ -88,18 +89,18 @@ void kfree(void* pointer)
     Page* page = virt_to_page(pointer);
     if (!page)
         panic("kfree(%p): not a heap address", pointer);
-    if (page->flags & PAGE_SLAB) {
+    if (page->flags.load(MemoryOrder::Relaxed) & PAGE_SLAB) {
         auto* cache = static_cast<SlabCache*>(page->private_data);
         if (!cache->is_kmalloc())
             panic("kfree(%p): object of slab cache %s (use slab_free)", pointer, cache->name());
-        __atomic_fetch_sub(&g_allocated_bytes, cache->object_size(), __ATOMIC_RELAXED);
+        g_allocated_bytes.fetch_sub(cache->object_size(), MemoryOrder::Relaxed);
         cache->free(pointer);
         return;
     }
-    if (!(page->flags & PAGE_KMALLOC) || page_address(page) != pointer)
+    if (!(page->flags.load(MemoryOrder::Relaxed) & PAGE_KMALLOC) || page_address(page) != pointer)
         panic("kfree(%p): not a kmalloc block", pointer);
-    page->flags &= ~PAGE_KMALLOC;
-    __atomic_fetch_sub(&g_allocated_bytes, PAGE_SIZE << page->order, __ATOMIC_RELAXED);
+    page->flags.fetch_and(~PAGE_KMALLOC, MemoryOrder::Relaxed);
+    g_allocated_bytes.fetch_sub(PAGE_SIZE << page->order, MemoryOrder::Relaxed);
     free_pages(page, page->order);
 }
 

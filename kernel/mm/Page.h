@@ -21,6 +21,7 @@
 //              operations only (I/O completion runs in interrupts).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 
@@ -48,13 +49,15 @@ enum PageFlag : u32 {
 };
 
 struct Page {
-    u32 flags;
-    i32 refcount;
+    // Atomic: the page cache changes them from I/O completion; an exclusive
+    // owner (buddy, slab, kmalloc) uses relaxed accesses.
+    Atomic<u32> flags;
+    Atomic<i32> refcount;
     u8 order;           // buddy: order of the free block this page heads; allocated: its order
     u16 slab_inuse;     // slab: objects handed out from this slab
     // Page cache: which blocks of the page are dirty / being written (bit i:
     // block i of the page; up to 8 blocks of 512 bytes). Uses padding.
-    u16 dirty_blocks;
+    Atomic<u16> dirty_blocks;
     u16 writeback_blocks;
     ListNode list;      // buddy free list, slab list, or LRU list
     pagecache::Mapping* mapping; // page cache: owning mapping (a file's or device's cache)

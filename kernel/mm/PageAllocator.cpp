@@ -14,6 +14,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
 #include "arch/x86_64/boot/BootInfo.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/FailInjection.h"
@@ -44,7 +45,7 @@ BuddyAllocator g_zone_dma32;  // guarded by g_zone_lock
 BuddyAllocator g_zone_normal; // guarded by g_zone_lock
 u64 g_total_pages;
 u64 g_reserved_pages;
-u64 g_free_pages; // atomic: pages not handed out to callers
+Atomic<u64> g_free_pages; // pages not handed out to callers
 PageCacheMagazine g_magazines[MAX_CPUS];
 
 struct Range {
@@ -156,7 +157,7 @@ void buddy_free(Page* page, unsigned order)
 // A magazine page back to the buddy lists. Caller holds g_zone_lock.
 void magazine_release(Page* page)
 {
-    page->flags &= ~PAGE_CACHED;
+    page->flags.fetch_and(~PAGE_CACHED, MemoryOrder::Relaxed);
     buddy_free(page, 0);
 }
 
@@ -170,7 +171,7 @@ Page* magazine_allocate()
             Page* page = buddy_allocate(0, ALLOC_NONE);
             if (!page)
                 break;
-            page->flags = PAGE_CACHED;
+            page->flags.store(PAGE_CACHED, MemoryOrder::Relaxed);
             magazine.pages[magazine.count++] = page;
         }
     }
@@ -192,7 +193,7 @@ void magazine_free(Page* page)
                 (magazine.count - PageCacheMagazine::BATCH) * sizeof(Page*));
         magazine.count -= PageCacheMagazine::BATCH;
     }
-    page->flags = PAGE_CACHED;
+    page->flags.store(PAGE_CACHED, MemoryOrder::Relaxed);
     magazine.pages[magazine.count++] = page;
     x86::restore_interrupts(irq);
 }
@@ -245,7 +246,7 @@ void init_page_allocator(const BootInfo& info)
     g_pages = phys_to_virt<Page>(array_phys);
     memset(g_pages, 0, array_bytes);
     for (u64 pfn = 0; pfn < g_max_pfn; pfn++)
-        g_pages[pfn].flags = PAGE_RESERVED;
+        g_pages[pfn].flags.store(PAGE_RESERVED, MemoryOrder::Relaxed);
 
     u64 dma32_pages = min(g_max_pfn, DMA32_LIMIT_PFN);
     g_zone_dma32.init(g_pages, 0, dma32_pages);
@@ -269,24 +270,24 @@ void init_page_allocator(const BootInfo& info)
             free_to_zones(cursor, end);
     }
 
-    g_free_pages = g_zone_dma32.free_pages() + g_zone_normal.free_pages();
-    g_reserved_pages = g_total_pages - g_free_pages;
+    g_free_pages.store(g_zone_dma32.free_pages() + g_zone_normal.free_pages(), MemoryOrder::Relaxed);
+    g_reserved_pages = g_total_pages - g_free_pages.load(MemoryOrder::Relaxed);
     log_info("mm", "page descriptors: %lu pages up to 0x%lx, array at 0x%lx (%lu KiB)", g_max_pfn,
              g_max_pfn << PAGE_SHIFT, array_phys, array_bytes / KiB);
 }
 
-static PressureCallback g_pressure_callback = nullptr;
-static u64 g_low_watermark_pages = 0;
+static Atomic<PressureCallback> g_pressure_callback;
+static Atomic<u64> g_low_watermark_pages{0};
 
 void set_pressure_callback(PressureCallback callback, u64 low_watermark_pages)
 {
-    __atomic_store_n(&g_low_watermark_pages, low_watermark_pages, __ATOMIC_RELAXED);
-    __atomic_store_n(&g_pressure_callback, callback, __ATOMIC_RELEASE);
+    g_low_watermark_pages.store(low_watermark_pages, MemoryOrder::Relaxed);
+    g_pressure_callback.store(callback, MemoryOrder::Release);
 }
 
 static void report_pressure()
 {
-    PressureCallback callback = __atomic_load_n(&g_pressure_callback, __ATOMIC_ACQUIRE);
+    PressureCallback callback = g_pressure_callback.load(MemoryOrder::Acquire);
     if (callback)
         callback();
 }
@@ -308,11 +309,11 @@ Page* alloc_pages(unsigned order, u32 flags)
         report_pressure();
         return nullptr;
     }
-    const u64 free_after = __atomic_sub_fetch(&g_free_pages, u64(1) << order, __ATOMIC_RELAXED);
-    if (free_after < __atomic_load_n(&g_low_watermark_pages, __ATOMIC_RELAXED)) [[unlikely]]
+    const u64 free_after = g_free_pages.sub_fetch(u64(1) << order, MemoryOrder::Relaxed);
+    if (free_after < g_low_watermark_pages.load(MemoryOrder::Relaxed)) [[unlikely]]
         report_pressure();
-    page->flags = 0;
-    page->refcount = 1;
+    page->flags.store(0, MemoryOrder::Relaxed);
+    page->refcount.store(1, MemoryOrder::Relaxed);
     page->order = static_cast<u8>(order);
     if (flags & ALLOC_ZERO)
         memset(page_address(page), 0, PAGE_SIZE << order);
@@ -326,15 +327,15 @@ void free_pages(Page* page, unsigned order)
     // A page in a magazine carries PAGE_CACHED rather than PAGE_FREE: without
     // checking it, an order-0 double free would put the page in a magazine
     // twice and hand it out to two owners.
-    if (page->flags & (PAGE_FREE | PAGE_CACHED | PAGE_RESERVED))
+    if (page->flags.load(MemoryOrder::Relaxed) & (PAGE_FREE | PAGE_CACHED | PAGE_RESERVED))
         panic("mm: free_pages(pfn 0x%lx, order %u): page is %s", page_to_phys(page) >> PAGE_SHIFT, order,
-              (page->flags & PAGE_RESERVED) ? "reserved" : "already free");
+              (page->flags.load(MemoryOrder::Relaxed) & PAGE_RESERVED) ? "reserved" : "already free");
     if (page->order != order)
         panic("mm: free_pages(pfn 0x%lx, order %u): allocated with order %u", page_to_phys(page) >> PAGE_SHIFT,
               order, page->order);
-    __atomic_fetch_add(&g_free_pages, u64(1) << order, __ATOMIC_RELAXED);
-    page->flags = 0;
-    page->refcount = 0;
+    g_free_pages.fetch_add(u64(1) << order, MemoryOrder::Relaxed);
+    page->flags.store(0, MemoryOrder::Relaxed);
+    page->refcount.store(0, MemoryOrder::Relaxed);
     if (order == 0) {
         magazine_free(page);
         return;
@@ -369,7 +370,7 @@ Page* virt_to_page(const void* direct_map_address) { return phys_to_page(virt_to
 
 PageCounters page_counters()
 {
-    return {g_total_pages, __atomic_load_n(&g_free_pages, __ATOMIC_RELAXED), g_reserved_pages};
+    return {g_total_pages, g_free_pages.load(MemoryOrder::Relaxed), g_reserved_pages};
 }
 
 u64 max_pfn() { return g_max_pfn; }

@@ -12,6 +12,7 @@
 // copy-on-write: the device writes into that very page).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/mm/Page.h"
 #include "kernel/mm/PageAllocator.h"
@@ -20,15 +21,15 @@ namespace mm {
 
 constexpr i32 PIN_BIAS = 1024;
 
-inline void get_page_ref(Page& page, i32 count = 1) { __atomic_fetch_add(&page.refcount, count, __ATOMIC_RELAXED); }
-inline i32 page_ref_count(const Page& page) { return __atomic_load_n(&page.refcount, __ATOMIC_ACQUIRE); }
+inline void get_page_ref(Page& page, i32 count = 1) { page.refcount.fetch_add(count, MemoryOrder::Relaxed); }
+inline i32 page_ref_count(const Page& page) { return page.refcount.load(MemoryOrder::Acquire); }
 inline bool page_maybe_pinned(const Page& page) { return page_ref_count(page) >= PIN_BIAS; }
 
 // Drop `count` references; the last one frees the page.
 inline void put_page_ref(Page& page, i32 count = 1)
 {
-    if (__atomic_sub_fetch(&page.refcount, count, __ATOMIC_ACQ_REL) == 0) {
-        __atomic_fetch_and(&page.flags, ~PAGE_ANON, __ATOMIC_RELAXED);
+    if (page.refcount.sub_fetch(count, MemoryOrder::AcqRel) == 0) {
+        page.flags.fetch_and(~PAGE_ANON, MemoryOrder::Relaxed);
         free_page(&page);
     }
 }

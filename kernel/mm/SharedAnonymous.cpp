@@ -1,5 +1,6 @@
 #include "kernel/mm/SharedAnonymous.h"
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/mm/PageRef.h"
@@ -8,13 +9,13 @@ namespace mm {
 namespace {
 
 const RadixTreeAllocator g_node_allocator = {kmalloc, kfree};
-u64 g_live; // atomic
+Atomic<u64> g_live;
 
 } // namespace
 
 SharedAnonymous::SharedAnonymous(u64 size_bytes) : m_pages(g_node_allocator), m_size_bytes(size_bytes)
 {
-    __atomic_fetch_add(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_add(1, MemoryOrder::Relaxed);
 }
 
 SharedAnonymous::~SharedAnonymous()
@@ -24,7 +25,7 @@ SharedAnonymous::~SharedAnonymous()
         m_pages.erase(index);
         put_page_ref(*static_cast<Page*>(item));
     }
-    __atomic_fetch_sub(&g_live, 1, __ATOMIC_RELAXED);
+    g_live.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 Result<SharedAnonymous*> SharedAnonymous::create(u64 size_bytes)
@@ -35,13 +36,13 @@ Result<SharedAnonymous*> SharedAnonymous::create(u64 size_bytes)
     return object;
 }
 
-u64 SharedAnonymous::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
+u64 SharedAnonymous::live_count() { return g_live.load(MemoryOrder::Relaxed); }
 
-void SharedAnonymous::ref() { __atomic_fetch_add(&m_refcount, 1, __ATOMIC_RELAXED); }
+void SharedAnonymous::ref() { m_refcount.fetch_add(1, MemoryOrder::Relaxed); }
 
 void SharedAnonymous::unref()
 {
-    if (__atomic_sub_fetch(&m_refcount, 1, __ATOMIC_ACQ_REL) == 0)
+    if (m_refcount.sub_fetch(1, MemoryOrder::AcqRel) == 0)
         delete this;
 }
 

@@ -4,6 +4,7 @@
 // index, allocated zeroed on first touch and freed with the last reference.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/RadixTree.h"
 #include "kernel/mm/VmBacking.h"
 #include "kernel/sync/SpinLock.h"
@@ -31,7 +32,7 @@ private:
     SpinLock m_lock{LockRank::Generic, "shared anonymous"};
     RadixTree m_pages; // guarded by m_lock; each page holds one reference for the tree
     u64 m_size_bytes;
-    i32 m_refcount = 1; // atomic
+    Atomic<i32> m_refcount{1};
 };
 
 } // namespace mm

@@ -3,6 +3,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/DirectMap.h"
@@ -71,7 +72,7 @@ Page* SlabCache::grow()
     if (!slab)
         return nullptr;
     for (usize i = 0; i < (usize(1) << m_slab_order); i++) {
-        slab[i].flags |= PAGE_SLAB;
+        slab[i].flags.fetch_or(PAGE_SLAB, MemoryOrder::Relaxed);
         slab[i].private_data = this;
     }
     // Thread the freelist through the objects in address order.
@@ -88,7 +89,7 @@ Page* SlabCache::grow()
 void SlabCache::release_slab(Page* slab)
 {
     for (usize i = 0; i < (usize(1) << m_slab_order); i++) {
-        slab[i].flags &= ~PAGE_SLAB;
+        slab[i].flags.fetch_and(~PAGE_SLAB, MemoryOrder::Relaxed);
         slab[i].private_data = nullptr;
     }
     slab->slab_freelist = nullptr;
@@ -99,7 +100,7 @@ void SlabCache::release_slab(Page* slab)
 Page* SlabCache::slab_of(void* object) const
 {
     Page* page = virt_to_page(object);
-    if (!page || !(page->flags & PAGE_SLAB) || page->private_data != this)
+    if (!page || !(page->flags.load(MemoryOrder::Relaxed) & PAGE_SLAB) || page->private_data != this)
         panic("slab %s: free of %p, which is not one of its objects", m_name, object);
     PhysAddr slab_phys = align_down(virt_to_phys(object), PhysAddr(PAGE_SIZE) << m_slab_order);
     Page* slab = phys_to_page(slab_phys);
@@ -178,7 +179,7 @@ void* SlabCache::allocate()
     void* object = cpu.count ? cpu.objects[--cpu.count] : nullptr;
     x86::restore_interrupts(irq);
     if (object)
-        __atomic_fetch_add(&m_active_objects, 1ul, __ATOMIC_RELAXED);
+        m_active_objects.fetch_add(1ul, MemoryOrder::Relaxed);
     return object;
 }
 
@@ -188,7 +189,7 @@ void SlabCache::free(void* object)
 #ifdef SLUICE_KERNEL_DEBUG
     memset(object, FREE_POISON, m_object_size);
 #endif
-    __atomic_fetch_sub(&m_active_objects, 1ul, __ATOMIC_RELAXED);
+    m_active_objects.fetch_sub(1ul, MemoryOrder::Relaxed);
     bool irq = x86::save_and_disable_interrupts();
     CpuObjectCache& cpu = m_cpu_caches[current_cpu_index()];
 #ifdef SLUICE_KERNEL_DEBUG
@@ -242,7 +243,7 @@ void SlabCache::shrink()
 SlabCounters SlabCache::counters()
 {
     SpinLockGuard guard(m_lock);
-    return {m_name, m_object_size, __atomic_load_n(&m_active_objects, __ATOMIC_RELAXED),
+    return {m_name, m_object_size, m_active_objects.load(MemoryOrder::Relaxed),
             m_slabs * m_objects_per_slab, m_slabs};
 }
 

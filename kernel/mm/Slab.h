@@ -91,7 +91,7 @@ private:
     u32 m_empty_count = 0;
     u64 m_slabs = 0;
 
-    u64 m_active_objects = 0; // atomic: handed out to callers
+    Atomic<u64> m_active_objects{0}; // handed out to callers
     CpuObjectCache m_cpu_caches[MAX_CPUS] = {}; // each touched only by its CPU, interrupts off
 };
 

@@ -1,5 +1,6 @@
 #include "kernel/sched/DeadlineTimer.h"
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Current.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/time/Clock.h"
@@ -25,7 +26,7 @@ DeadlineTimer::~DeadlineTimer()
 
 bool DeadlineTimer::expired() const
 {
-    return __atomic_load_n(&m_fired, __ATOMIC_ACQUIRE) || clock_ns() >= m_deadline_ns;
+    return m_fired.load(MemoryOrder::Acquire) || clock_ns() >= m_deadline_ns;
 }
 
 void DeadlineTimer::fire(Timer& timer)
@@ -34,7 +35,7 @@ void DeadlineTimer::fire(Timer& timer)
     Thread* thread = self->m_thread;
     // Fired before the wake-up: the sleeper marks itself Blocked before it
     // tests expired(), so it either sees this or is woken by what follows.
-    __atomic_store_n(&self->m_fired, true, __ATOMIC_SEQ_CST);
+    self->m_fired.store(true, MemoryOrder::SeqCst);
     wake_up(*thread);
 }
 

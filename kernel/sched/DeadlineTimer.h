@@ -3,6 +3,7 @@
 // destructor cancels it (waiting for a callback running on another CPU).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/time/Timer.h"
 
@@ -28,7 +29,7 @@ private:
     Thread* m_thread;
     u64 m_deadline_ns;
     bool m_armed = false;
-    bool m_fired = false; // written by the callback (another CPU possibly)
+    Atomic<bool> m_fired{false}; // written by the callback (another CPU possibly)
 };
 
 } // namespace sched

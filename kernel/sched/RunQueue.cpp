@@ -1,14 +1,15 @@
 #include "kernel/sched/RunQueue.h"
 
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 
 void RunQueue::enqueue(Thread& thread)
 {
     ASSERT(!thread.m_on_rq && !thread.m_run_node.is_linked());
-    __atomic_store_n(&thread.m_cpu, m_cpu, __ATOMIC_RELAXED);
+    thread.m_cpu.store(m_cpu, MemoryOrder::Relaxed);
     thread.m_on_rq = true;
     m_queue.push_back(thread);
-    __atomic_store_n(&m_nr_running, m_nr_running + 1, __ATOMIC_RELAXED);
+    m_nr_running.store(m_nr_running.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Relaxed);
 }
 
 void RunQueue::requeue(Thread& thread)
@@ -23,7 +24,7 @@ void RunQueue::deactivate(Thread& thread)
 {
     ASSERT(thread.m_on_rq && !thread.m_run_node.is_linked());
     thread.m_on_rq = false;
-    __atomic_store_n(&m_nr_running, m_nr_running - 1, __ATOMIC_RELAXED);
+    m_nr_running.store(m_nr_running.load(MemoryOrder::Relaxed) - 1, MemoryOrder::Relaxed);
 }
 
 Thread* RunQueue::find_movable()
@@ -39,8 +40,8 @@ Thread* RunQueue::find_movable()
 
 void RunQueue::remove_for_migration(Thread& thread)
 {
-    ASSERT(thread.m_on_rq && thread.m_run_node.is_linked() && !thread.m_on_cpu);
+    ASSERT(thread.m_on_rq && thread.m_run_node.is_linked() && !thread.m_on_cpu.load(MemoryOrder::Relaxed));
     m_queue.remove(thread);
     thread.m_on_rq = false;
-    __atomic_store_n(&m_nr_running, m_nr_running - 1, __ATOMIC_RELAXED);
+    m_nr_running.store(m_nr_running.load(MemoryOrder::Relaxed) - 1, MemoryOrder::Relaxed);
 }

@@ -8,6 +8,7 @@
 // order (load balancing).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sched/Thread.h"
@@ -50,17 +51,17 @@ public:
     Thread* idle_thread() const { return m_idle; }
     bool has_queued() const { return !m_queue.is_empty(); }
     // Lock-free reads for load balancing: stale by a little is fine.
-    u32 nr_running() const { return __atomic_load_n(&m_nr_running, __ATOMIC_RELAXED); }
-    bool is_active() const { return __atomic_load_n(&m_active, __ATOMIC_ACQUIRE); }
+    u32 nr_running() const { return m_nr_running.load(MemoryOrder::Relaxed); }
+    bool is_active() const { return m_active.load(MemoryOrder::Acquire); }
 
 private:
     friend struct SchedulerCore;
 
     SpinLock m_lock{LockRank::RunQueue, "run queue"};
     IntrusiveList<Thread, &Thread::m_run_node> m_queue;
-    u32 m_nr_running = 0; // threads accounted here (m_on_rq), idle excluded
+    Atomic<u32> m_nr_running{0}; // threads accounted here (m_on_rq), idle excluded
     u32 m_cpu = 0;
-    bool m_active = false; // this CPU has joined the scheduler
+    Atomic<bool> m_active{false}; // this CPU has joined the scheduler
     Thread* m_idle = nullptr;
     // The thread being switched away from, for finish_switch on the other side.
     Thread* m_switching_from = nullptr;

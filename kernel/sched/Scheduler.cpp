@@ -16,6 +16,7 @@
 #include "kernel/block/Plug.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/AddressSpace.h"
 #include "kernel/sched/DeadlineTimer.h"
@@ -40,11 +41,11 @@ RunQueue g_run_queues[MAX_CPUS];
 alignas(Thread) u8 g_idle_storage[MAX_CPUS][sizeof(Thread)];
 
 // CPUs that have joined the scheduler, and the init thread waiting for all.
-u32 g_cpus_joined = 0;
-bool g_all_joined_logged = false;
+Atomic<u32> g_cpus_joined{0};
+Atomic<bool> g_all_joined_logged{false};
 WaitQueue g_cpus_joined_wait;
 void (*g_init_main)() = nullptr;
-u32 g_spread_cursor = 0;
+Atomic<u32> g_spread_cursor{0};
 
 RunQueue& this_rq() { return g_run_queues[current_cpu_index()]; }
 
@@ -64,10 +65,10 @@ struct SchedulerCore {
         name[n] = '\0';
         idle->set_name(name);
         idle->m_is_idle = true;
-        idle->m_state = ThreadState::Runnable;
-        idle->m_on_cpu = true;
-        idle->m_cpu = cpu;
-        idle->m_pin_cpu = cpu;
+        idle->m_state.store(ThreadState::Runnable, MemoryOrder::Relaxed);
+        idle->m_on_cpu.store(true, MemoryOrder::Relaxed);
+        idle->m_cpu.store(cpu, MemoryOrder::Relaxed);
+        idle->m_pin_cpu.store(cpu, MemoryOrder::Relaxed);
         idle->m_stack_base = stack_base;
         idle->m_stack_size = stack_size;
         idle->write_stack_canary();
@@ -80,8 +81,8 @@ struct SchedulerCore {
         percpu.idle_thread = idle;
         percpu.current_thread = idle;
         percpu.preempt_count = 0;
-        percpu.need_resched = false;
-        __atomic_store_n(&rq.m_active, true, __ATOMIC_RELEASE);
+        percpu.need_resched.store(false, MemoryOrder::Relaxed);
+        rq.m_active.store(true, MemoryOrder::Release);
         return idle;
     }
 
@@ -107,7 +108,7 @@ struct SchedulerCore {
         RunQueue& rq = this_rq();
         rq.lock();
         PerCpu& cpu = this_cpu();
-        __atomic_store_n(&cpu.need_resched, false, __ATOMIC_RELAXED);
+        cpu.need_resched.store(false, MemoryOrder::Relaxed);
         Thread* prev = cpu.current_thread;
         check_stack(*prev);
         if (prev != rq.m_idle) {
@@ -124,12 +125,12 @@ struct SchedulerCore {
             x86::restore_interrupts(interrupts_were_enabled);
             return;
         }
-        ASSERT(!__atomic_load_n(&next->m_on_cpu, __ATOMIC_ACQUIRE));
+        ASSERT(!next->m_on_cpu.load(MemoryOrder::Acquire));
         if (preempted)
             rq.m_preemptions++;
         rq.m_switches++;
         next->m_switches++;
-        __atomic_store_n(&next->m_on_cpu, true, __ATOMIC_RELAXED);
+        next->m_on_cpu.store(true, MemoryOrder::Relaxed);
         rq.m_switching_from = prev;
         rq.m_wakeup_pending = false;
         cpu.current_thread = next;
@@ -161,7 +162,7 @@ struct SchedulerCore {
         rq.m_switching_from = nullptr;
         bool reap = prev->m_detached && prev->state() == ThreadState::Dead;
         // After this store another CPU may run (or the joiner free) `prev`.
-        __atomic_store_n(&prev->m_on_cpu, false, __ATOMIC_RELEASE);
+        prev->m_on_cpu.store(false, MemoryOrder::Release);
         rq.unlock();
         if (reap)
             ThreadAllocator::free(prev);
@@ -201,14 +202,14 @@ struct SchedulerCore {
             if (clock_ns() - rq.m_slice_start_ns < sched::WAKEUP_PREEMPT_NS)
                 return false; // timer_tick() will do it
         }
-        __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELEASE);
+        cpu.need_resched.store(true, MemoryOrder::Release);
         return rq.m_cpu != current_cpu_index();
     }
 
     static u32 least_loaded_cpu()
     {
         u32 possible = percpu::possible_count();
-        u32 start = __atomic_fetch_add(&g_spread_cursor, 1, __ATOMIC_RELAXED) % possible;
+        u32 start = g_spread_cursor.fetch_add(1, MemoryOrder::Relaxed) % possible;
         u32 best = current_cpu_index();
         u32 best_load = g_run_queues[best].nr_running();
         for (u32 i = 0; i < possible; i++) {
@@ -251,16 +252,14 @@ struct SchedulerCore {
                 // Only the boot context waits as an idle thread (before
                 // sched::start); it polls, so the state change is enough.
                 ThreadState expected = ThreadState::Blocked;
-                return __atomic_compare_exchange_n(&thread.m_state, &expected, ThreadState::Runnable, false,
-                                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+                return thread.m_state.compare_exchange_strong(expected, ThreadState::Runnable, MemoryOrder::SeqCst, MemoryOrder::Relaxed);
             }
             RunQueue& rq = lock_thread_rq(thread);
             if (thread.m_on_rq) {
                 // Still on its CPU (not yet switched out, or preempted before
                 // it could block): Runnable is all it needs.
                 ThreadState expected = ThreadState::Blocked;
-                woke = __atomic_compare_exchange_n(&thread.m_state, &expected, ThreadState::Runnable, false,
-                                                   __ATOMIC_SEQ_CST, __ATOMIC_RELAXED);
+                woke = thread.m_state.compare_exchange_strong(expected, ThreadState::Runnable, MemoryOrder::SeqCst, MemoryOrder::Relaxed);
                 rq.unlock();
                 return woke;
             }
@@ -269,15 +268,15 @@ struct SchedulerCore {
                 return false;
             }
             // Off every queue: we own the wake-up now.
-            __atomic_store_n(&thread.m_state, ThreadState::Waking, __ATOMIC_RELAXED);
+            thread.m_state.store(ThreadState::Waking, MemoryOrder::Relaxed);
             rq.unlock();
             // Its old CPU may still be switching away from it.
-            while (__atomic_load_n(&thread.m_on_cpu, __ATOMIC_ACQUIRE))
+            while (thread.m_on_cpu.load(MemoryOrder::Acquire))
                 x86::pause();
             RunQueue& target = g_run_queues[select_cpu_for_wake(thread)];
             target.lock();
             target.enqueue(thread);
-            __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
+            thread.m_state.store(ThreadState::Runnable, MemoryOrder::Release);
             if (kick_after_wakeup(target))
                 kick_cpu = target.m_cpu;
             target.unlock();
@@ -297,7 +296,7 @@ struct SchedulerCore {
         RunQueue& rq = g_run_queues[cpu];
         rq.lock();
         rq.enqueue(thread);
-        __atomic_store_n(&thread.m_state, ThreadState::Runnable, __ATOMIC_RELEASE);
+        thread.m_state.store(ThreadState::Runnable, MemoryOrder::Release);
         bool kick = kick_after_wakeup(rq);
         rq.unlock();
         if (kick)
@@ -349,7 +348,7 @@ struct SchedulerCore {
             RunQueue& rq = this_rq();
             if (!rq.has_queued())
                 pull(rq, 1);
-            if (rq.has_queued() || __atomic_load_n(&this_cpu().need_resched, __ATOMIC_ACQUIRE)) {
+            if (rq.has_queued() || this_cpu().need_resched.load(MemoryOrder::Acquire)) {
                 schedule(false);
                 continue;
             }
@@ -369,7 +368,7 @@ struct SchedulerCore {
         if (cpu.current_thread == rq.m_idle) {
             // The idle loop looks for work after every interrupt.
             if (rq.has_queued())
-                __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
+                cpu.need_resched.store(true, MemoryOrder::Relaxed);
             return;
         }
         if (rq.m_ticks % BALANCE_INTERVAL_TICKS == 0)
@@ -378,13 +377,13 @@ struct SchedulerCore {
             return;
         u64 ran_ns = clock_ns() - rq.m_slice_start_ns;
         if (ran_ns >= sched::TIME_SLICE_NS || (rq.m_wakeup_pending && ran_ns >= sched::WAKEUP_PREEMPT_NS))
-            __atomic_store_n(&cpu.need_resched, true, __ATOMIC_RELAXED);
+            cpu.need_resched.store(true, MemoryOrder::Relaxed);
     }
 
     static void cpu_joined()
     {
-        u32 joined = __atomic_add_fetch(&g_cpus_joined, 1, __ATOMIC_ACQ_REL);
-        if (joined >= percpu::possible_count() && !__atomic_exchange_n(&g_all_joined_logged, true, __ATOMIC_ACQ_REL))
+        u32 joined = g_cpus_joined.add_fetch(1, MemoryOrder::AcqRel);
+        if (joined >= percpu::possible_count() && !g_all_joined_logged.exchange(true, MemoryOrder::AcqRel))
             log_info("sched", "scheduler running on %u CPUs", joined);
         g_cpus_joined_wait.wake_all();
     }
@@ -394,7 +393,7 @@ struct SchedulerCore {
         // Sequentially consistent: a Blocked store must be visible before the
         // caller reads its wake condition (the waker writes the condition,
         // then reads the state).
-        __atomic_store_n(&current_thread()->m_state, state, __ATOMIC_SEQ_CST);
+        current_thread()->m_state.store(state, MemoryOrder::SeqCst);
     }
 
     [[noreturn]] static void thread_start(Thread& self)
@@ -413,7 +412,7 @@ struct SchedulerCore {
             Thread* current = percpu.current_thread;
             log_raw("sched: cpu %u %s: running %s (%s), nr_running %u, need_resched %u, preempt %u, switches %lu\n",
                     cpu, rq.is_active() ? "active" : "inactive", current ? current->m_name : "-",
-                    current ? thread_state_name(current->state()) : "-", rq.nr_running(), percpu.need_resched,
+                    current ? thread_state_name(current->state()) : "-", rq.nr_running(), percpu.need_resched.load(MemoryOrder::Relaxed),
                     percpu.preempt_count, rq.m_switches);
             u32 shown = 0;
             for (Thread& thread : rq.m_queue) {
@@ -427,8 +426,8 @@ struct SchedulerCore {
     static void dump_thread(Thread& thread)
     {
         log_raw("sched: thread %s id %u: %s, cpu %u, on_rq %u, on_cpu %u, pin %d\n", thread.m_name, thread.m_id,
-                thread_state_name(thread.state()), thread.m_cpu, thread.m_on_rq, thread.m_on_cpu,
-                thread.is_pinned() ? static_cast<int>(thread.m_pin_cpu) : -1);
+                thread_state_name(thread.state()), thread.cpu(), thread.m_on_rq, thread.m_on_cpu.load(MemoryOrder::Relaxed),
+                thread.is_pinned() ? static_cast<int>(thread.pinned_cpu()) : -1);
     }
 
     static sched::CpuStats stats(u32 cpu)
@@ -445,7 +444,7 @@ Result<void> Thread::pin_current(u32 cpu)
     if (cpu != ThreadOptions::NO_PIN && (cpu >= percpu::possible_count() || !g_run_queues[cpu].is_active()))
         return Error::from_errno(EINVAL);
     Thread* self = current_thread();
-    __atomic_store_n(&self->m_pin_cpu, cpu, __ATOMIC_RELAXED);
+    self->m_pin_cpu.store(cpu, MemoryOrder::Relaxed);
     // A wake-up places a pinned thread on its CPU: sleep for a moment and
     // let the timer's wake-up do the move.
     while (cpu != ThreadOptions::NO_PIN && current_cpu_index() != cpu)
@@ -470,7 +469,7 @@ void start(void (*init_main)())
     g_init_main = init_main;
     auto init = Thread::create("init", [](void*) {
         wait_event(g_cpus_joined_wait,
-                   [] { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE) >= percpu::possible_count(); });
+                   [] { return g_cpus_joined.load(MemoryOrder::Acquire) >= percpu::possible_count(); });
         g_init_main();
     }, nullptr, {.detached = true});
     if (init.is_error())
@@ -527,7 +526,7 @@ void sleep_until(u64 deadline_ns)
 
 void sleep_for(u64 duration_ns) { sleep_until(deadline_after(duration_ns)); }
 
-u32 cpu_count() { return __atomic_load_n(&g_cpus_joined, __ATOMIC_ACQUIRE); }
+u32 cpu_count() { return g_cpus_joined.load(MemoryOrder::Acquire); }
 
 u32 load(u32 cpu) { return g_run_queues[cpu].nr_running(); }
 
@@ -544,7 +543,7 @@ void timer_tick() { SchedulerCore::timer_tick(); }
 void preempt_on_interrupt_return()
 {
     PerCpu& cpu = this_cpu();
-    if (cpu.preempt_count != 0 || !__atomic_load_n(&cpu.need_resched, __ATOMIC_ACQUIRE) || !cpu.current_thread)
+    if (cpu.preempt_count != 0 || !cpu.need_resched.load(MemoryOrder::Acquire) || !cpu.current_thread)
         return;
     SchedulerCore::schedule(true);
 }

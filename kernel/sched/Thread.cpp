@@ -3,6 +3,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/user/UserFrame.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/ThreadAllocator.h"
@@ -15,7 +16,7 @@ namespace {
 // overflowed (checked at each context switch in debug builds).
 constexpr u64 STACK_CANARY = 0x5354'4143'4b45'4e44; // "STACKEND"
 
-u32 g_next_thread_id = 1;
+Atomic<u32> g_next_thread_id{1};
 
 // sizeof(UserFrame) (arch/x86_64/user/UserFrame.h), 16-byte aligned.
 constexpr uptr USER_FRAME_RESERVE = sizeof(UserFrame);
@@ -80,7 +81,7 @@ bool Thread::stack_canary_intact() const
     return !m_stack_base || *reinterpret_cast<const u64*>(m_stack_base) == STACK_CANARY;
 }
 
-u32 Thread::allocate_id() { return __atomic_fetch_add(&g_next_thread_id, 1, __ATOMIC_RELAXED); }
+u32 Thread::allocate_id() { return g_next_thread_id.fetch_add(1, MemoryOrder::Relaxed); }
 
 Result<Thread*> Thread::create(const char* name, Entry entry, void* argument, ThreadOptions options)
 {
@@ -93,7 +94,7 @@ Result<Thread*> Thread::create(const char* name, Entry entry, void* argument, Th
     thread->set_name(name);
     thread->m_entry = entry;
     thread->m_argument = argument;
-    thread->m_pin_cpu = options.pin_cpu;
+    thread->m_pin_cpu.store(options.pin_cpu, MemoryOrder::Relaxed);
     thread->m_detached = options.detached;
     thread->m_reserve_user_frame = options.user;
     thread->m_user_state = nullptr;
@@ -135,7 +136,7 @@ void Thread::reap_after_exit()
     // exit() completes m_exited and then marks the thread Dead with the
     // interrupts off; its CPU clears m_on_cpu once it has switched away, and
     // only then is the stack free.
-    while (state() != ThreadState::Dead || __atomic_load_n(&m_on_cpu, __ATOMIC_ACQUIRE))
+    while (state() != ThreadState::Dead || m_on_cpu.load(MemoryOrder::Acquire))
         x86::pause();
     ThreadAllocator::free(this);
 }

@@ -11,6 +11,7 @@
 // thread is freed by the scheduler when it exits.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
@@ -84,10 +85,10 @@ public:
 
     u32 id() const { return m_id; }
     const char* name() const { return m_name; }
-    ThreadState state() const { return __atomic_load_n(&m_state, __ATOMIC_ACQUIRE); }
-    u32 cpu() const { return __atomic_load_n(&m_cpu, __ATOMIC_RELAXED); }
+    ThreadState state() const { return m_state.load(MemoryOrder::Acquire); }
+    u32 cpu() const { return m_cpu.load(MemoryOrder::Relaxed); }
     bool is_pinned() const { return pinned_cpu() != ThreadOptions::NO_PIN; }
-    u32 pinned_cpu() const { return __atomic_load_n(&m_pin_cpu, __ATOMIC_RELAXED); }
+    u32 pinned_cpu() const { return m_pin_cpu.load(MemoryOrder::Relaxed); }
     // Pin the current thread to `cpu` (or ThreadOptions::NO_PIN) and, if it
     // runs elsewhere, move it there now (sched_setaffinity). EINVAL for a CPU
     // that is not in the scheduler.
@@ -146,13 +147,13 @@ private:
     // Scheduler state (ThreadState.h says which lock protects what).
     u64 m_saved_sp = 0;   // while switched out
     ListNode m_run_node;  // on RunQueue list of m_cpu
-    ThreadState m_state = ThreadState::Created;
+    Atomic<ThreadState> m_state{ThreadState::Created};
     bool m_on_rq = false;
-    bool m_on_cpu = false;
+    Atomic<bool> m_on_cpu{false};
     bool m_is_idle = false;
     bool m_detached = false;
-    u32 m_cpu = 0;
-    u32 m_pin_cpu = ThreadOptions::NO_PIN;
+    Atomic<u32> m_cpu{0};
+    Atomic<u32> m_pin_cpu{ThreadOptions::NO_PIN};
     SpinLock m_wake_lock{LockRank::ThreadWake, "thread wake"};
     u64 m_switches = 0;
 

@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/mm/KernelStack.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/mm/PageAllocator.h"
 #include "kernel/sched/Thread.h"
@@ -22,7 +23,7 @@ static_assert(ThreadAllocator::MAX_THREADS <= mm::ap_kernel_stack_slot(0)); // A
 SpinLock g_lock{LockRank::ThreadPool, "thread table"};
 Slot* g_free = nullptr;
 u32 g_never_used = 0; // slots [g_never_used, MAX_THREADS) were never handed out
-u32 g_live = 0;
+Atomic<u32> g_live{0}; // written under g_lock, read without it
 
 Slot* take_slot()
 {
@@ -35,7 +36,7 @@ Slot* take_slot()
     else
         return nullptr;
     slot->used = true;
-    g_live++;
+    g_live.fetch_add(1, MemoryOrder::Relaxed);
     return slot;
 }
 
@@ -46,7 +47,7 @@ void return_slot(Slot* slot)
     slot->used = false;
     slot->next_free = g_free;
     g_free = slot;
-    g_live--;
+    g_live.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 } // namespace
@@ -84,4 +85,4 @@ void ThreadAllocator::free(Thread* thread)
     return_slot(slot);
 }
 
-u32 ThreadAllocator::live_count() { return __atomic_load_n(&g_live, __ATOMIC_RELAXED); }
+u32 ThreadAllocator::live_count() { return g_live.load(MemoryOrder::Relaxed); }

@@ -1,23 +1,24 @@
+#include "kernel/lib/Atomic.h"
 #include "kernel/sync/Completion.h"
 
 bool Completion::try_consume()
 {
-    u32 done = __atomic_load_n(&m_done, __ATOMIC_ACQUIRE);
+    u32 done = m_done.load(MemoryOrder::Acquire);
     for (;;) {
         if (done == 0)
             return false;
         if (done == DONE_ALL)
             return true;
-        if (__atomic_compare_exchange_n(&m_done, &done, done - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        if (m_done.compare_exchange_strong(done, done - 1, MemoryOrder::AcqRel, MemoryOrder::Acquire))
             return true;
     }
 }
 
 void Completion::complete()
 {
-    u32 done = __atomic_load_n(&m_done, __ATOMIC_RELAXED);
+    u32 done = m_done.load(MemoryOrder::Relaxed);
     while (done != DONE_ALL && done != DONE_ALL - 1) {
-        if (__atomic_compare_exchange_n(&m_done, &done, done + 1, false, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        if (m_done.compare_exchange_strong(done, done + 1, MemoryOrder::AcqRel, MemoryOrder::Relaxed))
             break;
     }
     // Waiters are exclusive: one completion wakes one of them.
@@ -26,7 +27,7 @@ void Completion::complete()
 
 void Completion::complete_all()
 {
-    __atomic_store_n(&m_done, DONE_ALL, __ATOMIC_RELEASE);
+    m_done.store(DONE_ALL, MemoryOrder::Release);
     m_wait_queue.wake_all();
 }
 

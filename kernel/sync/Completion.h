@@ -9,6 +9,7 @@
 // through until reinit().
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sync/WaitQueue.h"
 
@@ -28,15 +29,15 @@ public:
     // Consume a completion without sleeping; false if there is none.
     bool try_wait() { return try_consume(); }
 
-    bool is_done() const { return __atomic_load_n(&m_done, __ATOMIC_ACQUIRE) != 0; }
+    bool is_done() const { return m_done.load(MemoryOrder::Acquire) != 0; }
     // Back to "not happened". Only when no thread can be waiting.
-    void reinit() { __atomic_store_n(&m_done, 0u, __ATOMIC_RELEASE); }
+    void reinit() { m_done.store(0u, MemoryOrder::Release); }
 
 private:
     static constexpr u32 DONE_ALL = ~0u;
 
     bool try_consume();
 
-    u32 m_done = 0; // completions not yet consumed, or DONE_ALL
+    Atomic<u32> m_done{0}; // completions not yet consumed, or DONE_ALL
     WaitQueue m_wait_queue;
 };

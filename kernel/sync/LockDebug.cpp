@@ -5,6 +5,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 
 namespace lock_debug {
@@ -13,9 +14,9 @@ namespace {
 HeldLocks g_cpu_spinlocks[MAX_CPUS];
 // Set once a check has failed: the panic that follows takes locks itself
 // (the log) and must not recurse into another report.
-bool g_reporting = false;
+Atomic<bool> g_reporting{false};
 
-bool reporting() { return __atomic_load_n(&g_reporting, __ATOMIC_RELAXED); }
+bool reporting() { return g_reporting.load(MemoryOrder::Relaxed); }
 
 const char* rank_kind(LockRank rank)
 {
@@ -37,11 +38,11 @@ void check_order(const HeldLocks& held, const void* lock, LockRank rank, const c
     for (u32 i = 0; i < held.count; i++) {
         const HeldLock& h = held.locks[i];
         if (h.lock == lock) {
-            __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
+            g_reporting.store(true, MemoryOrder::Relaxed);
             panic("lock order: \"%s\" (%p) taken recursively", name, lock);
         }
         if (static_cast<u16>(h.rank) > static_cast<u16>(rank)) {
-            __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
+            g_reporting.store(true, MemoryOrder::Relaxed);
             print_held("held locks", held);
             panic("lock order violation: taking \"%s\" (rank %u) while holding \"%s\" (rank %u)", name,
                   static_cast<unsigned>(rank), h.name, static_cast<unsigned>(h.rank));
@@ -54,7 +55,7 @@ void push(HeldLocks& held, const void* lock, LockRank rank, const char* name)
     if (held.count == HeldLocks::CAPACITY) {
         if (reporting())
             return;
-        __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
+        g_reporting.store(true, MemoryOrder::Relaxed);
         print_held("held locks", held);
         panic("lock debug: more than %u locks held, taking \"%s\"", HeldLocks::CAPACITY, name);
     }
@@ -71,7 +72,7 @@ void pop(HeldLocks& held, const void* lock)
     }
     if (reporting())
         return;
-    __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
+    g_reporting.store(true, MemoryOrder::Relaxed);
     panic("lock debug: releasing %p, which is not held here", lock);
 }
 
@@ -108,7 +109,7 @@ void assert_may_sleep(const char* what)
     PerCpu& cpu = this_cpu();
     if (cpu.preempt_count == 0 && cpu.irq_depth == 0)
         return;
-    __atomic_store_n(&g_reporting, true, __ATOMIC_RELAXED);
+    g_reporting.store(true, MemoryOrder::Relaxed);
     const HeldLocks& held = g_cpu_spinlocks[cpu.index];
     print_held("spinlocks held", held);
     if (held.count)

@@ -1,6 +1,7 @@
 #include "kernel/sync/WaitQueue.h"
 
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Scheduler.h"
 
 bool default_wake_function(WaitQueueEntry& entry, void*)
@@ -16,39 +17,39 @@ bool autoremove_wake_function(WaitQueueEntry& entry, void* key)
     // finish_wait() unless it sees `linked` clear, which must therefore be
     // the last thing written here.
     IntrusiveList<WaitQueueEntry, &WaitQueueEntry::node>::remove(entry);
-    __atomic_store_n(&entry.linked, false, __ATOMIC_RELEASE);
+    entry.linked.store(false, MemoryOrder::Release);
     return true;
 }
 
 void WaitQueue::add(WaitQueueEntry& entry)
 {
     SpinLockGuard guard(m_lock);
-    ASSERT(!entry.linked);
+    ASSERT(!entry.linked.load(MemoryOrder::Relaxed));
     if (entry.is_exclusive())
         m_entries.push_back(entry);
     else
         m_entries.push_front(entry);
-    entry.linked = true;
+    entry.linked.store(true, MemoryOrder::Relaxed);
 }
 
 void WaitQueue::remove(WaitQueueEntry& entry)
 {
     SpinLockGuard guard(m_lock);
-    if (entry.linked) {
+    if (entry.linked.load(MemoryOrder::Relaxed)) {
         m_entries.remove(entry);
-        entry.linked = false;
+        entry.linked.store(false, MemoryOrder::Relaxed);
     }
 }
 
 void WaitQueue::prepare_to_wait(WaitQueueEntry& entry)
 {
     SpinLockGuard guard(m_lock);
-    if (!entry.linked) {
+    if (!entry.linked.load(MemoryOrder::Relaxed)) {
         if (entry.is_exclusive())
             m_entries.push_back(entry);
         else
             m_entries.push_front(entry);
-        entry.linked = true;
+        entry.linked.store(true, MemoryOrder::Relaxed);
     }
     // Blocked before the caller tests its condition: a waker that makes the
     // condition true after the test will find the entry (it takes this lock)
@@ -59,13 +60,13 @@ void WaitQueue::prepare_to_wait(WaitQueueEntry& entry)
 bool WaitQueue::finish_wait(WaitQueueEntry& entry)
 {
     sched::set_current_state(ThreadState::Runnable);
-    if (!__atomic_load_n(&entry.linked, __ATOMIC_ACQUIRE))
+    if (!entry.linked.load(MemoryOrder::Acquire))
         return true;
     SpinLockGuard guard(m_lock);
-    if (!entry.linked)
+    if (!entry.linked.load(MemoryOrder::Relaxed))
         return true;
     m_entries.remove(entry);
-    entry.linked = false;
+    entry.linked.store(false, MemoryOrder::Relaxed);
     return false;
 }
 

@@ -23,6 +23,7 @@
 // following schedule() returns at once and the loop tests again.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sched/Current.h"
@@ -69,7 +70,7 @@ struct WaitQueueEntry {
     // write a waker makes to the entry, so that finish_wait() can see an
     // autoremoved entry without taking the lock and the entry (often on the
     // waiter's stack) may go away at once.
-    bool linked = false;
+    Atomic<bool> linked{false};
 };
 
 class WaitQueue {

@@ -55,6 +55,9 @@ void dispatch(UserFrame& frame)
 void register_all()
 {
     register_file_syscalls();
+    register_stat_syscalls();
+    register_directory_syscalls();
+    register_control_syscalls();
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();

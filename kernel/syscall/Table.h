@@ -33,7 +33,10 @@ void dispatch(UserFrame& frame);
 UserFrame& current_frame();
 
 // Family registration functions (one per file).
-void register_file_syscalls();
+void register_file_syscalls();      // open, read/write family, lseek, dup, fcntl, ioctl
+void register_stat_syscalls();      // stat family, statfs
+void register_control_syscalls();   // fsync family, fallocate, fadvise64, truncate
+void register_directory_syscalls(); // getdents, names (mkdir, unlink, rename, links), fchdir
 void register_process_syscalls();
 void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot

@@ -6,6 +6,7 @@
 #include "arch/x86_64/time/LapicTimer.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/SchedHooks.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
@@ -36,19 +37,19 @@ void unlink(TimerQueue& q, Timer& timer)
             break;
         }
     }
-    __atomic_store_n(&timer.state, static_cast<u8>(TIMER_IDLE), __ATOMIC_RELEASE);
+    timer.state.store(static_cast<u8>(TIMER_IDLE), MemoryOrder::Release);
 }
 
 // Take `timer` off whatever queue it is pending on. Returns true if it was pending.
 bool remove_if_pending(Timer& timer)
 {
     for (;;) {
-        u32 cpu = __atomic_load_n(&timer.cpu, __ATOMIC_ACQUIRE);
+        u32 cpu = timer.cpu.load(MemoryOrder::Acquire);
         TimerQueue& q = queue_of(cpu);
         SpinLockGuard guard(q.lock);
-        if (__atomic_load_n(&timer.cpu, __ATOMIC_ACQUIRE) != cpu)
+        if (timer.cpu.load(MemoryOrder::Acquire) != cpu)
             continue; // re-armed elsewhere meanwhile
-        if (timer.state != TIMER_PENDING)
+        if (timer.state.load(MemoryOrder::Relaxed) != TIMER_PENDING)
             return false;
         unlink(q, timer);
         return true;
@@ -67,17 +68,17 @@ void timer_arm(Timer& timer, u64 deadline_ns, Timer::Callback callback)
         SpinLockGuard guard(q.lock);
         timer.deadline_ns = deadline_ns;
         timer.callback = callback;
-        __atomic_store_n(&timer.cpu, cpu, __ATOMIC_RELEASE);
+        timer.cpu.store(cpu, MemoryOrder::Release);
         Timer** link = &q.head;
         while (*link && (*link)->deadline_ns <= deadline_ns)
             link = &(*link)->next;
         timer.next = *link;
         *link = &timer;
-        __atomic_store_n(&timer.state, static_cast<u8>(TIMER_PENDING), __ATOMIC_RELEASE);
+        timer.state.store(static_cast<u8>(TIMER_PENDING), MemoryOrder::Release);
         // Only an earlier deadline than the one programmed needs the
         // hardware touched; from inside the timer interrupt the handler
         // reprograms on its way out anyway.
-        if (q.head == &timer && deadline_ns < q.programmed_ns && q.running == nullptr)
+        if (q.head == &timer && deadline_ns < q.programmed_ns && q.running.load(MemoryOrder::Relaxed) == nullptr)
             program_hardware(q);
     }
     x86::restore_interrupts(were_enabled);
@@ -88,9 +89,9 @@ bool timer_cancel(Timer& timer)
     bool was_pending = remove_if_pending(timer);
     // If the callback is running on another CPU, wait for it to return, so
     // the owner may free the timer afterwards (as Linux's del_timer_sync).
-    u32 cpu = __atomic_load_n(&timer.cpu, __ATOMIC_ACQUIRE);
+    u32 cpu = timer.cpu.load(MemoryOrder::Acquire);
     if (cpu != current_cpu_index()) {
-        while (__atomic_load_n(&queue_of(cpu).running, __ATOMIC_ACQUIRE) == &timer)
+        while (queue_of(cpu).running.load(MemoryOrder::Acquire) == &timer)
             x86::pause();
     }
     return was_pending;
@@ -123,7 +124,7 @@ void handle_interrupt(void*)
         SpinLockGuard guard(q.lock);
         if (now >= q.next_tick_ns) {
             tick = true;
-            __atomic_store_n(&q.ticks, q.ticks + 1, __ATOMIC_RELAXED);
+            q.ticks.store(q.ticks.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Relaxed); // only this CPU writes
             q.next_tick_ns += SCHED_TICK_NS;
             // Ticks missed (a long stretch with interrupts off, or the host
             // descheduling us under TCG) are dropped, not replayed in a burst.
@@ -139,11 +140,11 @@ void handle_interrupt(void*)
             if (!timer || timer->deadline_ns > clock_ns())
                 break;
             unlink(q, *timer);
-            __atomic_store_n(&q.running, timer, __ATOMIC_RELEASE);
+            q.running.store(timer, MemoryOrder::Release);
         }
         timer->callback(*timer);
-        __atomic_store_n(&q.running, static_cast<Timer*>(nullptr), __ATOMIC_RELEASE);
-        q.fired++;
+        q.running.store(static_cast<Timer*>(nullptr), MemoryOrder::Release);
+        q.fired.store(q.fired.load(MemoryOrder::Relaxed) + 1, MemoryOrder::Relaxed); // only this CPU writes
     }
     if (tick)
         sched::timer_tick();
@@ -151,8 +152,8 @@ void handle_interrupt(void*)
     program_hardware(q);
 }
 
-u64 fired_count(u32 cpu) { return __atomic_load_n(&queue_of(cpu).fired, __ATOMIC_RELAXED); }
+u64 fired_count(u32 cpu) { return queue_of(cpu).fired.load(MemoryOrder::Relaxed); }
 
-u64 tick_count(u32 cpu) { return __atomic_load_n(&queue_of(cpu).ticks, __ATOMIC_RELAXED); }
+u64 tick_count(u32 cpu) { return queue_of(cpu).ticks.load(MemoryOrder::Relaxed); }
 
 } // namespace timers

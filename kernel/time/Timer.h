@@ -3,6 +3,7 @@
 // must be short (typically: wake a thread).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 // The scheduler tick: every CPU calls sched::timer_tick() this often. 250 Hz
@@ -21,8 +22,8 @@ struct Timer {
     void* context = nullptr; // for the owner's use in the callback
     // Owned by kernel/time: queue linkage and state.
     Timer* next = nullptr;
-    u32 cpu = 0;
-    u8 state = 0;
+    Atomic<u32> cpu{0};
+    Atomic<u8> state{0}; // TimerState (kernel/time/TimerQueue.h)
 };
 
 // Arm `timer` on the current CPU to call `callback` at `deadline_ns`.

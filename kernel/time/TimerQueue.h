@@ -2,6 +2,7 @@
 // entry points the architecture's timer interrupt and CPU bring-up use.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sync/SpinLock.h"
 
@@ -17,11 +18,11 @@ enum TimerState : u8 { TIMER_IDLE = 0, TIMER_PENDING = 1 };
 struct TimerQueue {
     SpinLock lock{LockRank::Timer, "timer queue"};
     Timer* head = nullptr;       // earliest deadline first
-    Timer* running = nullptr;    // callback in progress on this CPU
+    Atomic<Timer*> running;      // callback in progress on this CPU
     u64 next_tick_ns = 0;        // next scheduler tick
     u64 programmed_ns = 0;       // what the hardware is set to fire at
-    u64 fired = 0;               // callbacks run (for tests)
-    u64 ticks = 0;               // scheduler ticks delivered (for tests)
+    Atomic<u64> fired;           // callbacks run (for tests)
+    Atomic<u64> ticks;              // scheduler ticks delivered (for tests)
 };
 
 namespace timers {

@@ -20,7 +20,7 @@ struct Zone {
     explicit Zone(u64 first_pfn, u64 count) : pages(count)
     {
         for (Page& page : pages)
-            page.flags = PAGE_RESERVED;
+            page.flags.store(PAGE_RESERVED, MemoryOrder::Relaxed);
         buddy.init(pages.data(), first_pfn, count);
     }
     std::vector<Page> pages;
@@ -70,7 +70,7 @@ TEST(BuddyAllocator, SplitsLargerBlockAndCoalescesBack)
     ASSERT_NE(page, nullptr);
     EXPECT_EQ(zone.buddy.pfn_of(page), 0u);
     EXPECT_EQ(page->order, 0);
-    EXPECT_EQ(page->flags, 0u);
+    EXPECT_EQ(page->flags.load(MemoryOrder::Relaxed), 0u);
     // One block of each order 0..MAX_ORDER-1 remains.
     for (unsigned order = 0; order < MAX_ORDER; order++) {
         EXPECT_EQ(zone.buddy.free_blocks(order), 1u) << "order " << order;

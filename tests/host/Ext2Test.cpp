@@ -866,3 +866,56 @@ TEST(Ext2Directory, EntryHeaderCrossingTheBlockEndIsCorruptNotReadPastTheBlock)
     ext2::Inode created;
     EXPECT_EQ(fs.create(d.value(), "new", ext2::MODE_REGULAR | 0644, created).error().code(), EIO);
 }
+
+// Linux's ext2_max_size (fs/ext2/super.c, since "ext2: correct max file size
+// computing", 2022), worked by hand for p = block_size / 4 pointers per block:
+//   1 KiB: the tree (12 + 256 + 256^2 + 256^3 = 16843020 blocks, with 66051
+//          indirect blocks) fits in 2^32-1 sectors: 16843020 KiB.
+//   2 KiB: 12 + 512 + 512^2 + 512^3 = 134480396 blocks (+263171 indirect)
+//          is below (2^32-1)/4 = 1073741823: 134480396 * 2 KiB.
+//   4 KiB: the tree (1074791436 blocks) exceeds (2^32-1)/8 = 536870911, so
+//          i_blocks limits it: 536870911 less its indirect blocks
+//          (1 + 1+1024 + 1+523263+511 = 524801) = 536346110 blocks.
+TEST(Ext2MaxFileSize, MatchesLinuxExt2MaxSize)
+{
+    EXPECT_EQ(ext2::max_file_size(1024), 16843020ull * 1024);
+    EXPECT_EQ(ext2::max_file_size(2048), 134480396ull * 2048);
+    EXPECT_EQ(ext2::max_file_size(4096), 536346110ull * 4096);
+}
+
+// Writes and truncation against that limit, on a mounted 4 KiB filesystem
+// (where i_blocks, not the block tree, sets it): EFBIG at or past it, a
+// write that starts below it is shortened to it.
+TEST(Ext2MaxFileSize, WritesPastTheLimitAreEfbigOrShortened)
+{
+    if (!have_e2fsprogs())
+        GTEST_SKIP();
+    TempDir temp;
+    const std::string image_path = temp.path() + "/image";
+    int status;
+    run("mkfs.ext2 -q -F -b 4096 '" + image_path + "' 8M", &status);
+    ASSERT_EQ(status, 0);
+    MemoryBlockCache cache(read_file(image_path));
+    ext2::FileSystem fs(cache, fixed_clock);
+    ASSERT_FALSE(fs.mount(0).is_error()) << fs.message();
+    const u64 limit = fs.max_file_size();
+    EXPECT_EQ(limit, 536346110ull * 4096);
+    ext2::Inode root, file;
+    ASSERT_FALSE(fs.read_inode(ext2::ROOT_INO, root).is_error());
+    ASSERT_FALSE(fs.create(root, "big", ext2::MODE_REGULAR | 0644, file).is_error());
+    const char data[100] = "near the end";
+    EXPECT_EQ(fs.write(file, limit, data, 1).error().code(), EFBIG);
+    EXPECT_EQ(fs.write(file, ~0ull - 10, data, 100).error().code(), EFBIG);
+    auto written = fs.write(file, limit - 10, data, 100);
+    ASSERT_FALSE(written.is_error());
+    EXPECT_EQ(written.value(), 10u);
+    EXPECT_EQ(file.size(), limit);
+    char back[10];
+    EXPECT_EQ(fs.read(file, limit - 10, back, 100).value(), 10u);
+    EXPECT_EQ(memcmp(back, data, 10), 0);
+    EXPECT_EQ(fs.truncate(file, limit + 1).error().code(), EFBIG);
+    ASSERT_FALSE(fs.truncate(file, limit).is_error());
+    ASSERT_FALSE(fs.unmount().is_error());
+    write_file(image_path, cache.image());
+    expect_fsck_clean(image_path);
+}

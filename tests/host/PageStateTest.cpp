@@ -41,5 +41,5 @@ TEST(PageState, FlagHelpersAreAtomicReadModifyWrites)
     EXPECT_TRUE(page_test_and_clear(page, PAGE_DIRTY));
     EXPECT_FALSE(page_test_and_clear(page, PAGE_DIRTY));
     page_clear(page, PAGE_LOCKED);
-    EXPECT_EQ(page.flags, static_cast<u32>(PAGE_UPTODATE));
+    EXPECT_EQ(page.flags.load(MemoryOrder::Relaxed), static_cast<u32>(PAGE_UPTODATE));
 }

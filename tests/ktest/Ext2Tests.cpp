@@ -630,3 +630,44 @@ KTEST(ext2_write, partial_write_into_a_hole_reads_zeros_around_it)
     KEXPECT(!vfs::unlink("/mnt/holey").is_error());
     kfree(buffer);
 }
+
+// The largest ext2 file (Linux's ext2_max_size; tests/host Ext2MaxFileSize
+// works the numbers): a write at it is EFBIG, one that starts 10 bytes
+// below it is shortened to those 10 bytes, truncation past it is EFBIG.
+KTEST(ext2_limits, writes_past_the_largest_file_are_efbig_or_shortened)
+{
+    if (!have_root2() || boot_info().command_line.has("root2.ro"))
+        return;
+    auto file = vfs::open("/mnt/largest", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    KASSERT(!file.is_error());
+    vfs::File& f = *file.value();
+    vfs::Stat st;
+    KASSERT(!vfs::fstat(f, st).is_error());
+    u64 limit = 0;
+    if (st.block_size == 1024)
+        limit = 16843020ull * 1024;
+    else if (st.block_size == 2048)
+        limit = 134480396ull * 2048;
+    else if (st.block_size == 4096)
+        limit = 536346110ull * 4096;
+    KASSERT(limit != 0);
+    char data[100];
+    memset(data, 0x6c, sizeof(data));
+    auto at_limit = vfs::pwrite(f, data, 1, limit);
+    KEXPECT(at_limit.is_error() && at_limit.error().code() == EFBIG);
+    auto past = vfs::pwrite(f, data, 100, limit + 4096);
+    KEXPECT(past.is_error() && past.error().code() == EFBIG);
+    auto shortened = vfs::pwrite(f, data, 100, limit - 10);
+    KEXPECT(!shortened.is_error() && shortened.value() == 10);
+    KEXPECT(!vfs::fstat(f, st).is_error());
+    KEXPECT_EQ(st.size, limit);
+    char back[100] = {};
+    KEXPECT(!vfs::drop_cache(f).is_error());
+    KEXPECT_EQ(vfs::pread(f, back, 100, limit - 10).value(), 10u);
+    KEXPECT(memcmp(back, data, 10) == 0);
+    KEXPECT_EQ(vfs::pread(f, back, 100, limit).value(), 0u);
+    auto too_long = vfs::ftruncate(f, limit + 1);
+    KEXPECT(too_long.is_error() && too_long.error().code() == EFBIG);
+    KEXPECT(!vfs::close(&f).is_error());
+    KEXPECT(!vfs::unlink("/mnt/largest").is_error());
+}

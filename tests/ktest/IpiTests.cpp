@@ -176,11 +176,11 @@ KTEST(ipi, reschedule_ipi_is_delivered)
     }
     // To the current CPU it only sets the flag.
     bool were_enabled = x86::save_and_disable_interrupts();
-    bool saved = this_cpu().need_resched;
-    this_cpu().need_resched = false;
+    bool saved = this_cpu().need_resched.load(MemoryOrder::Relaxed);
+    this_cpu().need_resched.store(false, MemoryOrder::Relaxed);
     send_reschedule_ipi(self);
-    KEXPECT(this_cpu().need_resched);
-    this_cpu().need_resched = saved;
+    KEXPECT(this_cpu().need_resched.load(MemoryOrder::Relaxed));
+    this_cpu().need_resched.store(saved, MemoryOrder::Relaxed);
     x86::restore_interrupts(were_enabled);
 }
 

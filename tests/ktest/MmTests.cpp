@@ -76,15 +76,15 @@ KTEST(mm, freed_order0_page_is_marked_free_in_the_magazine)
     bool irq = x86::save_and_disable_interrupts(); // stay on this CPU's magazine
     Page* page = mm::alloc_page();
     bool allocated = page != nullptr;
-    u32 flags_allocated = allocated ? page->flags : 0;
+    u32 flags_allocated = allocated ? page->flags.load(MemoryOrder::Relaxed) : 0;
     u32 flags_freed = 0;
     u32 flags_drained = 0;
     if (allocated) {
         mm::free_page(page);
-        flags_freed = page->flags; // still in the magazine: nothing ran in between
+        flags_freed = page->flags.load(MemoryOrder::Relaxed); // still in the magazine: nothing ran in between
         // Draining gives it back to the buddy lists, which mark only block heads.
         mm::drain_page_magazine();
-        flags_drained = page->flags;
+        flags_drained = page->flags.load(MemoryOrder::Relaxed);
     }
     x86::restore_interrupts(irq);
     KASSERT(allocated);

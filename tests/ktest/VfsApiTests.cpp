@@ -209,6 +209,39 @@ KTEST(vfs_api, llseek_per_file_type)
     KEXPECT(!vfs::close(console.value()).is_error());
 }
 
+// Offsets that wrap, as Linux's rw_verify_area: an offset past LLONG_MAX (a
+// negative loff_t) or one whose end passes it is EINVAL for reads and
+// writes alike, before anything is touched; an empty transfer at LLONG_MAX is
+// 0; ftruncate to a negative length is EINVAL.
+KTEST(vfs_api, offsets_that_wrap_are_einval)
+{
+    auto file = vfs::open("/vfs-api-wrap", O_RDWR | O_CREAT | O_TRUNC, 0600);
+    KASSERT(!file.is_error());
+    vfs::File& f = *file.value();
+    char data[100] = "wrap";
+    constexpr u64 LLONG_MAX_OFFSET = 0x7fffffffffffffffull;
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 10, ~0ull)), EINVAL); // -1
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 100, ~0ull - 10)), EINVAL); // wraps past 2^64
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 10, LLONG_MAX_OFFSET - 5)), EINVAL); // ends past LLONG_MAX
+    KEXPECT_EQ(error_of(vfs::pwrite(f, data, 1, LLONG_MAX_OFFSET)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::pread(f, data, 100, ~0ull - 10)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::pread(f, data, 10, LLONG_MAX_OFFSET - 5)), EINVAL);
+    KEXPECT_EQ(vfs::pwrite(f, data, 0, LLONG_MAX_OFFSET).value(), 0u);
+    KEXPECT_EQ(vfs::pread(f, data, 0, LLONG_MAX_OFFSET).value(), 0u);
+    // Through the file position: write() at LLONG_MAX is EINVAL too.
+    KEXPECT_EQ(vfs::lseek(f, static_cast<i64>(LLONG_MAX_OFFSET), SEEK_SET).value(), LLONG_MAX_OFFSET);
+    KEXPECT_EQ(error_of(vfs::write(f, data, 1)), EINVAL);
+    KEXPECT_EQ(f.position, LLONG_MAX_OFFSET);
+    KEXPECT_EQ(error_of(vfs::ftruncate(f, ~0ull)), EINVAL);
+    KEXPECT_EQ(error_of(vfs::ftruncate(f, LLONG_MAX_OFFSET + 1)), EINVAL);
+    // Nothing was written anywhere.
+    vfs::Stat st;
+    KEXPECT(!vfs::fstat(f, st).is_error());
+    KEXPECT_EQ(st.size, 0u);
+    KEXPECT(!vfs::close(&f).is_error());
+    KEXPECT(!vfs::unlink("/vfs-api-wrap").is_error());
+}
+
 KTEST(vfs_api, directory_seek_is_telldir_seekdir)
 {
     KEXPECT(!vfs::mkdir("/vfs-api-dir").is_error());

@@ -255,9 +255,23 @@ def run_pressure(a, c, tmp):
     c.check(fsck.returncode == 0, "e2fsck -fn after the pressure run")
 
 
+def run_limits(a, c, tmp):
+    """ktest ext2_limits on a small 1 KiB-block image: the largest file, a
+    filesystem filled to ENOSPC; then e2fsck -fn must find nothing to fix."""
+    image = pathlib.Path(tmp) / "limits.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "4M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_limits", drives=drives, echo=False)
+    storage.check_ktests(c, r)
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after the limits run"
+            + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -271,6 +285,8 @@ def main():
             run_fsync(a, c, tmp)
         if a.part == "pressure":
             run_pressure(a, c, tmp)
+        if a.part == "limits":
+            run_limits(a, c, tmp)
     return c.finish()
 
 

@@ -8,18 +8,19 @@
 #include "arch/x86_64/user/UserEntry.h"
 #include "kernel/irq/Irq.h"
 #include "kernel/irq/IrqInternal.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/SchedHooks.h"
 
 namespace {
 
-u64 g_unhandled_reported = 0;
+Atomic<u64> g_unhandled_reported{0};
 
 void report_unhandled(u32 cpu, u8 vector)
 {
     // Once per vector number (all CPUs alike), so a stuck line cannot flood the log.
     u64 bit = 1ul << (vector % 64);
-    if (__atomic_fetch_or(&g_unhandled_reported, bit, __ATOMIC_RELAXED) & bit)
+    if (g_unhandled_reported.fetch_or(bit, MemoryOrder::Relaxed) & bit)
         return;
     log_warn("irq", "unhandled interrupt vector 0x%x on CPU %u", vector, cpu);
 }
@@ -56,7 +57,7 @@ extern "C" void interrupt_dispatch(InterruptFrame* frame)
 
     // Preempt on the way out of the outermost interrupt, if the scheduler
     // asked for it and the interrupted code allows it.
-    if (cpu.irq_depth == 0 && __atomic_load_n(&cpu.need_resched, __ATOMIC_RELAXED) && cpu.preempt_count == 0)
+    if (cpu.irq_depth == 0 && cpu.need_resched.load(MemoryOrder::Relaxed) && cpu.preempt_count == 0)
         sched::preempt_on_interrupt_return();
     if (frame->from_user())
         user::prepare_return(*frame);

@@ -8,6 +8,7 @@
 #include "arch/x86_64/user/UserEntry.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/PageFault.h"
@@ -18,7 +19,7 @@ extern "C" char user_iret_instruction[];
 namespace exceptions {
 namespace {
 
-Handler g_handlers[exception::COUNT];
+Atomic<Handler> g_handlers[exception::COUNT];
 
 // Names after the SDM's Table 6-1.
 const char* const NAMES[exception::COUNT] = {
@@ -207,7 +208,7 @@ bool handle_kernel_fault_on_user(InterruptFrame& frame)
 void set_handler(u8 vector, Handler handler)
 {
     if (vector < exception::COUNT)
-        __atomic_store_n(&g_handlers[vector], handler, __ATOMIC_RELEASE);
+        g_handlers[vector].store(handler, MemoryOrder::Release);
 }
 
 const char* name(u8 vector) { return vector < exception::COUNT ? NAMES[vector] : "interrupt"; }
@@ -260,7 +261,7 @@ void handle(InterruptFrame& frame)
     if (handle_kernel_fault_on_user(frame))
         return;
 
-    Handler handler = __atomic_load_n(&g_handlers[vector], __ATOMIC_ACQUIRE);
+    Handler handler = g_handlers[vector].load(MemoryOrder::Acquire);
     if (handler && handler(frame))
         return;
 

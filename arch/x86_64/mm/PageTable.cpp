@@ -5,6 +5,7 @@
 #include "arch/x86_64/mm/Paging.h"
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/PageAllocator.h"
 
@@ -62,7 +63,7 @@ bool split_large_page(u64* entry, int level, uptr virt)
     for (usize i = 0; i < ENTRIES; i++)
         table[i] = (base + i * coverage(level - 1)) | attributes;
     // SDM Vol. 3A §4.10.4.2: invalidate after changing the page size of a translation.
-    __atomic_store_n(entry, table_phys | table_entry_bits(virt), __ATOMIC_RELEASE);
+    AtomicRef(*entry).store(table_phys | table_entry_bits(virt), MemoryOrder::Release);
     flush_tlb_local(align_down(virt, uptr(coverage(level))));
     return true;
 }
@@ -157,7 +158,7 @@ Result<void> PageTable::map(uptr virt, PhysAddr phys, usize size, u32 flags, usi
                     out_of_memory = true;
                     break;
                 }
-                __atomic_store_n(entry, table_phys | table_entry_bits(v), __ATOMIC_RELEASE);
+                AtomicRef(*entry).store(table_phys | table_entry_bits(v), MemoryOrder::Release);
             }
             table = table_at(*entry & pte::ADDRESS_MASK);
         }
@@ -173,7 +174,7 @@ Result<void> PageTable::map(uptr virt, PhysAddr phys, usize size, u32 flags, usi
             ASSERT(leaf_level > 0 && !(*leaf & pte::HUGE));
             free_page_table_tree(*leaf & pte::ADDRESS_MASK, leaf_level - 1);
         }
-        __atomic_store_n(leaf, p | bits | (leaf_level > 0 ? pte::HUGE : 0), __ATOMIC_RELEASE);
+        AtomicRef(*leaf).store(p | bits | (leaf_level > 0 ? pte::HUGE : 0), MemoryOrder::Release);
         // A not-present entry may still be cached as "not present" only in
         // paging-structure caches; SDM Vol. 3A §4.10.4.3 allows skipping the
         // flush, but invlpg is cheap and also covers a freed table above.
@@ -225,7 +226,7 @@ Result<void> PageTable::for_each_leaf(uptr virt, usize size, LeafFunction&& func
 Result<void> PageTable::unmap_locked(uptr virt, usize size)
 {
     return for_each_leaf(virt, size, [](u64* entry, int, uptr leaf_virt) {
-        __atomic_store_n(entry, u64(0), __ATOMIC_RELEASE);
+        AtomicRef(*entry).store(u64(0), MemoryOrder::Release);
         flush_tlb_local(leaf_virt);
     });
 }
@@ -256,7 +257,7 @@ Result<void> PageTable::protect(uptr virt, usize size, u32 flags)
             u64 keep = level > 0 ? (leaf_address_mask(level) | pte::PAT_LARGE | pte::HUGE)
                                  : (pte::ADDRESS_MASK | pte::HUGE /* PAT */);
             keep |= pte::ACCESSED | pte::DIRTY;
-            __atomic_store_n(entry, (*entry & keep) | bits, __ATOMIC_RELEASE);
+            AtomicRef(*entry).store((*entry & keep) | bits, MemoryOrder::Release);
             flush_tlb_local(leaf_virt);
         });
     }
@@ -296,7 +297,7 @@ Result<void> PageTable::set_leaf(uptr virt, u64 entry)
             PhysAddr table_phys = allocate_page_table_page();
             if (!table_phys)
                 return Error::from_errno(ENOMEM);
-            __atomic_store_n(slot, table_phys | table_entry_bits(virt), __ATOMIC_RELEASE);
+            AtomicRef(*slot).store(table_phys | table_entry_bits(virt), MemoryOrder::Release);
         } else if (*slot & pte::HUGE) {
             return Error::from_errno(EEXIST);
         }
@@ -305,7 +306,7 @@ Result<void> PageTable::set_leaf(uptr virt, u64 entry)
     u64* leaf = &table[index_of(virt, 0)];
     if (*leaf & pte::PRESENT)
         return Error::from_errno(EEXIST);
-    __atomic_store_n(leaf, entry, __ATOMIC_RELEASE);
+    AtomicRef(*leaf).store(entry, MemoryOrder::Release);
     return {};
 }
 
@@ -331,7 +332,7 @@ bool PageTable::detach_empty_below(u64* entry, int level, uptr entry_start, uptr
         bool inside = child_start >= virt && child_last <= last;
         if (detach_empty_below(child, child_level, child_start, virt, last, collect, context) && inside) {
             PhysAddr child_table = *child & pte::ADDRESS_MASK;
-            __atomic_store_n(child, u64(0), __ATOMIC_RELEASE);
+            AtomicRef(*child).store(u64(0), MemoryOrder::Release);
             collect(context, child_table);
         } else {
             empty = false;
@@ -357,7 +358,7 @@ void PageTable::detach_empty_tables(uptr virt, usize size, TableCollector collec
         bool inside = entry_start >= virt && entry_last <= last;
         if (detach_empty_below(entry, LEVELS - 1, entry_start, virt, last, collect, context) && inside) {
             PhysAddr table = *entry & pte::ADDRESS_MASK;
-            __atomic_store_n(entry, u64(0), __ATOMIC_RELEASE);
+            AtomicRef(*entry).store(u64(0), MemoryOrder::Release);
             collect(context, table);
         }
     }

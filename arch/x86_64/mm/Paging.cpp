@@ -7,6 +7,7 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "arch/x86_64/boot/BootInfo.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Utility.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
@@ -176,15 +177,15 @@ PhysAddr allocate_page_table_page()
     Page* page = alloc_page(ALLOC_ZERO | (g_boot_tables_active ? ALLOC_DMA32 : ALLOC_NONE));
     if (!page)
         return 0;
-    page->flags |= PAGE_PAGE_TABLE;
+    page->flags.fetch_or(PAGE_PAGE_TABLE, MemoryOrder::Relaxed);
     return page_to_phys(page);
 }
 
 void free_page_table_page(PhysAddr table)
 {
     Page* page = phys_to_page(table);
-    ASSERT(page && (page->flags & PAGE_PAGE_TABLE));
-    page->flags &= ~PAGE_PAGE_TABLE;
+    ASSERT(page && (page->flags.load(MemoryOrder::Relaxed) & PAGE_PAGE_TABLE));
+    page->flags.fetch_and(~PAGE_PAGE_TABLE, MemoryOrder::Relaxed);
     free_page(page);
 }
 
@@ -289,7 +290,7 @@ void drop_low_identity_map()
     // later and will get its own address spaces), so the whole subtree goes.
     u64* pml4_entries = phys_to_virt<u64>(kernel_page_table_root());
     u64 entry = pml4_entries[0];
-    __atomic_store_n(&pml4_entries[0], u64(0), __ATOMIC_RELEASE);
+    AtomicRef(pml4_entries[0]).store(u64(0), MemoryOrder::Release);
     // Every CPU that ran through the trampoline has the identity map in its
     // TLB and paging-structure caches (SDM Vol. 3A §4.10.3). The tables are
     // freed below and will be reused as ordinary pages, so no CPU may keep a

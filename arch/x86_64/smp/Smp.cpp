@@ -13,6 +13,7 @@
 #include "kernel/debug/Panic.h"
 #include "kernel/irq/Ipi.h"
 #include "arch/x86_64/boot/BootInfo.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
@@ -48,9 +49,9 @@ constexpr u64 STARTUP_DELAY_US = 200;
 // How long the boot CPU waits for an AP to report in (TCG is slow).
 constexpr u64 AP_ONLINE_TIMEOUT_NS = 2000000000ull;
 
-u32 g_started_cpu = ~0u;
+Atomic<u32> g_started_cpu{~0u};
 
-void signal_started(u32 cpu) { __atomic_store_n(&g_started_cpu, cpu, __ATOMIC_RELEASE); }
+void signal_started(u32 cpu) { g_started_cpu.store(cpu, MemoryOrder::Release); }
 
 bool wait_until(u64 deadline_ns, auto done)
 {
@@ -108,7 +109,7 @@ bool start_cpu(u32 cpu, u32 apic_id)
     data.cpu = cpu;
     data.efer_bits = mm::cpu_has_nx() ? EFER_NXE : 0;
     percpu::cpu(cpu).apic_id = apic_id;
-    __atomic_store_n(&g_started_cpu, ~0u, __ATOMIC_RELEASE);
+    g_started_cpu.store(~0u, MemoryOrder::Release);
     asm volatile("mfence" : : : "memory");
 
     u8 start_page = SMP_TRAMPOLINE_PHYS >> PAGE_SHIFT;
@@ -118,12 +119,12 @@ bool start_cpu(u32 cpu, u32 apic_id)
         lapic::send_startup(apic_id, start_page);
         tsc::delay_us(STARTUP_DELAY_US);
         // A running AP ignores the second STARTUP anyway; skip it if we can.
-        if (__atomic_load_n(&g_started_cpu, __ATOMIC_ACQUIRE) == cpu)
+        if (g_started_cpu.load(MemoryOrder::Acquire) == cpu)
             break;
     }
     u64 deadline = clock_ns() + AP_ONLINE_TIMEOUT_NS;
     bool online = wait_until(deadline, [&] {
-        return __atomic_load_n(&g_started_cpu, __ATOMIC_ACQUIRE) == cpu && online_cpus().has(cpu);
+        return g_started_cpu.load(MemoryOrder::Acquire) == cpu && online_cpus().has(cpu);
     });
     if (!online) {
         // Park it again so that a late start cannot run on a reused index.

@@ -5,6 +5,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/user/Fpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/sched/SchedHooks.h"
@@ -187,7 +188,7 @@ void prepare_return(UserFrame& frame)
     for (;;) {
         x86::disable_interrupts();
         PerCpu& cpu = this_cpu();
-        if (__atomic_load_n(&cpu.need_resched, __ATOMIC_ACQUIRE) && cpu.preempt_count == 0) {
+        if (cpu.need_resched.load(MemoryOrder::Acquire) && cpu.preempt_count == 0) {
             sched::preempt_on_interrupt_return();
             continue;
         }
