@@ -48,6 +48,7 @@ private:
 struct WaitArguments {
     bool has_timeout = false;
     u64 timeout_ns = 0;
+    bool bad_sigset = false; // EINVAL, but only once the call would sleep (Linux)
 };
 
 // The GETEVENTS argument: a sigset, or with EXT_ARG an io_uring_getevents_arg
@@ -56,8 +57,7 @@ struct WaitArguments {
 long read_wait_arguments(u32 flags, u64 user_argument, u64 size, WaitArguments& out)
 {
     if (!(flags & IORING_ENTER_EXT_ARG)) {
-        if (user_argument && size != SIGSET_BYTES)
-            return -EINVAL;
+        out.bad_sigset = user_argument && size != SIGSET_BYTES;
         return 0;
     }
     if (size != sizeof(uapi::io_uring_getevents_arg))
@@ -65,10 +65,8 @@ long read_wait_arguments(u32 flags, u64 user_argument, u64 size, WaitArguments& 
     uapi::io_uring_getevents_arg argument;
     if (user::copy_from_user(&argument, reinterpret_cast<const void*>(user_argument), sizeof(argument)).is_error())
         return -EFAULT;
-    if (argument.pad)
-        return -EINVAL;
-    if (argument.sigmask && argument.sigmask_sz != SIGSET_BYTES)
-        return -EINVAL;
+    // `pad` is min_wait_usec in newer kernels: not checked.
+    out.bad_sigset = argument.sigmask && argument.sigmask_sz != SIGSET_BYTES;
     if (argument.ts) {
         uapi::__kernel_timespec ts;
         if (user::copy_from_user(&ts, reinterpret_cast<const void*>(argument.ts), sizeof(ts)).is_error())
@@ -152,6 +150,10 @@ long sys_enter(u64 fd, u64 to_submit, u64 min_complete, u64 flags_argument, u64 
     if (to_submit)
         result = ring.submit(static_cast<u32>(min<u64>(to_submit, ~0u)));
     if (flags & IORING_ENTER_GETEVENTS) {
+        if (wait.bad_sigset && ring.cq_ready() < min<u64>(min_complete, ring.sizes().cq_entries)) {
+            ring.reap();
+            return result ? result : -EINVAL;
+        }
         auto waited = ring.wait_for_completions(static_cast<u32>(min_complete), wait.timeout_ns, wait.has_timeout);
         if (!result && waited.is_error())
             result = -waited.error().code();
