@@ -1,3 +1,4 @@
+#include "kernel/lib/Atomic.h"
 #include "drivers/nvme/Queue.h"
 
 namespace nvme {
@@ -11,7 +12,7 @@ Queue::Queue(u16 qid, u16 depth, SubmissionEntry* sq, CompletionEntry* cq, volat
 
 u16 Queue::free_slots() const
 {
-    const u16 head = __atomic_load_n(&m_sq_head, __ATOMIC_ACQUIRE);
+    const u16 head = m_sq_head.load(MemoryOrder::Acquire);
     const u16 used = static_cast<u16>((m_sq_tail + m_depth - head) % m_depth);
     return static_cast<u16>(m_depth - 1 - used);
 }
@@ -30,7 +31,7 @@ bool Queue::write_doorbell(volatile u32* doorbell, const ShadowDoorbell& shadow,
         // The shadow store must be visible before we read the event index, or
         // the controller could miss the update and we would skip the MMIO
         // write it needed (1.4 §5.8; Linux nvme_dbbuf_update_and_check_event).
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        atomic_thread_fence(MemoryOrder::SeqCst);
         const u16 event_index = static_cast<u16>(*shadow.event_index);
         if (!doorbell_needs_mmio(event_index, new_value, old_value))
             return false;
@@ -45,7 +46,7 @@ bool Queue::commit()
         return false;
     // The entries must be globally visible before the doorbell (x86 keeps
     // stores in order; the fence stops the compiler from reordering).
-    __atomic_thread_fence(__ATOMIC_RELEASE);
+    atomic_thread_fence(MemoryOrder::Release);
     const bool wrote = write_doorbell(m_sq_doorbell, m_sq_shadow, m_sq_tail, m_sq_tail_committed);
     m_sq_tail_committed = m_sq_tail;
     if (wrote)
@@ -55,7 +56,7 @@ bool Queue::commit()
 
 bool Queue::has_completion() const
 {
-    const u16 status = __atomic_load_n(&m_cq[m_cq_head].status, __ATOMIC_ACQUIRE);
+    const u16 status = AtomicRef(m_cq[m_cq_head].status).load(MemoryOrder::Acquire);
     return (status & 1) == static_cast<u16>(m_phase);
 }
 
@@ -64,14 +65,14 @@ bool Queue::peek_completion(CompletionEntry& out) const
     CompletionEntry* slot = &m_cq[m_cq_head];
     // Read the phase tag first; the rest of the entry is valid once it flips
     // (acquire keeps the other loads after it).
-    const u16 status = __atomic_load_n(&slot->status, __ATOMIC_ACQUIRE);
+    const u16 status = AtomicRef(slot->status).load(MemoryOrder::Acquire);
     if ((status & 1) != static_cast<u16>(m_phase))
         return false;
-    out.result = __atomic_load_n(&slot->result, __ATOMIC_RELAXED);
-    out.dw1 = __atomic_load_n(&slot->dw1, __ATOMIC_RELAXED);
-    out.sq_head = __atomic_load_n(&slot->sq_head, __ATOMIC_RELAXED);
-    out.sq_id = __atomic_load_n(&slot->sq_id, __ATOMIC_RELAXED);
-    out.command_id = __atomic_load_n(&slot->command_id, __ATOMIC_RELAXED);
+    out.result = AtomicRef(slot->result).load(MemoryOrder::Relaxed);
+    out.dw1 = AtomicRef(slot->dw1).load(MemoryOrder::Relaxed);
+    out.sq_head = AtomicRef(slot->sq_head).load(MemoryOrder::Relaxed);
+    out.sq_id = AtomicRef(slot->sq_id).load(MemoryOrder::Relaxed);
+    out.command_id = AtomicRef(slot->command_id).load(MemoryOrder::Relaxed);
     out.status = status;
     return true;
 }
@@ -81,7 +82,7 @@ void Queue::advance_cq_head(const CompletionEntry& entry)
     // The controller reports how far it has consumed the SQ (§4.6, SQ Head
     // Pointer): those slots may be reused.
     if (entry.sq_head < m_depth)
-        __atomic_store_n(&m_sq_head, entry.sq_head, __ATOMIC_RELEASE);
+        m_sq_head.store(entry.sq_head, MemoryOrder::Release);
     m_cq_head++;
     if (m_cq_head == m_depth) {
         m_cq_head = 0;
@@ -108,11 +109,11 @@ void Queue::enable_shadow_doorbells(ShadowDoorbell sq, ShadowDoorbell cq)
 void Queue::reset()
 {
     m_sq_tail = m_sq_tail_committed = 0;
-    __atomic_store_n(&m_sq_head, static_cast<u16>(0), __ATOMIC_RELAXED);
+    m_sq_head.store(static_cast<u16>(0), MemoryOrder::Relaxed);
     m_cq_head = m_cq_head_reported = 0;
     m_phase = true;
     for (u16 i = 0; i < m_depth; i++)
-        __atomic_store_n(&m_cq[i].status, static_cast<u16>(0), __ATOMIC_RELAXED);
+        AtomicRef(m_cq[i].status).store(static_cast<u16>(0), MemoryOrder::Relaxed);
     if (m_sq_shadow.shadow) {
         *m_sq_shadow.shadow = 0;
         *m_cq_shadow.shadow = 0;

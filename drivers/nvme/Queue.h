@@ -15,6 +15,7 @@
 #pragma once
 
 #include "drivers/nvme/Spec.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 namespace nvme {
@@ -118,7 +119,7 @@ private:
     u16 m_sq_tail = 0;
     u16 m_sq_tail_committed = 0;
     // Written by the completion side (from CQE.sq_head), read by the submission side.
-    u16 m_sq_head = 0;
+    Atomic<u16> m_sq_head{0}; // moved by completions (possibly on another CPU than submissions)
     // Completion side.
     u16 m_cq_head = 0;
     u16 m_cq_head_reported = 0;

@@ -14,21 +14,22 @@
 //    full barrier, then re-reads used->idx (the race §2.7.14 describes).
 #include "drivers/virtio/SplitVirtqueue.h"
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 
 namespace virtio {
 
 namespace {
 
-template <typename T> T load_acquire(const T* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
+template <typename T> T load_acquire(const T* p) { return AtomicRef(*p).load(MemoryOrder::Acquire); }
 
-template <typename T> T load_relaxed(const T* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
+template <typename T> T load_relaxed(const T* p) { return AtomicRef(*p).load(MemoryOrder::Relaxed); }
 
-template <typename T> void store_release(T* p, T value) { __atomic_store_n(p, value, __ATOMIC_RELEASE); }
+template <typename T> void store_release(T* p, T value) { AtomicRef(*p).store(value, MemoryOrder::Release); }
 
-template <typename T> void store_relaxed(T* p, T value) { __atomic_store_n(p, value, __ATOMIC_RELAXED); }
+template <typename T> void store_relaxed(T* p, T value) { AtomicRef(*p).store(value, MemoryOrder::Relaxed); }
 
-inline void full_barrier() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+inline void full_barrier() { atomic_thread_fence(MemoryOrder::SeqCst); }
 
 constexpr bool is_power_of_two(u32 v) { return v && !(v & (v - 1)); }
 

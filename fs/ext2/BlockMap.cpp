@@ -229,6 +229,12 @@ Result<void> FileSystem::truncate_blocks(Inode& inode, u64 first_free)
     return write_inode(inode);
 }
 
+Result<void> FileSystem::free_blocks_past(Inode& inode, u64 size)
+{
+    TRY(check_writable());
+    return truncate_blocks(inode, (size + m_block_size - 1) / m_block_size);
+}
+
 Result<usize> FileSystem::read(Inode& inode, u64 offset, void* buffer, usize length)
 {
     const u64 size = inode.size();

@@ -107,7 +107,8 @@ class Ext2Inode;
 class FileBlocks final : public pagecache::MappingOperations {
 public:
     Result<pagecache::BlockMapping> map_blocks(pagecache::Mapping& space, u64 block, u64 max_blocks, bool create) override;
-    Result<void> prepare_write(pagecache::Mapping& space, u64 pos, u64 length) override;
+    Result<u64> prepare_write(pagecache::Mapping& space, u64 pos, u64 length) override;
+    void write_failed(pagecache::Mapping& space) override;
 };
 FileBlocks g_file_blocks;
 
@@ -133,6 +134,19 @@ struct Ext2Mount final : vfs::SuperBlock {
 
     Result<Ext2Inode*> get_inode(u32 number);
     Result<void> sync() override;
+    void stats(vfs::FsStats& out) override
+    {
+        MutexGuard guard(lock);
+        const ext2::SuperBlock& super = fs.superblock();
+        out.magic = 0xef53; // EXT2_SUPER_MAGIC
+        out.block_size = fs.block_size();
+        // Linux's ext2_statfs (minixdf off): the metadata overhead is not counted.
+        out.blocks = super.s_blocks_count - super.s_first_data_block;
+        out.free_blocks = fs.free_blocks();
+        out.available_blocks = out.free_blocks > super.s_r_blocks_count ? out.free_blocks - super.s_r_blocks_count : 0;
+        out.files = super.s_inodes_count;
+        out.free_files = fs.free_inodes();
+    }
     Result<void> unmount() override;
 
     block::BlockDevice& device;
@@ -219,6 +233,17 @@ public:
         ext2::Inode created;
         TRY(m_mount.fs.symlink(disk, name, target, created));
         return adopt(created);
+    }
+    Result<void> link(StringView name, Inode& target) override
+    {
+        if (&target.superblock != &superblock)
+            return Error::from_errno(EXDEV);
+        MutexGuard guard(m_mount.lock);
+        auto& existing = static_cast<Ext2Inode&>(target);
+        TRY(m_mount.fs.link(disk, name, existing.disk));
+        existing.sync_from_disk();
+        sync_from_disk();
+        return {};
     }
     Result<void> unlink(StringView name, Inode& victim) override
     {
@@ -419,57 +444,65 @@ Result<pagecache::BlockMapping> FileBlocks::map_blocks(pagecache::Mapping& space
     return pagecache::BlockMapping{ static_cast<u64>(first) * sectors_per_block, run };
 }
 
-Result<void> FileBlocks::prepare_write(pagecache::Mapping& space, u64 pos, u64 length)
+// Blocks for [pos, pos + length), allocated one at a time in file order so
+// that running out part-way leaves a prefix ready: the write is then short
+// (Linux), and buffered_write calls write_failed to release what lies past
+// the final end of the file.
+//
+// A block allocated here holds whatever the disk had (a freed block's old
+// data). Where it lies below the end of the file (a hole being filled) it is
+// zeroed in the page cache before the caller's data goes in: the bytes of it
+// the write does not cover, or all of it if the write stops before reaching
+// it, must read as zeros, and the page's read-modify-write would otherwise
+// fetch the stale bytes (Linux zeroes new buffers in block_write_begin for
+// the same reason). Past the end of the file nothing needs zeroing: pages
+// there start zeroed and reads stop at the size.
+Result<u64> FileBlocks::prepare_write(pagecache::Mapping& space, u64 pos, u64 length)
 {
     if (length == 0)
-        return {};
+        return 0ul;
     auto& inode = *static_cast<Ext2Inode*>(space.host());
     Ext2Mount& mount = inode.m_mount;
-    u32 block_size = 0;
-    // A block allocated here holds whatever the disk had (a freed block's old
-    // data). The write covers its own bytes; the rest of a new first or last
-    // block that lies below the end of the file must read as zeros (it was a
-    // hole), so it is zeroed in the page cache before the caller's data goes
-    // in, or the page's read-modify-write would fetch the stale bytes from the
-    // disk (Linux zeroes new buffers in block_write_begin for the same reason).
-    u64 zero_from[2] = {}, zero_to[2] = {}; // before and after the write
     if (pos >= mount.fs.max_file_size() || length > mount.fs.max_file_size() - pos)
         return Error::from_errno(EFBIG);
-    {
-        MutexGuard guard(mount.lock);
-        block_size = mount.fs.block_size();
-        const u64 first = pos / block_size, last = (pos + length - 1) / block_size;
-        for (u64 block = first; block <= last; block++) {
-            bool fresh = false;
-            const u32 mapped = TRY(mount.fs.map_block(inode.disk, block, true, &fresh));
-            if (!fresh)
-                continue;
-            mount.cache.forget(mapped);
-            if (block != first && block != last)
-                continue; // overwritten whole
-            const u64 start = block * block_size, end = min(start + block_size, space.size_bytes());
-            if (block == first && start < pos && start < end) { // before the write
-                zero_from[0] = start;
-                zero_to[0] = min(pos, end);
-            }
-            if (block == last && pos + length < end) { // after it
-                zero_from[1] = pos + length;
-                zero_to[1] = end;
-            }
-        }
-    }
+    const u32 block_size = mount.fs.block_size();
+    const u64 first = pos / block_size, last = (pos + length - 1) / block_size;
     static const u8 ZEROS[4096] = {};
-    for (usize slot = 0; slot < 2; slot++) {
+    for (u64 block = first; block <= last; block++) {
+        bool fresh = false;
+        {
+            MutexGuard guard(mount.lock);
+            auto mapped = mount.fs.map_block(inode.disk, block, true, &fresh);
+            if (mapped.is_error()) {
+                if (block == first)
+                    return mapped.error();
+                return block * block_size - pos; // the blocks before this one are ready
+            }
+            if (fresh)
+                mount.cache.forget(mapped.value());
+        }
+        const u64 start = block * block_size, end = min(start + block_size, space.size_bytes());
+        if (!fresh || start >= end)
+            continue;
         // Within the file's size and within allocated blocks: no recursion
         // into allocation, no change of size.
-        if (zero_to[slot] > zero_from[slot]) {
-            const usize n = static_cast<usize>(zero_to[slot] - zero_from[slot]);
-            const usize written = TRY(pagecache::buffered_write(space, zero_from[slot], ZEROS, n));
-            if (written != n)
-                return Error::from_errno(EIO);
-        }
+        const usize n = static_cast<usize>(end - start);
+        const usize written = TRY(pagecache::buffered_write(space, start, ZEROS, n));
+        if (written != n)
+            return Error::from_errno(EIO);
     }
-    return {};
+    return length;
+}
+
+void FileBlocks::write_failed(pagecache::Mapping& space)
+{
+    auto& inode = *static_cast<Ext2Inode*>(space.host());
+    Ext2Mount& mount = inode.m_mount;
+    MutexGuard guard(mount.lock);
+    auto freed = mount.fs.free_blocks_past(inode.disk, space.size_bytes());
+    if (freed.is_error())
+        log_error("ext2", "inode %u: freeing blocks past a short write: errno %d", inode.disk.number,
+            freed.error().code());
 }
 
 Result<void> Ext2Mount::sync()

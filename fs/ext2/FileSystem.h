@@ -136,6 +136,9 @@ public:
     // the overwritten inode if there was one (number 0 otherwise), for release().
     Result<void> rename(Inode& old_directory, StringView old_name, Inode& new_directory, StringView new_name,
         Inode& replaced);
+    // Free every block that maps bytes at or past `size` (a write that
+    // allocated ahead and then stopped short); the size itself is unchanged.
+    Result<void> free_blocks_past(Inode& inode, u64 size);
     // Free an inode whose link count reached 0: its blocks, its xattr block, its number.
     Result<void> release(Inode& inode);
     // A symlink's target; ENAMETOOLONG if it does not fit in `capacity`.

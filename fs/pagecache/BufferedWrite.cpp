@@ -55,14 +55,20 @@ Result<Page*> prepare_page(Mapping& space, u64 index, u32 length)
 
 Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer)
 {
-    const usize length = buffer.count();
-    if (length == 0)
+    const usize asked = buffer.count();
+    if (asked == 0)
         return 0;
     // Page indexes and the new size are computed from pos + length: it must
     // not wrap (the VFS has already refused offsets past LLONG_MAX).
-    if (length > ~0ull - pos)
+    if (asked > ~0ull - pos)
         return Error::from_errno(EINVAL);
-    TRY(space.ops().prepare_write(space, pos, length));
+    auto ready = space.ops().prepare_write(space, pos, asked);
+    if (ready.is_error()) {
+        space.ops().write_failed(space);
+        return ready.error();
+    }
+    // Short when the filesystem ran out of blocks part-way.
+    const usize length = static_cast<usize>(min<u64>(ready.value(), asked));
     // User data is copied into a bounce page before the cache page is
     // locked: a fault taken while holding the page lock could need that very
     // page (the buffer mmapped from this file) and deadlock. Linux copies
@@ -99,12 +105,23 @@ Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer)
         // Not under writeback while we change it? Linux allows it too (no
         // stable pages): the page is dirty again and will be rewritten.
         u8* destination = static_cast<u8*>(mm::page_address(&page)) + offset;
-        if (bounce)
+        if (bounce) {
             memcpy(destination, mm::page_address(bounce), chunk);
-        else
-            buffer.copy_from(destination, chunk); // kernel memory: never short
+        } else if (buffer.copy_from(destination, chunk) != chunk && !page_test(page, PAGE_UPTODATE)) {
+            // A page taken to be overwritten whole holds whatever its memory
+            // held before: never mark it up to date half-filled (Linux's
+            // write_end takes nothing from a short copy into such a page).
+            unlock_page(page);
+            put_page(page);
+            error = EFAULT;
+            break;
+        }
         page_set(page, PAGE_UPTODATE);
-        space.set_page_dirty(page);
+        // Only the blocks written: writeback must not allocate the holes
+        // that share the page (blocks smaller than a page), which would
+        // take blocks nobody wrote and can fail with ENOSPC long after the
+        // write() succeeded.
+        space.set_page_dirty_range(page, offset, chunk);
         space.extend_size_to(at + chunk);
         unlock_page(page);
         mark_page_accessed(page);
@@ -114,6 +131,8 @@ Result<usize> buffered_write(Mapping& space, u64 pos, mm::IoIter& buffer)
     }
     if (bounce)
         mm::free_page(bounce);
+    if (done < asked)
+        space.ops().write_failed(space);
     if (done == 0 && error)
         return Error::from_errno(error);
     return done;

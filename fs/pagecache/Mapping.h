@@ -19,6 +19,7 @@
 #include "kernel/lib/RadixTree.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/Guarded.h"
+#include "kernel/sync/WaitQueue.h"
 
 namespace block {
 class BlockDevice;
@@ -66,8 +67,18 @@ public:
 
     // A buffered write is about to change [pos, pos + length): reserve or
     // allocate blocks now so that ENOSPC reaches write() and is not lost at
-    // writeback. Default: nothing.
-    virtual Result<void> prepare_write(Mapping&, u64 /*pos*/, u64 /*length*/) { return {}; }
+    // writeback. Returns how many bytes from `pos` are ready: fewer than
+    // `length` when the filesystem ran out part-way (the write is then short,
+    // as Linux's), an error when not even the first block could be had.
+    // Blocks it allocates below the end of the file must read as zeros until
+    // the write's data reach them. Default: everything is ready.
+    virtual Result<u64> prepare_write(Mapping&, u64 /*pos*/, u64 length) { return length; }
+
+    // A buffered write did not write everything it asked for (prepare_write
+    // came up short or failed, or the copy stopped): blocks prepared past
+    // the file's end, now final, belong to no data and are released (Linux's
+    // ext2_write_failed). Default: nothing.
+    virtual void write_failed(Mapping&) { }
 
     // False for memory-only files (ramfs): their pages are never written
     // back nor reclaimed, and reads of missing pages give zeros.
@@ -157,6 +168,15 @@ public:
     // Drop every page (waiting for I/O in flight) and detach from writeback.
     void release();
 
+    // Direct I/O in flight on this space, from submission to completion
+    // (Linux's inode_dio_begin/inode_dio_end): truncation calls
+    // wait_for_direct_io() after lowering the size and before the blocks
+    // past it are freed, so a direct read never returns data of blocks that
+    // were freed (and maybe reused) under it (Linux's inode_dio_wait).
+    void direct_io_begin();
+    void direct_io_end(); // any context, including the completion interrupt
+    void wait_for_direct_io(); // sleeps
+
     // Writeback bookkeeping (fs/pagecache/Writeback.cpp): on the device's list
     // of spaces with dirty pages, under the writeback lock.
     ListNode m_dirty_node;
@@ -171,6 +191,8 @@ private:
     u32 m_block_shift;
     Atomic<u64> m_size_bytes{0};
     Atomic<int> m_error{0};
+    Atomic<u32> m_direct_io_in_flight{0};
+    WaitQueue m_direct_io_drained;
     Guarded<RadixTree> m_tree;
 
     friend class Writeback;

@@ -313,6 +313,7 @@ Counters counters()
     c.reclaimed = counter::get(counter::RECLAIMED);
     c.throttled = counter::get(counter::THROTTLED);
     c.max_dirty_seen = counter::get(counter::MAX_DIRTY_SEEN);
+    c.direct_io_drain_waits = counter::get(counter::DIRECT_IO_DRAIN_WAITS);
     return c;
 }
 

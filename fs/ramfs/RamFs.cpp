@@ -126,6 +126,17 @@ Result<vfs::Inode*> RamInode::symlink(StringView name, StringView target)
     return inode;
 }
 
+Result<void> RamInode::link(StringView name, Inode& target)
+{
+    if (!is_directory())
+        return Error::from_errno(ENOTDIR);
+    if (target.is_directory())
+        return Error::from_errno(EPERM);
+    TRY(add(name, &target));
+    target.links++;
+    return {};
+}
+
 Result<void> RamInode::unlink(StringView name, Inode& victim)
 {
     Entry* entry = find(name);

@@ -16,6 +16,7 @@ public:
     Result<Inode*> create(StringView name, u32 mode) override;
     Result<Inode*> mkdir(StringView name, u32 mode) override;
     Result<Inode*> symlink(StringView name, StringView target) override;
+    Result<void> link(StringView name, Inode& target) override;
     Result<void> unlink(StringView name, Inode& victim) override;
     Result<void> rmdir(StringView name, Inode& victim) override;
     Result<void> rename(StringView old_name, Inode& new_directory, StringView new_name) override;

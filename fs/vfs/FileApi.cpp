@@ -50,6 +50,19 @@ Result<void> resolve_parent(StringView path, ParentAndName& out)
     return {};
 }
 
+// Only slashes: the root itself, which rmdir and rename refuse with EBUSY
+// and unlink with EISDIR (Linux's LAST_ROOT).
+bool is_root(StringView path)
+{
+    if (path.is_empty())
+        return false;
+    for (usize i = 0; i < path.length(); i++) {
+        if (path[i] != '/')
+            return false;
+    }
+    return true;
+}
+
 bool is_dot_or_dotdot(const ParentAndName& p)
 {
     return (p.name_length == 1 && p.name[0] == '.')
@@ -309,12 +322,12 @@ Result<void> fsetattr(File& file, const SetAttr& attributes)
     return apply_setattr(*file.inode, attributes);
 }
 
-Result<void> setattr(StringView path, const SetAttr& attributes)
+Result<void> setattr(StringView path, const SetAttr& attributes, bool follow)
 {
     Inode* inode;
     {
         MutexGuard guard(namespace_lock());
-        inode = TRY(resolve(path, WALK_FOLLOW)).dentry->inode;
+        inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
     }
     return apply_setattr(*inode, attributes);
 }
@@ -369,10 +382,10 @@ Result<void> fstat(File& file, Stat& out)
 Result<void> drop_cache(File& file)
 {
     Inode& inode = *file.inode;
-    if (!inode.mapping || inode.size == 0)
+    // Pages without a backing store (ramfs) are the file's only copy: they stay.
+    if (!inode.mapping || inode.size == 0 || !inode.mapping->has_backing_store())
         return {};
-    if (inode.mapping->has_backing_store())
-        TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
+    TRY(pagecache::write_and_wait_range(*inode.mapping, 0, inode.size - 1));
     pagecache::invalidate_range(*inode.mapping, 0, inode.size - 1);
     return {};
 }
@@ -421,6 +434,8 @@ Result<void> mkdir(StringView path, u32 mode)
 
 Result<void> unlink(StringView path)
 {
+    if (is_root(path))
+        return Error::from_errno(EISDIR);
     MutexGuard guard(namespace_lock());
     ParentAndName where;
     TRY(resolve_parent(path, where));
@@ -444,6 +459,8 @@ Result<void> unlink(StringView path)
 
 Result<void> rmdir(StringView path)
 {
+    if (is_root(path))
+        return Error::from_errno(EBUSY);
     MutexGuard guard(namespace_lock());
     ParentAndName where;
     TRY(resolve_parent(path, where));
@@ -467,6 +484,8 @@ Result<void> rmdir(StringView path)
 
 Result<void> rename(StringView old_path, StringView new_path)
 {
+    if (is_root(old_path) || is_root(new_path))
+        return Error::from_errno(EBUSY);
     MutexGuard guard(namespace_lock());
     ParentAndName from;
     ParentAndName to;
@@ -522,6 +541,22 @@ Result<void> symlink(StringView target, StringView link_path)
     const StringView name(where.name, where.name_length);
     Inode* inode = TRY(where.parent.dentry->inode->symlink(name, target));
     TRY(add_dentry(*where.parent.dentry, name, inode));
+    return {};
+}
+
+Result<void> link(StringView old_path, StringView new_path, bool follow)
+{
+    MutexGuard guard(namespace_lock());
+    Path existing = TRY(resolve(old_path, follow ? u32(WALK_FOLLOW) : 0u));
+    ParentAndName where;
+    TRY(resolve_new_name(new_path, where));
+    if (existing.dentry->inode->is_directory())
+        return Error::from_errno(EPERM);
+    if (where.parent.mount != existing.mount)
+        return Error::from_errno(EXDEV);
+    const StringView name(where.name, where.name_length);
+    TRY(where.parent.dentry->inode->link(name, *existing.dentry->inode));
+    TRY(add_dentry(*where.parent.dentry, name, existing.dentry->inode));
     return {};
 }
 

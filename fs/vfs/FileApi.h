@@ -35,7 +35,8 @@ Result<void> mmap(File& file, MmapRequest& request);
 // mode/uid/gid/times are stored in the inode and written back by the
 // filesystem.
 Result<void> fsetattr(File& file, const SetAttr& attributes);
-Result<void> setattr(StringView path, const SetAttr& attributes);
+// `follow`: through a final symlink (chown) or on the link itself (lchown).
+Result<void> setattr(StringView path, const SetAttr& attributes, bool follow = true);
 Result<void> chmod(StringView path, u32 mode);
 Result<void> chown(StringView path, u32 uid, u32 gid);
 Result<void> utimes(StringView path, u64 atime, u64 mtime);
@@ -54,6 +55,9 @@ Result<void> unlink(StringView path);
 Result<void> rmdir(StringView path);
 Result<void> rename(StringView old_path, StringView new_path);
 Result<void> symlink(StringView target, StringView link_path);
+// link(2): `new_path` names the file `old_path` names (following a final
+// symlink only with `follow`). EPERM for a directory, EXDEV across mounts.
+Result<void> link(StringView old_path, StringView new_path, bool follow = false);
 Result<usize> readlink(StringView path, char* buffer, usize capacity);
 Result<void> truncate(StringView path, u64 size);
 

@@ -118,6 +118,7 @@ Result<Inode*> Inode::symlink(StringView, StringView)
 {
     return Error::from_errno(is_directory() ? EPERM : ENOTDIR);
 }
+Result<void> Inode::link(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<void> Inode::unlink(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<void> Inode::rmdir(StringView, Inode&) { return Error::from_errno(is_directory() ? EPERM : ENOTDIR); }
 Result<void> Inode::rename(StringView, Inode&, StringView) { return Error::from_errno(EXDEV); }

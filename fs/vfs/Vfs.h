@@ -123,6 +123,9 @@ public:
     virtual Result<Inode*> create(StringView name, u32 mode);
     virtual Result<Inode*> mkdir(StringView name, u32 mode);
     virtual Result<Inode*> symlink(StringView name, StringView target);
+    // A second name for `target` (not a directory) in this directory
+    // (EPERM unless the filesystem has hard links).
+    virtual Result<void> link(StringView name, Inode& target);
     virtual Result<void> unlink(StringView name, Inode& victim);
     virtual Result<void> rmdir(StringView name, Inode& victim);
     virtual Result<void> rename(StringView old_name, Inode& new_directory, StringView new_name);
@@ -211,8 +214,23 @@ struct Dentry {
 // 64-bit). An offset, or an offset plus a length, beyond it is EINVAL.
 constexpr u64 MAX_FILE_OFFSET = 0x7fffffffffffffffull;
 
+// statfs(2) numbers of a filesystem (struct statfs without the fsid).
+struct FsStats {
+    u64 magic = 0;      // f_type: Linux's *_MAGIC of the filesystem type
+    u64 block_size = 0; // f_bsize and f_frsize
+    u64 blocks = 0;
+    u64 free_blocks = 0;
+    u64 available_blocks = 0; // free to unprivileged users
+    u64 files = 0;
+    u64 free_files = 0;
+    u64 name_length = MAX_NAME_LENGTH;
+};
+
 struct SuperBlock {
     virtual ~SuperBlock() = default;
+    // statfs: what the filesystem knows of its size; a memory filesystem
+    // reports zero blocks (Linux's ramfs does the same).
+    virtual void stats(FsStats& out) { out.block_size = PAGE_SIZE; }
     // Write everything dirty and make it durable.
     virtual Result<void> sync() { return {}; }
     // Last call before the superblock goes away.

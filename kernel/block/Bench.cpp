@@ -4,6 +4,7 @@
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/bench/BenchDriver.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/CommandLine.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -65,7 +66,7 @@ struct Slot {
     Page* page;
     Waiter* waiter;
     u64 submit_ns;
-    bool done;
+    Atomic<bool> done;
 };
 
 // The submitting thread sleeps until a completion arrives (as fio does in
@@ -73,19 +74,19 @@ struct Slot {
 // QEMU's device emulation. The completion path wakes it only when it sleeps.
 struct Waiter {
     WaitQueue queue;
-    u32 completed = 0; // since the last scan
-    bool sleeping = false;
+    Atomic<u32> completed{0}; // since the last scan
+    Atomic<bool> sleeping{false};
 };
 
 void bench_end_io(Bio& bio)
 {
     auto* slot = static_cast<Slot*>(bio.private_data);
-    __atomic_store_n(&slot->done, true, __ATOMIC_RELEASE);
+    slot->done.store(true, MemoryOrder::Release);
     Waiter& waiter = *slot->waiter;
     // Locked increment, then the load: pairs with the waiter's store of
     // `sleeping` before it tests `completed` (no lost wake-up).
-    __atomic_fetch_add(&waiter.completed, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&waiter.sleeping, __ATOMIC_SEQ_CST))
+    waiter.completed.fetch_add(1, MemoryOrder::SeqCst);
+    if (waiter.sleeping.load(MemoryOrder::SeqCst))
         waiter.queue.wake_all();
 }
 
@@ -122,12 +123,12 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
         s.bio.flags = polled ? u32(BIO_POLLED) : 0u;
         s.bio.end_io = bench_end_io;
         s.bio.private_data = &s;
-        s.done = false;
+        s.done.store(false, MemoryOrder::Relaxed);
         s.submit_ns = clock_ns();
         submit_bio(s.bio);
     };
     static Waiter waiter;
-    waiter.completed = 0;
+    waiter.completed.store(0, MemoryOrder::Relaxed);
     u32 ready = 0;
     for (; ready < p.queue_depth; ready++) {
         slots[ready].waiter = &waiter;
@@ -144,11 +145,11 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
     }
     u32 in_flight = ready;
     auto reap_round = [&] {
-        __atomic_store_n(&waiter.completed, 0u, __ATOMIC_SEQ_CST);
+        waiter.completed.store(0u, MemoryOrder::SeqCst);
         bool progress = false;
         for (u32 i = 0; i < ready; i++) {
             Slot& s = slots[i];
-            if (!s.page || !__atomic_load_n(&s.done, __ATOMIC_ACQUIRE))
+            if (!s.page || !s.done.load(MemoryOrder::Acquire))
                 continue;
             progress = true;
             const u64 now = clock_ns();
@@ -160,7 +161,7 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
             if (now < end) {
                 submit(s);
             } else {
-                s.done = false;
+                s.done.store(false, MemoryOrder::Relaxed);
                 mm::free_pages(s.page, order);
                 s.page = nullptr;
                 in_flight--;
@@ -191,9 +192,9 @@ void bench_blk_mq(BlockDevice& device, const BenchParams& p, bool polled, BenchR
         } else if (p.spin) {
             sched::yield();
         } else {
-            __atomic_store_n(&waiter.sleeping, true, __ATOMIC_SEQ_CST);
-            wait_event(waiter.queue, [] { return __atomic_load_n(&waiter.completed, __ATOMIC_SEQ_CST) != 0; });
-            __atomic_store_n(&waiter.sleeping, false, __ATOMIC_RELAXED);
+            waiter.sleeping.store(true, MemoryOrder::SeqCst);
+            wait_event(waiter.queue, [] { return waiter.completed.load(MemoryOrder::SeqCst) != 0; });
+            waiter.sleeping.store(false, MemoryOrder::Relaxed);
         }
     }
     out.elapsed_ns = clock_ns() - start;

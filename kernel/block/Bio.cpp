@@ -14,7 +14,7 @@ void bio_init(Bio& bio, BioOp op, u64 sector, const BioVec* vecs, u16 count)
     bio.status = 0;
     bio.next = nullptr;
     bio.parent = nullptr;
-    bio.pending_children = 0;
+    bio.pending_children.store(0, MemoryOrder::Relaxed);
 }
 
 void bio_iter_advance(BioIter& iter, const BioVec* vecs, u32 bytes)

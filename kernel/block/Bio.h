@@ -14,6 +14,7 @@
 // iter (Linux's bvec_iter).
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 struct Page;
@@ -64,7 +65,11 @@ struct Bio {
     const BioVec* vecs = nullptr;
     u16 vec_count = 0;
 
-    int status = 0;           // set before end_io: 0 or a positive errno
+    // Set before end_io: 0 or a positive errno. While a split parent's
+    // children complete on several CPUs, they write it only through
+    // AtomicRef (the first error wins); end_io reads it after the last
+    // pending_children decrement, which orders it.
+    int status = 0;
     EndIo end_io = nullptr;
     void* private_data = nullptr; // the submitter's
 
@@ -72,7 +77,7 @@ struct Bio {
     // and how many children the parent still waits for.
     Bio* next = nullptr;
     Bio* parent = nullptr;
-    u32 pending_children = 0;
+    Atomic<u32> pending_children{0};
     u64 submit_ns = 0;
 
     u64 sector() const { return iter.sector; }

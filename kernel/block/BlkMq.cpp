@@ -4,6 +4,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/debug/Panic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/sched/Scheduler.h"
@@ -23,7 +24,7 @@ void record_status(Bio& bio, int status)
     if (status == 0)
         return;
     int expected = 0;
-    __atomic_compare_exchange_n(&bio.status, &expected, status, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    AtomicRef(bio.status).compare_exchange_strong(expected, status, MemoryOrder::Relaxed, MemoryOrder::Relaxed);
 }
 
 // The cache of split children, created on first use. CPUs splitting their
@@ -60,7 +61,7 @@ void bio_endio(Bio& bio, int status)
 {
     record_status(bio, status);
     // A split parent ends when its own part and every child have ended.
-    if (bio.pending_children && __atomic_sub_fetch(&bio.pending_children, 1, __ATOMIC_ACQ_REL) != 0)
+    if (bio.pending_children.load(MemoryOrder::Relaxed) && bio.pending_children.sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return;
     if (bio.parent) {
         Bio& parent = *bio.parent;
@@ -210,10 +211,10 @@ void submit_bio(Bio& bio, Plug* plug)
         child->parent = &bio;
         child->submit_ns = bio.submit_ns;
         // +1 for the parent's own remainder the first time.
-        if (bio.pending_children == 0)
-            __atomic_store_n(&bio.pending_children, 2u, __ATOMIC_RELAXED);
+        if (bio.pending_children.load(MemoryOrder::Relaxed) == 0)
+            bio.pending_children.store(2u, MemoryOrder::Relaxed);
         else
-            __atomic_fetch_add(&bio.pending_children, 1, __ATOMIC_RELAXED);
+            bio.pending_children.fetch_add(1, MemoryOrder::Relaxed);
         bio_iter_advance(bio.iter, bio.vecs, bytes);
         submit_one(*child, plug);
     }

@@ -7,6 +7,7 @@
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
+#include "kernel/sync/Guarded.h"
 #include "kernel/sync/SpinLock.h"
 
 namespace block {
@@ -14,9 +15,19 @@ namespace block {
 void notify_device_added(BlockDevice& device); // DeviceRemoval.cpp
 
 namespace {
-SpinLock g_registry_lock{LockRank::Registry, "block device table"};
-BlockDevice* g_devices[MAX_BLOCK_DEVICES];
-usize g_device_count = 0;
+struct DeviceTable {
+    BlockDevice* devices[MAX_BLOCK_DEVICES] = {};
+    usize count = 0;
+
+    bool has_name(const char* name) const
+    {
+        for (usize i = 0; i < count; i++)
+            if (strcmp(devices[i]->name(), name) == 0)
+                return true;
+        return false;
+    }
+};
+Guarded<DeviceTable> g_registry{LockRank::Registry, "block device table"};
 
 // blk.scheduler=<device>:<scheduler>,... (kernel/block/SchedulerChoice.h).
 // The scheduler lives on the hardware queues of the device's tag set, which
@@ -63,22 +74,23 @@ Result<Own<BlockDevice>> BlockDevice::create(const DeviceInfo& info, TagSet& set
 
 Result<void> register_device(BlockDevice& device)
 {
-    {
-        SpinLockGuard guard(g_registry_lock);
-        if (g_device_count == MAX_BLOCK_DEVICES)
+    TRY(g_registry.with([&](DeviceTable& table) -> Result<void> {
+        if (table.count == MAX_BLOCK_DEVICES)
             return Error::from_errno(ENOSPC);
-        for (usize i = 0; i < g_device_count; i++)
-            if (strcmp(g_devices[i]->name(), device.name()) == 0)
-                return Error::from_errno(EEXIST);
-    }
+        if (table.has_name(device.name()))
+            return Error::from_errno(EEXIST);
+        return {};
+    }));
     // Before the device is visible: no I/O can be queued on its behalf yet.
     apply_scheduler_option(device);
-    {
-        SpinLockGuard guard(g_registry_lock);
-        if (g_device_count == MAX_BLOCK_DEVICES)
+    TRY(g_registry.with([&](DeviceTable& table) -> Result<void> {
+        if (table.count == MAX_BLOCK_DEVICES)
             return Error::from_errno(ENOSPC);
-        g_devices[g_device_count++] = &device;
-    }
+        if (table.has_name(device.name()))
+            return Error::from_errno(EEXIST); // registered meanwhile
+        table.devices[table.count++] = &device;
+        return {};
+    }));
     notify_device_added(device);
     return {};
 }
@@ -86,44 +98,46 @@ Result<void> register_device(BlockDevice& device)
 void finish_removal(BlockDevice& device)
 {
     ASSERT(device.is_dying() && device.usage() == 0);
-    {
-        SpinLockGuard guard(g_registry_lock);
-        for (usize i = 0; i < g_device_count; i++) {
-            if (g_devices[i] != &device)
+    g_registry.with([&](DeviceTable& table) {
+        for (usize i = 0; i < table.count; i++) {
+            if (table.devices[i] != &device)
                 continue;
-            for (usize j = i; j + 1 < g_device_count; j++)
-                g_devices[j] = g_devices[j + 1];
-            g_devices[g_device_count - 1] = nullptr;
-            __atomic_store_n(&g_device_count, g_device_count - 1, __ATOMIC_RELEASE);
+            for (usize j = i; j + 1 < table.count; j++)
+                table.devices[j] = table.devices[j + 1];
+            table.devices[--table.count] = nullptr;
             break;
         }
-    }
+    });
     log_info("block", "%s: removed", device.name());
     delete &device;
 }
 
 BlockDevice* find_device(StringView name)
 {
-    SpinLockGuard guard(g_registry_lock);
-    for (usize i = 0; i < g_device_count; i++)
-        if (name == StringView(g_devices[i]->name()) && !g_devices[i]->is_dying())
-            return g_devices[i];
-    return nullptr;
+    return g_registry.with([&](DeviceTable& table) -> BlockDevice* {
+        for (usize i = 0; i < table.count; i++)
+            if (name == StringView(table.devices[i]->name()) && !table.devices[i]->is_dying())
+                return table.devices[i];
+        return nullptr;
+    });
 }
 
-usize device_count() { return __atomic_load_n(&g_device_count, __ATOMIC_ACQUIRE); }
+usize device_count()
+{
+    return g_registry.with([](DeviceTable& table) { return table.count; });
+}
 
 BlockDevice* device_at(usize index)
 {
-    SpinLockGuard guard(g_registry_lock);
-    return index < g_device_count ? g_devices[index] : nullptr;
+    return g_registry.with([&](DeviceTable& table) { return index < table.count ? table.devices[index] : nullptr; });
 }
 
 void for_each_device(void (*visit)(BlockDevice&, void*), void* context)
 {
-    SpinLockGuard guard(g_registry_lock);
-    for (usize i = 0; i < g_device_count; i++)
-        visit(*g_devices[i], context);
+    g_registry.with([&](DeviceTable& table) {
+        for (usize i = 0; i < table.count; i++)
+            visit(*table.devices[i], context);
+    });
 }
 
 void print_devices()

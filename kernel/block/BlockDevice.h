@@ -7,6 +7,7 @@
 #include "kernel/block/DiskStats.h"
 #include "kernel/block/Limits.h"
 #include "kernel/block/TagSet.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/StringView.h"
@@ -52,17 +53,17 @@ public:
     // with EBUSY while anyone holds it.
     Result<void> claim();
     void unclaim();
-    u32 holders() const { return __atomic_load_n(&m_holders, __ATOMIC_ACQUIRE); }
+    u32 holders() const { return m_holders.load(MemoryOrder::Acquire); }
     // Removal has begun: new bios end with ENODEV.
-    bool is_dying() const { return __atomic_load_n(&m_dying, __ATOMIC_ACQUIRE); }
+    bool is_dying() const { return m_dying.load(MemoryOrder::Acquire); }
     // Usage references, as Linux's q_usage_counter: one for each submit_bio
     // in progress and one for each request holding a tag. try_enter() fails
     // once the device is dying; enter() is for a caller that already holds a
     // reference (a request allocated inside submit_bio).
     bool try_enter();
-    void enter() { __atomic_fetch_add(&m_usage, 1, __ATOMIC_RELAXED); }
-    void exit() { __atomic_fetch_sub(&m_usage, 1, __ATOMIC_RELEASE); }
-    u64 usage() const { return __atomic_load_n(&m_usage, __ATOMIC_ACQUIRE); }
+    void enter() { m_usage.fetch_add(1, MemoryOrder::Relaxed); }
+    void exit() { m_usage.fetch_sub(1, MemoryOrder::Release); }
+    u64 usage() const { return m_usage.load(MemoryOrder::Acquire); }
 
 private:
     friend Result<void> begin_removal(BlockDevice&);
@@ -75,9 +76,9 @@ private:
     void* m_driver_data;
     DiskStats m_stats;
     SpinLock m_lifetime_lock{LockRank::Registry, "block device holders"}; // m_holders against m_dying
-    u32 m_holders = 0;
-    bool m_dying = false;
-    u64 m_usage = 0;
+    Atomic<u32> m_holders{0}; // changed under m_lifetime_lock, read without
+    Atomic<bool> m_dying{false};
+    Atomic<u64> m_usage{0};
 };
 
 // --- the registry -----------------------------------------------------------

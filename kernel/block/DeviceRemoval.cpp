@@ -2,6 +2,7 @@
 #include "kernel/block/DeviceRemoval.h"
 
 #include "kernel/block/BlkMq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/time/Clock.h"
@@ -37,16 +38,16 @@ void notify_device_added(BlockDevice& device)
 Result<void> BlockDevice::claim()
 {
     SpinLockGuard guard(m_lifetime_lock);
-    if (m_dying)
+    if (m_dying.load(MemoryOrder::Relaxed))
         return Error::from_errno(ENODEV);
-    m_holders++;
+    m_holders.fetch_add(1, MemoryOrder::Relaxed);
     return {};
 }
 
 void BlockDevice::unclaim()
 {
     SpinLockGuard guard(m_lifetime_lock);
-    m_holders--;
+    m_holders.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 bool BlockDevice::try_enter()
@@ -54,8 +55,8 @@ bool BlockDevice::try_enter()
     // Count first, then look: begin_removal sets m_dying, then waits for the
     // count; a full barrier on both sides means either we see m_dying or the
     // remover sees our reference.
-    __atomic_fetch_add(&m_usage, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&m_dying, __ATOMIC_SEQ_CST)) {
+    m_usage.fetch_add(1, MemoryOrder::SeqCst);
+    if (m_dying.load(MemoryOrder::SeqCst)) {
         exit();
         return false;
     }
@@ -66,9 +67,9 @@ Result<void> begin_removal(BlockDevice& device)
 {
     {
         SpinLockGuard guard(device.m_lifetime_lock);
-        if (device.m_dying)
+        if (device.m_dying.load(MemoryOrder::Relaxed))
             return Error::from_errno(ENODEV);
-        if (device.m_holders)
+        if (device.m_holders.load(MemoryOrder::Relaxed))
             return Error::from_errno(EBUSY);
     }
     // Listeners first, while I/O still flows: devfs writes back the
@@ -87,8 +88,8 @@ Result<void> begin_removal(BlockDevice& device)
     }
     {
         SpinLockGuard guard(device.m_lifetime_lock);
-        if (!device.m_holders) {
-            __atomic_store_n(&device.m_dying, true, __ATOMIC_SEQ_CST);
+        if (!device.m_holders.load(MemoryOrder::Relaxed)) {
+            device.m_dying.store(true, MemoryOrder::SeqCst);
             log_info("block", "%s: removal begun: new I/O fails with ENODEV", device.name());
             return {};
         }
@@ -106,7 +107,7 @@ void cancel_removal(BlockDevice& device)
         if (g_listeners[j].removal_cancelled)
             g_listeners[j].removal_cancelled(device);
     SpinLockGuard guard(device.m_lifetime_lock);
-    __atomic_store_n(&device.m_dying, false, __ATOMIC_SEQ_CST);
+    device.m_dying.store(false, MemoryOrder::SeqCst);
 }
 
 bool wait_idle(BlockDevice& device, u64 timeout_ns)

@@ -1,5 +1,6 @@
 #include "kernel/block/DiskStats.h"
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 
 namespace block {
@@ -7,16 +8,17 @@ namespace block {
 namespace {
 constexpr u64 NS_PER_MS = 1'000'000;
 
-void add(u64& counter, u64 value) { __atomic_fetch_add(&counter, value, __ATOMIC_RELAXED); }
-u64 load(const u64& counter) { return __atomic_load_n(&counter, __ATOMIC_RELAXED); }
+// Statistics: relaxed, nothing is published through them.
+void add(Atomic<u64>& counter, u64 value) { counter.fetch_add(value, MemoryOrder::Relaxed); }
+u64 load(const Atomic<u64>& counter) { return counter.load(MemoryOrder::Relaxed); }
 } // namespace
 
 void DiskStats::update_io_ticks(u64 now_ns, bool ending)
 {
-    u64 stamp = __atomic_load_n(&m_stamp_ns, __ATOMIC_RELAXED);
+    u64 stamp = m_stamp_ns.load(MemoryOrder::Relaxed);
     if (now_ns <= stamp)
         return;
-    if (!__atomic_compare_exchange_n(&m_stamp_ns, &stamp, now_ns, false, __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    if (!m_stamp_ns.compare_exchange_strong(stamp, now_ns, MemoryOrder::Relaxed, MemoryOrder::Relaxed))
         return;
     if (ending || in_flight() > 0)
         add(m_io_ticks_ns, now_ns - stamp);
@@ -35,7 +37,7 @@ void DiskStats::end_io(StatGroup group, u32 sectors, u64 duration_ns, u64 now_ns
     add(m_ios[g], 1);
     add(m_sectors[g], sectors);
     add(m_ns[g], duration_ns);
-    __atomic_fetch_sub(&m_in_flight, 1, __ATOMIC_RELAXED);
+    m_in_flight.fetch_sub(1, MemoryOrder::Relaxed);
 }
 
 void DiskStats::merged(StatGroup group) { add(m_merges[static_cast<u32>(group)], 1); }

@@ -14,6 +14,7 @@
 #pragma once
 
 #include "kernel/block/Bio.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 namespace block {
@@ -51,20 +52,20 @@ public:
     void merged(StatGroup group);
 
     DiskStatsSnapshot snapshot() const;
-    u64 in_flight() const { return __atomic_load_n(&m_in_flight, __ATOMIC_RELAXED); }
+    u64 in_flight() const { return m_in_flight.load(MemoryOrder::Relaxed); }
 
 private:
     // io_ticks: time with at least one I/O in flight (Linux update_io_ticks):
     // whoever moves the stamp forward accounts the interval since the old one.
     void update_io_ticks(u64 now_ns, bool ending);
 
-    u64 m_ios[STAT_GROUPS] {};
-    u64 m_merges[STAT_GROUPS] {};
-    u64 m_sectors[STAT_GROUPS] {};
-    u64 m_ns[STAT_GROUPS] {};
-    u64 m_in_flight = 0;
-    u64 m_io_ticks_ns = 0;
-    u64 m_stamp_ns = 0;
+    Atomic<u64> m_ios[STAT_GROUPS];
+    Atomic<u64> m_merges[STAT_GROUPS];
+    Atomic<u64> m_sectors[STAT_GROUPS];
+    Atomic<u64> m_ns[STAT_GROUPS];
+    Atomic<u64> m_in_flight;
+    Atomic<u64> m_io_ticks_ns;
+    Atomic<u64> m_stamp_ns;
 };
 
 // One /proc/diskstats line (with the trailing newline), as Linux's

@@ -1,3 +1,4 @@
+#include "kernel/lib/Atomic.h"
 #include "kernel/block/Tags.h"
 
 namespace block {
@@ -16,7 +17,7 @@ TagAllocator::TagAllocator(u32 depth) : m_depth(depth)
         u32 usable = 0;
         if (w < m_word_count && first < depth)
             usable = min(m_bits_per_word, depth - first);
-        m_words[w].bits = usable == 64 ? 0 : ~((u64(1) << usable) - 1);
+        m_words[w].bits.store(usable == 64 ? 0 : ~((u64(1) << usable) - 1), MemoryOrder::Relaxed);
     }
 }
 
@@ -24,14 +25,13 @@ u32 TagAllocator::alloc(u32& hint)
 {
     u32 word = hint < m_word_count ? hint : 0;
     for (u32 tried = 0; tried < m_word_count; tried++) {
-        u64* bits = &m_words[word].bits;
-        u64 old = __atomic_load_n(bits, __ATOMIC_RELAXED);
+        Atomic<u64>& bits = m_words[word].bits;
+        u64 old = bits.load(MemoryOrder::Relaxed);
         while (old != ~u64(0)) {
             const u32 bit = static_cast<u32>(__builtin_ctzll(~old));
             // Acquire: the previous owner's writes to the request (done before
             // its release in free()) are visible to the new owner.
-            if (__atomic_compare_exchange_n(bits, &old, old | (u64(1) << bit), true, __ATOMIC_ACQUIRE,
-                                            __ATOMIC_RELAXED)) {
+            if (bits.compare_exchange_weak(old, old | (u64(1) << bit), MemoryOrder::Acquire, MemoryOrder::Relaxed)) {
                 hint = word;
                 return word * m_bits_per_word + bit;
             }
@@ -48,14 +48,14 @@ void TagAllocator::free(u32 tag)
     // Sequentially consistent, not just release: blk-mq reads its count of
     // parked bios right after (HwQueue::release_tag), and that load must
     // not pass this store (a Dekker pair with the parker).
-    __atomic_fetch_and(&m_words[word].bits, ~(u64(1) << bit), __ATOMIC_SEQ_CST);
+    m_words[word].bits.fetch_and(~(u64(1) << bit), MemoryOrder::SeqCst);
 }
 
 bool TagAllocator::is_allocated(u32 tag) const
 {
     const u32 word = tag / m_bits_per_word;
     const u32 bit = tag % m_bits_per_word;
-    return (__atomic_load_n(&m_words[word].bits, __ATOMIC_RELAXED) >> bit) & 1;
+    return (m_words[word].bits.load(MemoryOrder::Relaxed) >> bit) & 1;
 }
 
 u32 TagAllocator::in_use() const

@@ -7,6 +7,7 @@
 // alloc() and free() are safe from any CPU and from interrupt context.
 #pragma once
 
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Types.h"
 
 namespace block {
@@ -34,7 +35,7 @@ public:
 
 private:
     struct alignas(64) Word {
-        u64 bits; // 1 = allocated; bits past the word's share are preset to 1
+        Atomic<u64> bits; // 1 = allocated; bits past the word's share are preset to 1
     };
     static constexpr u32 MAX_WORDS = 16;
 

@@ -1,6 +1,7 @@
 #include "kernel/block/Worker.h"
 
 #include "kernel/block/TagSet.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
@@ -19,7 +20,7 @@ TagSet* g_pending[MAX_PENDING];
 u32 g_pending_count = 0;
 TagSet* g_checking = nullptr; // the set whose check runs now, under g_lock
 WaitQueue g_wake;
-bool g_running = false;
+Atomic<bool> g_running{false};
 
 bool has_work()
 {
@@ -56,18 +57,18 @@ void worker_main(void*)
 
 void start_worker()
 {
-    if (__atomic_load_n(&g_running, __ATOMIC_ACQUIRE))
+    if (g_running.load(MemoryOrder::Acquire))
         return;
     auto thread = Thread::create("kblockd", worker_main, nullptr, {.detached = true});
     if (thread.is_error()) {
         log_error("block", "cannot start the block worker (errno %d): no request timeouts", thread.error().code());
         return;
     }
-    __atomic_store_n(&g_running, true, __ATOMIC_RELEASE);
+    g_running.store(true, MemoryOrder::Release);
     thread.value()->start();
 }
 
-bool worker_running() { return __atomic_load_n(&g_running, __ATOMIC_ACQUIRE); }
+bool worker_running() { return g_running.load(MemoryOrder::Acquire); }
 
 bool queue_timeout_check(TagSet& set)
 {

@@ -1,6 +1,7 @@
 // FileTable and FsContext (Process.h): the parts of a process that clone
 // can share or copy.
 #include "kernel/mm/Heap.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/proc/Process.h"
 #include "uapi/errno.h"
@@ -37,7 +38,7 @@ Result<FileTable*> FileTable::duplicate()
 
 void FileTable::unref()
 {
-    if (__atomic_sub_fetch(&refcount, 1, __ATOMIC_ACQ_REL) == 0)
+    if (refcount.sub_fetch(1, MemoryOrder::AcqRel) == 0)
         destroy(this); // ~FdTable closes every descriptor
 }
 
@@ -60,7 +61,7 @@ Result<FsContext*> FsContext::duplicate()
 
 void FsContext::unref()
 {
-    if (__atomic_sub_fetch(&refcount, 1, __ATOMIC_ACQ_REL) == 0)
+    if (refcount.sub_fetch(1, MemoryOrder::AcqRel) == 0)
         destroy(this);
 }
 

@@ -2,6 +2,7 @@
 
 #include "arch/x86_64/mm/PageTable.h"
 #include "arch/x86_64/mm/UserCopy.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/mm/AddressSpace.h"
 #include "kernel/proc/Current.h"
@@ -9,6 +10,7 @@
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
+#include "kernel/lib/RestartErrno.h"
 #include "uapi/errno.h"
 
 namespace proc {
@@ -28,8 +30,8 @@ struct Waiter {
     Key key;
     u32 bitset;
     Thread* thread;
-    Bucket* bucket;     // where it is queued; changes (under both locks) on requeue
-    bool woken = false; // atomic: set by the waker after unlinking
+    Atomic<Bucket*> bucket; // where it is queued; changes (under both locks) on requeue
+    Atomic<bool> woken;     // set by the waker after unlinking
     ListNode node;
 };
 
@@ -39,7 +41,7 @@ struct Bucket {
 };
 
 Bucket g_buckets[BUCKET_COUNT];
-u32 g_waiters; // atomic
+Atomic<u32> g_waiters;
 
 Bucket& bucket_of(const Key& key)
 {
@@ -72,9 +74,9 @@ Result<Key> key_of(uptr address, bool shared)
 void wake_waiter_locked(Bucket& bucket, Waiter& waiter)
 {
     bucket.waiters.remove(waiter);
-    __atomic_sub_fetch(&g_waiters, 1, __ATOMIC_RELAXED);
+    g_waiters.sub_fetch(1, MemoryOrder::Relaxed);
     Thread* thread = waiter.thread;
-    __atomic_store_n(&waiter.woken, true, __ATOMIC_SEQ_CST);
+    waiter.woken.store(true, MemoryOrder::SeqCst);
     sched::wake_up(*thread);
 }
 
@@ -106,12 +108,6 @@ decltype(auto) with_buckets(Bucket& a, Bucket& b, Function&& function)
     return function();
 }
 
-bool killed()
-{
-    Task* task = current_task();
-    return task && __atomic_load_n(&task->kill_pending, __ATOMIC_ACQUIRE);
-}
-
 } // namespace
 
 Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset, bool shared)
@@ -120,7 +116,7 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
         return Error::from_errno(EINVAL);
     Key key = TRY(key_of(address, shared));
     Bucket& bucket = bucket_of(key);
-    Waiter waiter{key, bitset, current_thread(), &bucket};
+    Waiter waiter{key, bitset, current_thread(), Atomic<Bucket*>(&bucket), Atomic<bool>(false), {}};
     auto* word = reinterpret_cast<const u32*>(address);
     for (;;) {
         bool queued = false;
@@ -133,7 +129,7 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
                 faulted = true;
             } else if (value == expected) {
                 bucket.waiters.push_back(waiter);
-                __atomic_add_fetch(&g_waiters, 1, __ATOMIC_RELAXED);
+                g_waiters.add_fetch(1, MemoryOrder::Relaxed);
                 queued = true;
             }
         }
@@ -151,31 +147,37 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
         sched::DeadlineTimer timer(deadline_ns);
         for (;;) {
             sched::set_current_state(ThreadState::Blocked);
-            if (__atomic_load_n(&waiter.woken, __ATOMIC_SEQ_CST))
+            if (waiter.woken.load(MemoryOrder::SeqCst))
                 break;
             if (deadline_ns != FUTEX_NO_TIMEOUT && timer.expired()) {
                 timed_out = true;
                 break;
             }
-            if (killed())
-                break;
+            if (current_signal_pending())
+                break; // a signal, or the group is being killed
             sched::schedule();
         }
         sched::set_current_state(ThreadState::Runnable);
     }
-    if (__atomic_load_n(&waiter.woken, __ATOMIC_ACQUIRE))
+    if (waiter.woken.load(MemoryOrder::Acquire))
         return 0;
     // Leave the queue, which a requeue may have changed meanwhile.
     for (;;) {
-        Bucket* current = __atomic_load_n(&waiter.bucket, __ATOMIC_ACQUIRE);
+        Bucket* current = waiter.bucket.load(MemoryOrder::Acquire);
         SpinLockGuard guard(current->lock);
-        if (__atomic_load_n(&waiter.bucket, __ATOMIC_ACQUIRE) != current)
+        if (waiter.bucket.load(MemoryOrder::Acquire) != current)
             continue;
-        if (__atomic_load_n(&waiter.woken, __ATOMIC_ACQUIRE))
+        if (waiter.woken.load(MemoryOrder::Acquire))
             return 0; // woken between the loop and the lock
         current->waiters.remove(waiter);
-        __atomic_sub_fetch(&g_waiters, 1, __ATOMIC_RELAXED);
-        return Error::from_errno(timed_out ? ETIMEDOUT : EINTR);
+        g_waiters.sub_fetch(1, MemoryOrder::Relaxed);
+        // Interrupted: an untimed wait restarts after a SA_RESTART handler
+        // (and always when no handler ran); a timed one restarts only when
+        // no handler ran (Linux uses a restart block that keeps the absolute
+        // deadline; here a relative FUTEX_WAIT starts its timeout again).
+        if (timed_out)
+            return Error::from_errno(ETIMEDOUT);
+        return Error::from_errno(deadline_ns == FUTEX_NO_TIMEOUT ? ERESTARTSYS : ERESTARTNOHAND);
     }
 }
 
@@ -220,6 +222,7 @@ Result<long> futex_requeue(uptr address, u32 wake_count, u32 requeue_count, uptr
                 bucket.waiters.remove(waiter);
                 waiter.key = key2;
                 bucket2.waiters.push_back(waiter);
+                waiter.bucket.store(&bucket2, MemoryOrder::Release); // where a leaving waiter must look
                 moved++;
             }
             return count + moved;
@@ -290,6 +293,6 @@ Result<long> futex_wake_op(uptr address, u32 wake_count, uptr address2, u32 wake
     });
 }
 
-u32 futex_waiter_count() { return __atomic_load_n(&g_waiters, __ATOMIC_RELAXED); }
+u32 futex_waiter_count() { return g_waiters.load(MemoryOrder::Relaxed); }
 
 } // namespace proc

@@ -23,9 +23,12 @@
 #pragma once
 
 #include "fs/vfs/FdTable.h"
+#include "kernel/lib/Atomic.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
+#include "kernel/proc/SignalState.h"
 #include "kernel/sync/Completion.h"
 #include "kernel/sync/Guarded.h"
 #include "kernel/sync/WaitQueue.h"
@@ -58,12 +61,12 @@ struct RLimit {
 // A shared, reference-counted fd table (CLONE_FILES shares one).
 struct FileTable {
     vfs::FdTable table;
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FileTable*> create();
     // A new table with the same descriptors (fork without CLONE_FILES).
     Result<FileTable*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
@@ -75,17 +78,14 @@ struct FsContext {
         u32 umask = 022;
     };
     Guarded<State> state{LockRank::Generic, "fs context"};
-    i32 refcount = 1; // atomic
+    Atomic<i32> refcount{1};
 
     static Result<FsContext*> create();
     Result<FsContext*> duplicate();
-    void ref() { __atomic_add_fetch(&refcount, 1, __ATOMIC_RELAXED); }
+    void ref() { refcount.add_fetch(1, MemoryOrder::Relaxed); }
     void unref();
 };
 
-// What a signal layer keeps per thread group (handlers) lives behind this
-// pointer; until it exists every signal takes its default action.
-struct SignalState;
 // The controlling terminal (the tty layer's object).
 struct Terminal;
 
@@ -102,13 +102,16 @@ public:
     uptr robust_list = 0;
     usize robust_list_length = 0;
     // The signals this thread blocks (rt_sigprocmask); kept across exec.
+    // Tree lock (read by senders choosing a thread).
     u64 signal_mask = 0;
+    TaskSignals signals; // kernel/proc/SignalState.h
     // prctl(PR_SET_PDEATHSIG): the signal layer sends it when the parent dies.
     int parent_death_signal = 0;
     // The whole group is exiting (exit_group, execve by another thread, a
     // fatal signal): leave at the next return to user mode or interruptible
-    // sleep. Atomic.
-    bool kill_pending = false;
+    // sleep. Atomic; set with mark_killed_locked (Signals.h), which also
+    // raises the thread's signal_pending flag.
+    Atomic<bool> kill_pending{false};
     ListNode process_node; // Process::tasks, under the tree lock
 };
 
@@ -148,7 +151,7 @@ public:
     FileTable* files = nullptr;
     FsContext* fs = nullptr;
     RLimit rlimits[RLIMIT_COUNT] = {};
-    SignalState* signals = nullptr;
+    SignalState signals; // handlers, shared pending set, group stop, ITIMER_REAL
     Terminal* controlling_tty = nullptr;
 
     // The parent sleeps here in wait4/waitid (a child changed state).

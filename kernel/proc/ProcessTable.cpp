@@ -1,5 +1,6 @@
 #include "kernel/proc/ProcessTable.h"
 
+#include "kernel/lib/Atomic.h"
 #include "uapi/errno.h"
 
 namespace proc {
@@ -16,7 +17,7 @@ SpinLock g_tree_lock{LockRank::ProcessTree, "process tree"};
 PidSlot g_pids[PID_MAX];
 pid_t g_last_pid = 0;
 IntrusiveList<Process, &Process::all_node> g_all;
-Process* g_init;
+Atomic<Process*> g_init;
 u32 g_process_count;
 u32 g_task_count;
 
@@ -79,8 +80,8 @@ void remove_process_locked(Process& process)
     g_process_count--;
 }
 
-Process* init_process() { return __atomic_load_n(&g_init, __ATOMIC_ACQUIRE); }
-void set_init_process(Process* process) { __atomic_store_n(&g_init, process, __ATOMIC_RELEASE); }
+Process* init_process() { return g_init.load(MemoryOrder::Acquire); }
+void set_init_process(Process* process) { g_init.store(process, MemoryOrder::Release); }
 
 u32 process_count()
 {

@@ -200,6 +200,31 @@ long sys_readlinkat(u64 dirfd, u64 path, u64 buffer, u64 size, u64, u64)
     return readlink_at(static_cast<int>(dirfd), path, buffer, size);
 }
 
+// linkat(olddirfd, old, newdirfd, new, flags): AT_SYMLINK_FOLLOW follows a
+// final symlink of the old name (link(2) does not); AT_EMPTY_PATH links
+// the file olddirfd names.
+long link_at(int old_dirfd, u64 old_path, int new_dirfd, u64 new_path, u64 flags)
+{
+    if (unknown_flags(flags, AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
+        return -EINVAL;
+    NameArg names;
+    if (!names.scratch.ok())
+        return -ENOMEM;
+    auto from = resolve_at(old_dirfd, old_path, flags & AT_EMPTY_PATH, names.scratch, 0);
+    if (from.is_error())
+        return error(from.error());
+    if (auto r = name_at(new_dirfd, new_path, names, 3); r.is_error())
+        return error(r.error());
+    const StringView old_name(from.value().absolute, strlen(from.value().absolute));
+    return result_of(vfs::link(old_name, names.path, flags & AT_SYMLINK_FOLLOW));
+}
+
+long sys_link(u64 old_path, u64 new_path, u64, u64, u64, u64) { return link_at(AT_FDCWD, old_path, AT_FDCWD, new_path, 0); }
+long sys_linkat(u64 old_dirfd, u64 old_path, u64 new_dirfd, u64 new_path, u64 flags, u64)
+{
+    return link_at(static_cast<int>(old_dirfd), old_path, static_cast<int>(new_dirfd), new_path, flags);
+}
+
 // fchdir: the working directory becomes the directory `fd` names (an
 // O_PATH descriptor will do); ENOTDIR for anything else.
 long sys_fchdir(u64 fd, u64, u64, u64, u64, u64)
@@ -233,6 +258,8 @@ void register_directory_syscalls()
     register_syscall(__NR_rename, "rename", sys_rename);
     register_syscall(__NR_renameat, "renameat", sys_renameat);
     register_syscall(__NR_renameat2, "renameat2", sys_renameat2);
+    register_syscall(__NR_link, "link", sys_link);
+    register_syscall(__NR_linkat, "linkat", sys_linkat);
     register_syscall(__NR_symlink, "symlink", sys_symlink);
     register_syscall(__NR_symlinkat, "symlinkat", sys_symlinkat);
     register_syscall(__NR_readlink, "readlink", sys_readlink);

@@ -123,10 +123,92 @@ long sys_statx(u64 dirfd, u64 path, u64 flags, u64 mask, u64 buffer, u64)
     return user::copy_to_user(reinterpret_cast<void*>(buffer), &out, sizeof out).is_error() ? -EFAULT : 0;
 }
 
+// --- statfs ---------------------------------------------------------------------
+
+// x86-64 struct statfs (asm-generic/statfs.h with 64-bit longs).
+struct UserStatFs {
+    i64 f_type;
+    i64 f_bsize;
+    u64 f_blocks;
+    u64 f_bfree;
+    u64 f_bavail;
+    u64 f_files;
+    u64 f_ffree;
+    i32 f_fsid[2];
+    i64 f_namelen;
+    i64 f_frsize;
+    i64 f_flags;
+    i64 f_spare[4];
+};
+static_assert(sizeof(UserStatFs) == 120);
+
+constexpr i64 ST_RDONLY = 0x0001;
+constexpr i64 ST_VALID = 0x0020; // f_flags is filled (Linux 2.6.36 and later)
+constexpr i64 ST_RELATIME = 0x1000;
+
+// The f_type of the filesystems that do not say (Linux's magic numbers).
+u64 magic_of(const char* type_name)
+{
+    const StringView type(type_name, strlen(type_name));
+    if (type == StringView("ramfs", 5))
+        return 0x858458f6; // RAMFS_MAGIC
+    if (type == StringView("devfs", 5))
+        return 0x01021994; // TMPFS_MAGIC, as devtmpfs reports
+    if (type == StringView("proc", 4))
+        return 0x9fa0; // PROC_SUPER_MAGIC
+    return 0;
+}
+
+long put_statfs(vfs::SuperBlock& superblock, u64 user_buffer)
+{
+    vfs::FsStats stats;
+    superblock.stats(stats);
+    UserStatFs out;
+    memset(&out, 0, sizeof out);
+    out.f_type = static_cast<i64>(stats.magic ? stats.magic : magic_of(superblock.type_name));
+    out.f_bsize = static_cast<i64>(stats.block_size);
+    out.f_frsize = static_cast<i64>(stats.block_size);
+    out.f_blocks = stats.blocks;
+    out.f_bfree = stats.free_blocks;
+    out.f_bavail = stats.available_blocks;
+    out.f_files = stats.files;
+    out.f_ffree = stats.free_files;
+    out.f_namelen = static_cast<i64>(stats.name_length);
+    // Mounts are relatime by default on Linux, and so reported.
+    out.f_flags = ST_VALID | ST_RELATIME | (superblock.read_only ? ST_RDONLY : 0);
+    return user::copy_to_user(reinterpret_cast<void*>(user_buffer), &out, sizeof out).is_error() ? -EFAULT : 0;
+}
+
+long sys_statfs(u64 user_path, u64 buffer, u64, u64, u64, u64)
+{
+    PathScratch scratch;
+    if (!scratch.ok())
+        return -ENOMEM;
+    auto at = resolve_at(AT_FDCWD, user_path, false, scratch);
+    if (at.is_error())
+        return error(at.error());
+    auto file = vfs::open(StringView(at.value().absolute, strlen(at.value().absolute)), O_PATH);
+    if (file.is_error())
+        return error(file.error());
+    const long result = put_statfs(file.value()->inode->superblock, buffer);
+    (void)vfs::close(file.value());
+    return result;
+}
+
+long sys_fstatfs(u64 fd, u64 buffer, u64, u64, u64, u64)
+{
+    FdRef file(static_cast<int>(fd), true);
+    if (!file)
+        return -EBADF;
+    return put_statfs(file->inode->superblock, buffer);
+}
+
 } // namespace
 
 void register_stat_syscalls()
 {
+    register_syscall(__NR_statfs, "statfs", sys_statfs);
+    register_syscall(__NR_fstatfs, "fstatfs", sys_fstatfs);
     register_syscall(__NR_stat, "stat", sys_stat);
     register_syscall(__NR_fstat, "fstat", sys_fstat);
     register_syscall(__NR_lstat, "lstat", sys_lstat);

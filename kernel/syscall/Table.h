@@ -35,11 +35,14 @@ UserFrame& current_frame();
 // Family registration functions (one per file).
 void register_file_syscalls();      // open, read/write family, lseek, dup, fcntl, ioctl
 void register_stat_syscalls();      // stat family, statfs
+void register_attribute_syscalls(); // chmod, chown, utimensat, access families
 void register_control_syscalls();   // fsync family, fallocate, fadvise64, truncate
 void register_directory_syscalls(); // getdents, names (mkdir, unlink, rename, links), fchdir
 void register_process_syscalls();
 void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot
+void register_signal_syscalls(); // rt_sig*, kill family, sigaltstack, alarm, itimers
+void register_time_syscalls();   // clocks, gettimeofday, time, nanosleep
 void register_io_uring_syscalls(); // io_uring_setup, io_uring_enter, io_uring_register
 
 } // namespace sys

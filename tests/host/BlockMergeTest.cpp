@@ -24,11 +24,18 @@ QueueLimits nvme_like()
     return l;
 }
 
-Bio make_bio(const std::vector<BioVec>& vecs, u64 sector, BioOp op = BioOp::Read)
+// A Bio is not copyable (its split-children count is atomic): tests build
+// one in place and use it as a Bio.
+struct TestBio : Bio {
+    TestBio(const std::vector<BioVec>& vecs, u64 sector, BioOp op)
+    {
+        bio_init(*this, op, sector, vecs.data(), static_cast<u16>(vecs.size()));
+    }
+};
+
+TestBio make_bio(const std::vector<BioVec>& vecs, u64 sector, BioOp op = BioOp::Read)
 {
-    Bio bio;
-    bio_init(bio, op, sector, vecs.data(), static_cast<u16>(vecs.size()));
-    return bio;
+    return TestBio(vecs, sector, op);
 }
 
 // `count` page-sized pieces; the first starts `first_offset` into its page.
@@ -47,7 +54,7 @@ TEST(BlockLimits, ValidationRejectsMisalignedAndOutOfRange)
 {
     QueueLimits l = nvme_like();
     std::vector<BioVec> one = {{nullptr, 0, 4096}};
-    Bio ok = make_bio(one, 8);
+    TestBio ok = make_bio(one, 8);
     EXPECT_EQ(validate_bio(ok, l, 1000), 0);
     // Beyond the end: EIO (like Linux's bio_check_eod).
     EXPECT_EQ(validate_bio(make_bio(one, 996), l, 1000), EIO);
@@ -67,7 +74,7 @@ TEST(BlockLimits, ValidationRejectsMisalignedAndOutOfRange)
     // Empty data bio.
     EXPECT_EQ(validate_bio(make_bio({}, 0), l, 1000), EINVAL);
     // Flush carries no data.
-    Bio flush = make_bio({}, 0, BioOp::Flush);
+    TestBio flush = make_bio({}, 0, BioOp::Flush);
     EXPECT_EQ(validate_bio(flush, l, 1000), 0);
 }
 
@@ -75,7 +82,7 @@ TEST(BlockLimits, SplitAtMaxTransfer)
 {
     QueueLimits l = nvme_like();
     auto v = pages(300); // 1.2 MB
-    Bio bio = make_bio(v, 0);
+    TestBio bio = make_bio(v, 0);
     EXPECT_EQ(split_point_bytes(bio, l), 512u * 1024);
     bio_iter_advance(bio.iter, bio.vecs, 512 * 1024);
     EXPECT_EQ(bio.sector(), 1024u);
@@ -90,7 +97,7 @@ TEST(BlockLimits, SplitWithAnOffsetCutsInsideAPage)
     // Starts 512 bytes into a page: the 512 KiB cut lands mid-page, which is
     // fine (it is the last segment of one request, the first of the next).
     auto v = pages(200, 512);
-    Bio bio = make_bio(v, 0);
+    TestBio bio = make_bio(v, 0);
     const u32 first = split_point_bytes(bio, l);
     EXPECT_EQ(first, 512u * 1024);
     bio_iter_advance(bio.iter, bio.vecs, first);
@@ -104,7 +111,7 @@ TEST(BlockLimits, SplitAtVirtBoundaryGaps)
     // 2 KiB at the end of one page, then a page, then 1 KiB at the start of
     // a page, then a piece with an offset: the last one must start a new request.
     std::vector<BioVec> v = {{nullptr, 2048, 2048}, {nullptr, 0, 4096}, {nullptr, 0, 1024}, {nullptr, 512, 1024}};
-    Bio bio = make_bio(v, 0);
+    TestBio bio = make_bio(v, 0);
     EXPECT_EQ(split_point_bytes(bio, l), 2048u + 4096 + 1024);
     QueueLimits virtio_like = l;
     virtio_like.virt_boundary_mask = 0;
@@ -116,7 +123,7 @@ TEST(BlockLimits, SplitAtMaxSegmentsAndSegmentSize)
     QueueLimits l = nvme_like();
     l.max_segments = 4;
     auto v = pages(10);
-    Bio bio = make_bio(v, 0);
+    TestBio bio = make_bio(v, 0);
     EXPECT_EQ(split_point_bytes(bio, l), 4u * 4096);
     EXPECT_EQ(bio_segment_count(bio, l), 10u);
 
@@ -124,7 +131,7 @@ TEST(BlockLimits, SplitAtMaxSegmentsAndSegmentSize)
     small_segments.max_segment_size = 1024;
     small_segments.max_segments = 3;
     std::vector<BioVec> big = {{nullptr, 0, 8192}};
-    Bio b2 = make_bio(big, 0);
+    TestBio b2 = make_bio(big, 0);
     EXPECT_EQ(bio_segment_count(b2, small_segments), 8u);
     EXPECT_EQ(split_point_bytes(b2, small_segments), 3072u);
 }
@@ -133,7 +140,7 @@ TEST(BlockMerge, ContiguousBiosMergeBackAndFront)
 {
     QueueLimits l = nvme_like();
     auto va = pages(2), vb = pages(2), vc = pages(1);
-    Bio a = make_bio(va, 100), b = make_bio(vb, 116), c = make_bio(vc, 92);
+    TestBio a = make_bio(va, 100), b = make_bio(vb, 116), c = make_bio(vc, 92);
     Request r;
     request_init_from_bio(r, a, l);
     EXPECT_EQ(r.state.load(MemoryOrder::Relaxed), RequestState::Building);
@@ -155,23 +162,23 @@ TEST(BlockMerge, RefusesWhatWouldBreakTheRules)
 {
     QueueLimits l = nvme_like();
     auto va = pages(1), vb = pages(1);
-    Bio a = make_bio(va, 0), b = make_bio(vb, 8);
+    TestBio a = make_bio(va, 0), b = make_bio(vb, 8);
     Request r;
     request_init_from_bio(r, a, l);
 
-    Bio gap = make_bio(vb, 16); // not adjacent
+    TestBio gap = make_bio(vb, 16); // not adjacent
     EXPECT_EQ(merge_kind(r, gap, l), MergeKind::None);
-    Bio write = make_bio(vb, 8, BioOp::Write);
+    TestBio write = make_bio(vb, 8, BioOp::Write);
     EXPECT_EQ(merge_kind(r, write, l), MergeKind::None);
     b.flags = BIO_FUA;
     EXPECT_EQ(merge_kind(r, b, l), MergeKind::None);
     b.flags = 0;
     // Virt boundary: a bio that ends mid-page cannot be followed.
     std::vector<BioVec> half = {{nullptr, 0, 2048}};
-    Bio h = make_bio(half, 0);
+    TestBio h = make_bio(half, 0);
     Request rh;
     request_init_from_bio(rh, h, l);
-    Bio after = make_bio(vb, 4);
+    TestBio after = make_bio(vb, 4);
     EXPECT_EQ(merge_kind(rh, after, l), MergeKind::None);
     QueueLimits no_boundary = l;
     no_boundary.virt_boundary_mask = 0;

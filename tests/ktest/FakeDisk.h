@@ -61,6 +61,33 @@ public:
     // Requests touching this sector fail with EIO (~0: none).
     void set_fail_sector(u64 sector) { __atomic_store_n(&m_fail_sector, sector, __ATOMIC_RELAXED); }
 
+    // Reads queued while held stay on the device, neither transferred nor
+    // completed, until release_held_reads(): a read deterministically in
+    // flight (the data are copied when it completes, so what it returns is
+    // what the disk holds then).
+    void hold_reads(bool hold)
+    {
+        SpinLockGuard guard(m_lock);
+        m_hold_reads = hold;
+    }
+    u32 held_reads()
+    {
+        SpinLockGuard guard(m_lock);
+        return m_held_count;
+    }
+    void release_held_reads()
+    {
+        SpinLockGuard guard(m_lock);
+        const u64 now = clock_ns();
+        for (u32 i = 0; i < m_held_count; i++)
+            m_pending[m_pending_count++] = Pending {m_held[i], now};
+        m_held_count = 0;
+        if (m_pending_count && !m_armed) {
+            m_armed = true;
+            timer_arm(m_timer, now, on_timer);
+        }
+    }
+
     static FakeDisk* create(const Config& config)
     {
         auto* disk = new FakeDisk();
@@ -108,8 +135,12 @@ public:
         const u64 now = clock_ns();
         const u64 service = m_config.latency_ns + (request.size_bytes / 1024) * m_config.ns_per_kib;
         SpinLockGuard guard(m_lock);
-        if (m_pending_count == MAX_PENDING)
+        if (m_pending_count + m_held_count == MAX_PENDING)
             return block::QueueStatus::Busy;
+        if (m_hold_reads && request.op == block::BioOp::Read) {
+            m_held[m_held_count++] = &request;
+            return block::QueueStatus::Ok;
+        }
         const u64 due = max(now, m_busy_until) + service;
         m_busy_until = due;
         m_pending[m_pending_count++] = Pending {&request, due};
@@ -277,6 +308,9 @@ private:
     SpinLock m_lock{LockRank::Driver, "fake disk"};
     Pending m_pending[MAX_PENDING];
     u32 m_pending_count = 0;
+    block::Request* m_held[MAX_PENDING];
+    u32 m_held_count = 0;
+    bool m_hold_reads = false;
     bool m_armed = false;
     u64 m_busy_until = 0;
     Timer m_timer;

@@ -414,10 +414,11 @@ KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
     // Each written block is on the device where the toy map says.
     u8 block[ToyFs::BLOCK];
     u64 bad = 0;
-    // Pages 3..8 (blocks 12..35) were never written: holes. Written pages
-    // are written whole up to the block holding the end of the file (48).
+    // Only the blocks a write touched are dirty and get mapped (blocks
+    // 0..9 and 39..48): the blocks between, including those sharing pages 2
+    // and 9 with written data, stay holes.
     for (u64 b = 0; b < 49; b++) {
-        if (b >= 12 && b < 36) {
+        if (b * ToyFs::BLOCK >= 10000 && (b + 1) * ToyFs::BLOCK <= 40000) {
             KEXPECT(!toy.mapped(b));
             continue;
         }
@@ -443,6 +444,73 @@ KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
     for (u64 i = 0; i < 50000; i++)
         wrong += (i < 10000 || i >= 40000) ? back.bytes[i] != byte_at(i, 10) : back.bytes[i] != 0;
     KEXPECT_EQ(wrong, 0ul);
+}
+
+// Truncation waits for direct I/O in flight (Linux's inode_dio_wait). A
+// direct read is held on the device; another thread truncates the file and
+// reuses its blocks for other data. truncate_pages must not return while the
+// read is in flight, and the read must return the data it was issued for,
+// not the blocks' new contents.
+KTEST(pagecache, truncate_waits_for_direct_reads_in_flight)
+{
+    FakeDisk* disk = mem_disk();
+    KASSERT(disk);
+    static ToyFs toy(disk->device().capacity_bytes());
+    Mapping space(toy, &disk->device(), ToyFs::BLOCK);
+    struct Release {
+        Mapping& space;
+        ~Release() { space.release(); }
+    } release {space};
+    constexpr u64 LENGTH = 16 * KiB;
+    KBuffer data(LENGTH);
+    fill(data.bytes, 0, LENGTH, 40);
+    KASSERT(!buffered_write(space, 0, data.bytes, LENGTH).is_error());
+    KASSERT(!fsync_range(space, 0, ~0ul).is_error());
+    Page* pages = mm::alloc_pages(2);
+    KASSERT(pages);
+    u8* buffer = static_cast<u8*>(mm::page_address(pages));
+    memset(buffer, 0, LENGTH);
+
+    struct Read {
+        Completion done;
+        i64 result = 0;
+    } read;
+    disk->hold_reads(true);
+    KASSERT(!submit_direct_io(space, block::BioOp::Read, 0, buffer, LENGTH,
+                              [](void* context, i64 result) {
+                                  auto* r = static_cast<Read*>(context);
+                                  r->result = result;
+                                  r->done.complete();
+                              },
+                              &read)
+                 .is_error());
+    disk->hold_reads(false);
+    KASSERT(ktest_util::wait_until([&] { return disk->held_reads() > 0; }, 5'000'000'000ul));
+
+    // Truncate, then put other data where the file's blocks were.
+    Atomic<bool> truncated{false};
+    const u64 waits_before = counter::get(counter::DIRECT_IO_DRAIN_WAITS);
+    Thread* truncator = ktest_util::spawn(ktest_context, "truncator", [&] {
+        truncate_pages(space, 0);
+        u8 other[ToyFs::BLOCK];
+        memset(other, 0xee, sizeof(other));
+        for (u64 b = 0; b < LENGTH / ToyFs::BLOCK; b++)
+            disk->poke(toy.device_offset(b), other, sizeof(other));
+        truncated.store(true, MemoryOrder::Release);
+    });
+    KASSERT(truncator);
+    // Until the truncation either finishes (the defect) or waits for the read.
+    KEXPECT(ktest_util::wait_until([&] {
+        return truncated.load(MemoryOrder::Acquire) || counter::get(counter::DIRECT_IO_DRAIN_WAITS) > waits_before;
+    }, 10'000'000'000ul));
+    KEXPECT(!truncated.load(MemoryOrder::Acquire)); // the read is still held on the device
+    disk->release_held_reads();
+    read.done.wait();
+    KEXPECT_EQ(read.result, static_cast<i64>(LENGTH));
+    KEXPECT_EQ(mismatches(buffer, 0, LENGTH, 40), 0ul);
+    truncator->join();
+    KEXPECT(truncated.load(MemoryOrder::Acquire));
+    mm::free_pages(pages, 2);
 }
 
 KTEST(pagecache, reclaim_drops_clean_pages_but_not_pages_in_use)

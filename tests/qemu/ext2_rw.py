@@ -256,22 +256,53 @@ def run_pressure(a, c, tmp):
 
 
 def run_limits(a, c, tmp):
-    """ktest ext2_limits on a small 1 KiB-block image: the largest file, a
-    filesystem filled to ENOSPC; then e2fsck -fn must find nothing to fix."""
+    """ktests ext2_limits (the largest file) and ext2_enospc (the filesystem
+    filled to ENOSPC) on a small 1 KiB-block image; then e2fsck -fn must find
+    nothing to fix."""
     image = pathlib.Path(tmp) / "limits.img"
     subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "4M"], check=True)
     drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
                "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
-    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=ext2_limits", drives=drives, echo=False)
-    storage.check_ktests(c, r)
+    # Two boots: the largest file needs free blocks, ext2_enospc leaves none.
+    for suite in ("ext2_limits", "ext2_enospc"):
+        r = scenario.boot(a, f"root2=/dev/nvme0n1 ktest={suite}", drives=drives, echo=False)
+        storage.check_ktests(c, r)
     fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
     c.check(fsck.returncode == 0, "e2fsck -fn after the limits run"
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
 
 
+def run_vfs_api(a, c, tmp):
+    """ktest vfs_api_ext2: setattr written back to an ext2 image (debugfs reads
+    the inode), directory SEEK_END, the block device file; an ext3 image is
+    mounted read-only (EROFS)."""
+    image = pathlib.Path(tmp) / "vfsapi.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "8M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=vfs_api_ext2 vfs_api.ext2", drives=drives, echo=False)
+    storage.check_ktests(c, r)
+    c.check("ext2 attributes written" in r.output, "vfs_api_ext2.setattr_written_back ran on the ext2 mount")
+    stat = subprocess.run(["debugfs", "-R", "stat /vfs-api-attr", str(image)], capture_output=True, text=True).stdout
+    c.check(re.search(r"Mode:\s+0640\b", stat) is not None, "debugfs: mode 0640")
+    c.check(re.search(r"User:\s+1234\s+Group:\s+70000\b", stat) is not None, "debugfs: uid 1234, gid 70000")
+    c.check(re.search(r"atime: 0x0*457\b", stat) is not None, "debugfs: atime 1111")
+    c.check(re.search(r"mtime: 0x0*8ae\b", stat) is not None, "debugfs: mtime 2222")
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after vfs_api_ext2")
+
+    ext3 = pathlib.Path(tmp) / "vfsapi3.img"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext3", str(ext3), "16M"], check=True)
+    drives = [["-drive", f"file={ext3},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=vfs_api_ext2 vfs_api.ext3", drives=drives, echo=False)
+    storage.check_ktests(c, r)
+    c.check("mounted read-only: has_journal" in r.output, "the ext3 image is mounted read-only, naming has_journal")
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "vfs_api", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -287,6 +318,8 @@ def main():
             run_pressure(a, c, tmp)
         if a.part == "limits":
             run_limits(a, c, tmp)
+        if a.part == "vfs_api":
+            run_vfs_api(a, c, tmp)
     return c.finish()
 
 

@@ -118,14 +118,14 @@ Result<ThreadState*> clone_current_thread_state(const ThreadState& current, uptr
 void charge_user_time(ThreadState& state)
 {
     u64 now = clock_ns();
-    state.user_ns += now - state.last_charge_ns;
+    state.user_ns.store(state.user_ns.load(MemoryOrder::Relaxed) + now - state.last_charge_ns, MemoryOrder::Relaxed);
     state.last_charge_ns = now;
 }
 
 void charge_system_time(ThreadState& state)
 {
     u64 now = clock_ns();
-    state.system_ns += now - state.last_charge_ns;
+    state.system_ns.store(state.system_ns.load(MemoryOrder::Relaxed) + now - state.last_charge_ns, MemoryOrder::Relaxed);
     state.last_charge_ns = now;
 }
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "arch/x86_64/user/UserFrame.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
 
@@ -40,8 +41,9 @@ struct ThreadState {
     u8* fpu = nullptr;        // fpu::state_size() bytes
     // CPU time (getrusage, times): nanoseconds in ring 3 and in the kernel on
     // the thread's behalf, charged at every crossing and context switch.
-    u64 user_ns = 0;
-    u64 system_ns = 0;
+    // Written by the thread itself, read (relaxed) by others (getrusage, wait4).
+    Atomic<u64> user_ns{0};
+    Atomic<u64> system_ns{0};
     u64 last_charge_ns = 0;   // when the current stretch started
 };
 

@@ -2,6 +2,7 @@
 #include "drivers/virtio/blk/Command.h"
 
 #include "drivers/virtio/Features.h"
+#include "kernel/lib/Atomic.h"
 
 namespace virtio::blk {
 
@@ -103,7 +104,7 @@ void prepare_command(CommandBuffer& command, Operation op, u64 sector)
 
 int completion_errno(const CommandBuffer& command)
 {
-    const u8 status = __atomic_load_n(&command.status, __ATOMIC_RELAXED);
+    const u8 status = AtomicRef(command.status).load(MemoryOrder::Relaxed);
     switch (status) {
     case STATUS_OK:
         return 0;
