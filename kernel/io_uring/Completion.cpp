@@ -10,14 +10,16 @@
 #include "kernel/mm/Heap.h"
 #include "kernel/proc/Current.h"
 #include "kernel/proc/Process.h"
+#include "kernel/sched/Thread.h"
 
 namespace io_uring {
 namespace {
 
-bool killed()
+// A fatal signal, or a signal to handle: the wait ends with EINTR.
+bool interrupted()
 {
     proc::Task* task = proc::current_task();
-    return task && __atomic_load_n(&task->kill_pending, __ATOMIC_ACQUIRE);
+    return task && (task->kill_pending.load(MemoryOrder::Acquire) || current_thread()->signal_pending());
 }
 
 // A request whose result breaks its link chain (Linux's REQ_F_FAIL): an
@@ -161,7 +163,7 @@ Result<void> Ring::wait_for_completions(u32 min_complete, u64 timeout_ns, bool h
     min_complete = min(min_complete, m_sizes.cq_entries);
     auto ready = [&] {
         m_completion.with([&](CompletionState& state) { flush_overflow_locked(state); });
-        return cq_ready() >= min_complete || killed();
+        return cq_ready() >= min_complete || interrupted();
     };
     bool satisfied;
     if (has_timeout)
@@ -170,7 +172,7 @@ Result<void> Ring::wait_for_completions(u32 min_complete, u64 timeout_ns, bool h
         wait_event(m_cq_wait, ready);
         satisfied = true;
     }
-    if (killed() && cq_ready() < min_complete)
+    if (interrupted() && cq_ready() < min_complete)
         return Error::from_errno(EINTR);
     // Linux: a timeout with some CQEs ready (fewer than asked) is not an error.
     if (!satisfied && cq_ready() == 0)

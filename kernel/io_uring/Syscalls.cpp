@@ -49,15 +49,17 @@ struct WaitArguments {
     bool has_timeout = false;
     u64 timeout_ns = 0;
     bool bad_sigset = false; // EINVAL, but only once the call would sleep (Linux)
+    bool has_sigmask = false;
 };
 
 // The GETEVENTS argument: a sigset, or with EXT_ARG an io_uring_getevents_arg
-// (sigmask + timeout). There is no signal delivery to mask yet, so a valid
-// mask changes nothing a program can see.
+// (sigmask + timeout). Waiting under a temporary signal mask is not
+// implemented: a mask is refused (EINVAL) rather than ignored.
 long read_wait_arguments(u32 flags, u64 user_argument, u64 size, WaitArguments& out)
 {
     if (!(flags & IORING_ENTER_EXT_ARG)) {
         out.bad_sigset = user_argument && size != SIGSET_BYTES;
+        out.has_sigmask = user_argument != 0;
         return 0;
     }
     if (size != sizeof(uapi::io_uring_getevents_arg))
@@ -67,6 +69,7 @@ long read_wait_arguments(u32 flags, u64 user_argument, u64 size, WaitArguments& 
         return -EFAULT;
     // `pad` is min_wait_usec in newer kernels: not checked.
     out.bad_sigset = argument.sigmask && argument.sigmask_sz != SIGSET_BYTES;
+    out.has_sigmask = argument.sigmask != 0;
     if (argument.ts) {
         uapi::__kernel_timespec ts;
         if (user::copy_from_user(&ts, reinterpret_cast<const void*>(argument.ts), sizeof(ts)).is_error())
@@ -150,7 +153,7 @@ long sys_enter(u64 fd, u64 to_submit, u64 min_complete, u64 flags_argument, u64 
     if (to_submit)
         result = ring.submit(static_cast<u32>(min<u64>(to_submit, ~0u)));
     if (flags & IORING_ENTER_GETEVENTS) {
-        if (wait.bad_sigset && ring.cq_ready() < min<u64>(min_complete, ring.sizes().cq_entries)) {
+        if ((wait.bad_sigset || wait.has_sigmask) && ring.cq_ready() < min<u64>(min_complete, ring.sizes().cq_entries)) {
             ring.reap();
             return result ? result : -EINVAL;
         }
