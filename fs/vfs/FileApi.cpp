@@ -93,6 +93,7 @@ Result<File*> new_file(const Path& found, u32 flags)
     file->inode = found.dentry->inode;
     file->flags = flags;
     file->inode->open_count++;
+    file->inode->superblock.open_files++;
     hold_dentry(*found.dentry);
     return file;
 }
@@ -157,6 +158,7 @@ Result<void> close(File* file)
     {
         MutexGuard guard(namespace_lock());
         Inode* inode = file->inode;
+        inode->superblock.open_files--;
         if (--inode->open_count == 0 && inode->links == 0)
             inode->evict();
         if (file->path.dentry)
@@ -324,11 +326,10 @@ Result<void> fsetattr(File& file, const SetAttr& attributes)
 
 Result<void> setattr(StringView path, const SetAttr& attributes, bool follow)
 {
-    Inode* inode;
-    {
-        MutexGuard guard(namespace_lock());
-        inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
-    }
+    // Under the namespace mutex: an inode reached through a name alone (no
+    // open file) may be evicted or reclaimed once the mutex is dropped.
+    MutexGuard guard(namespace_lock());
+    Inode* inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
     return apply_setattr(*inode, attributes);
 }
 

@@ -8,6 +8,7 @@
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Reclaim.h"
 #include "fs/pagecache/Writeback.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sync/Completion.h"
@@ -733,12 +734,12 @@ void stress_writer(StressShared& shared, u32 writer)
             auto n = buffered_read(*shared.space, &ra, at, check, PAGE_SIZE);
             ok = ok && !n.is_error() && memcmp(check, buffer, PAGE_SIZE) == 0;
             if (!ok)
-                __atomic_fetch_add(&shared.failures, 1, __ATOMIC_RELAXED);
+                AtomicRef(shared.failures).fetch_add(1, MemoryOrder::Relaxed);
         }
     }
     kfree(buffer);
     kfree(check);
-    __atomic_fetch_add(&shared.done, 1, __ATOMIC_RELEASE);
+    AtomicRef(shared.done).fetch_add(1, MemoryOrder::Release);
 }
 
 } // namespace
@@ -758,7 +759,7 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
         KASSERT(threads[w]);
     }
     Thread* pressure = ktest_util::spawn(ktest_context, "pc-pressure", [] {
-        while (!__atomic_load_n(&shared.stop, __ATOMIC_ACQUIRE)) {
+        while (!AtomicRef(shared.stop).load(MemoryOrder::Acquire)) {
             drop_clean_pages();
             (void)write_and_wait_range(*shared.space, STRESS_BASE, STRESS_BASE + 8 * MiB);
             shrink_page_cache(64);
@@ -768,7 +769,7 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
     KASSERT(pressure);
     for (u32 w = 0; w < shared.writers; w++)
         threads[w]->join();
-    __atomic_store_n(&shared.stop, true, __ATOMIC_RELEASE);
+    AtomicRef(shared.stop).store(true, MemoryOrder::Release);
     pressure->join();
     KEXPECT_EQ(shared.failures, 0u);
     KASSERT(!fsync_range(*shared.space, 0, ~0ul).is_error());
@@ -803,7 +804,7 @@ KTEST(pagecache, asynchronous_direct_io_completes_through_the_callback)
     auto callback = [](void* context, i64 result) {
         auto* d = static_cast<Done*>(context);
         d->result = result;
-        __atomic_fetch_add(&d->calls, 1, __ATOMIC_RELAXED);
+        AtomicRef(d->calls).fetch_add(1, MemoryOrder::Relaxed);
         d->completion.complete();
     };
     KBuffer buffer(LENGTH), cached(LENGTH);
@@ -964,7 +965,7 @@ void note_page_ready(AsyncPageWaiter& waiter)
 {
     auto& log = *static_cast<WaiterLog*>(waiter.context);
     log.uptodate = page_test(*waiter.page, PAGE_UPTODATE);
-    __atomic_fetch_add(&log.calls, 1, __ATOMIC_RELEASE);
+    AtomicRef(log.calls).fetch_add(1, MemoryOrder::Release);
     log.fired.complete();
 }
 
@@ -994,14 +995,14 @@ KTEST(pagecache, async_page_waiter_runs_its_callback_on_unlock)
     KEXPECT(wait_on_page_locked_async(*page, waiter));
     lock_page(*other);
     unlock_page(*other); // another page's unlock does not run it
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 0u);
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 0u);
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u);
     KEXPECT(log.uptodate);
     KEXPECT(!disarm_page_waiter(waiter)); // it already ran
     lock_page(*page);
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u); // once only
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u); // once only
 
     // Disarmed before the unlock: never runs.
     WaiterLog quiet;
@@ -1010,7 +1011,7 @@ KTEST(pagecache, async_page_waiter_runs_its_callback_on_unlock)
     KEXPECT(wait_on_page_locked_async(*page, cancelled));
     KEXPECT(disarm_page_waiter(cancelled));
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&quiet.calls, __ATOMIC_ACQUIRE), 0u);
+    KEXPECT_EQ(AtomicRef(quiet.calls).load(MemoryOrder::Acquire), 0u);
     put_page(*page);
     put_page(*other);
 }
@@ -1040,7 +1041,7 @@ KTEST(pagecache, async_page_waiter_fires_when_a_read_completes)
         AsyncPageWaiter waiter(note_page_ready, &log);
         if (wait_on_page_locked_async(*page, waiter)) {
             KEXPECT(log.fired.wait_for(5'000'000'000ul));
-            KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+            KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u);
             KEXPECT(log.uptodate);
             fired++;
         } else {

@@ -4,6 +4,7 @@
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/Timer.h"
@@ -56,7 +57,7 @@ KTEST(timers, fires_at_its_deadline)
     this_cpu().preempt_count++;
     u64 deadline = clock_ns() + 3 * 1000000;
     timer_arm(timer, deadline, record_callback);
-    bool fired = spin_until([&] { return __atomic_load_n(&record.fired_at_ns, __ATOMIC_ACQUIRE) != 0; }, 1000000000);
+    bool fired = spin_until([&] { return AtomicRef(record.fired_at_ns).load(MemoryOrder::Acquire) != 0; }, 1000000000);
     this_cpu().preempt_count--;
     KASSERT(fired);
     KEXPECT(record.fired_at_ns >= deadline);
@@ -92,7 +93,7 @@ KTEST(timers, fire_in_deadline_order)
         timers[i].context = &records[i];
         timer_arm(timers[i], base + offsets_ms[i] * 1000000, record_callback);
     }
-    KASSERT(spin_until([&] { return __atomic_load_n(&g_sequence, __ATOMIC_ACQUIRE) == N; }, 1000000000));
+    KASSERT(spin_until([&] { return AtomicRef(g_sequence).load(MemoryOrder::Acquire) == N; }, 1000000000));
     for (int i = 0; i < N; i++) {
         u32 earlier = 0;
         for (int j = 0; j < N; j++)
@@ -113,7 +114,7 @@ KTEST(timers, rearm_from_callback)
         if (++p->runs < 3)
             timer_arm(t, clock_ns() + 1000000, t.callback);
     });
-    KEXPECT(spin_until([&] { return __atomic_load_n(&periodic.runs, __ATOMIC_ACQUIRE) == 3; }, 1000000000));
+    KEXPECT(spin_until([&] { return AtomicRef(periodic.runs).load(MemoryOrder::Acquire) == 3; }, 1000000000));
     spin_until([] { return false; }, 3 * 1000000);
     KEXPECT_EQ(periodic.runs, 3u);
 }

@@ -300,9 +300,31 @@ def run_vfs_api(a, c, tmp):
     c.check("mounted read-only: has_journal" in r.output, "the ext3 image is mounted read-only, naming has_journal")
 
 
+def run_lifetime(a, c, tmp):
+    """ktest vfs_lifetime: mount/unmount cycles, files created and unlinked,
+    names looked up then reclaimed; memory counters back to their start. The
+    image (virtio-blk) holds /many/f0 .. f299, f<i> of i bytes."""
+    src = pathlib.Path(tmp) / "lifetime-src"
+    (src / "many").mkdir(parents=True)
+    for i in range(300):
+        (src / "many" / f"f{i}").write_bytes(bytes([i % 251]) * i)
+    image = pathlib.Path(tmp) / "lifetime.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", "-d", str(src), str(image), "16M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=vd0drive,format=raw,cache=writeback",
+               "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={a.smp}"]]
+    r = scenario.boot(a, "ktest=vfs_lifetime vfs_lifetime.ext2=/dev/vda", drives=drives, echo=False)
+    print("\n".join(l for l in r.output.splitlines() if "vfs_lifetime" in l))
+    storage.check_ktests(c, r)
+    s = storage.ktest_summary(r.output)
+    c.check(s is not None and s[0] + s[1] == 3, f"the three vfs_lifetime tests ran ({s})")
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after the lifetime run"
+            + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "vfs_api", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "vfs_api", "lifetime", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -320,6 +342,8 @@ def main():
             run_limits(a, c, tmp)
         if a.part == "vfs_api":
             run_vfs_api(a, c, tmp)
+        if a.part == "lifetime":
+            run_lifetime(a, c, tmp)
     return c.finish()
 
 
