@@ -152,6 +152,9 @@ Result<void> close(File* file)
     // AcqRel: the last dropper sees every other holder's writes before freeing.
     if (file->ref_count.sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return {};
+    // The file's own teardown first, outside the namespace lock: it may wait
+    // for I/O (an io_uring ring cancels and drains its requests).
+    file->inode->release(*file);
     {
         MutexGuard guard(namespace_lock());
         Inode* inode = file->inode;

@@ -167,6 +167,10 @@ public:
     virtual Result<void> setattr(const SetAttr& attributes);
     virtual Result<void> attributes_changed() { return {}; }
 
+    // The last reference to `file`, an open file of this inode, is going
+    // (Linux's file_operations.release). Called without locks; may sleep.
+    virtual void release(File&) { }
+
     // The filesystem's view of the size changed through a write.
     virtual Result<void> size_changed() { return {}; }
     // The last link went and nobody has the file open: free it on disk. The

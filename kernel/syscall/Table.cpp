@@ -72,6 +72,7 @@ void register_all()
     register_system_syscalls();
     register_signal_syscalls();
     register_time_syscalls();
+    register_io_uring_syscalls();
 }
 
 } // namespace sys
