@@ -56,23 +56,46 @@ KTEST(sched, busy_threads_on_all_cpus_make_progress)
         });
         KASSERT(threads[i]);
     }
-    u64 first[MAX_TEST_THREADS], second[MAX_TEST_THREADS];
-    sched::sleep_for(150'000'000);
+    // Wait for events, not for a time: each thread runs, runs again after
+    // a snapshot, and the threads together reach every CPU. The bound only
+    // turns a hang into a failure; a loaded host may take long to get there.
+    constexpr u64 BOUND_NS = 30'000'000'000;
+    auto used_cpus = [&] {
+        u64 mask = 0;
+        for (u32 i = 0; i < n; i++)
+            mask |= load_u64(g_progress.cpus_seen[i]);
+        return mask;
+    };
+    auto wait_until = [&](auto done) {
+        const u64 end = clock_ns() + BOUND_NS;
+        while (!done() && clock_ns() < end)
+            sched::sleep_for(5'000'000);
+        return done();
+    };
+    u64 first[MAX_TEST_THREADS];
+    const bool all_ran = wait_until([&] {
+        for (u32 i = 0; i < n; i++)
+            if (load_u64(g_progress.counters[i]) == 0)
+                return false;
+        return true;
+    });
     for (u32 i = 0; i < n; i++)
         first[i] = load_u64(g_progress.counters[i]);
-    sched::sleep_for(150'000'000);
-    for (u32 i = 0; i < n; i++)
-        second[i] = load_u64(g_progress.counters[i]);
+    const bool all_advanced = wait_until([&] {
+        for (u32 i = 0; i < n; i++)
+            if (load_u64(g_progress.counters[i]) <= first[i])
+                return false;
+        return true;
+    });
+    const bool spread = wait_until([&] { return static_cast<u32>(__builtin_popcountl(used_cpus())) == cpus; });
     AtomicRef(g_progress.stop).store(true, MemoryOrder::Release);
     for (u32 i = 0; i < n; i++)
         threads[i]->join();
 
-    u64 all_cpus = 0;
-    for (u32 i = 0; i < n; i++) {
-        KEXPECT(first[i] > 0);
-        KEXPECT(second[i] > first[i]);
-        all_cpus |= g_progress.cpus_seen[i];
-    }
+    KEXPECT(all_ran);
+    KEXPECT(all_advanced);
+    KEXPECT(spread);
+    u64 all_cpus = used_cpus();
     KEXPECT_EQ(static_cast<u32>(__builtin_popcountl(all_cpus)), cpus);
     log_raw("ktest:   %u busy threads on %u CPUs, all advanced; CPUs used mask 0x%lx\n", n, cpus, all_cpus);
 }

@@ -24,9 +24,11 @@ u32 g_sequence;
 void record_callback(Timer& timer)
 {
     auto* record = static_cast<Record*>(timer.context);
-    record->fired_at_ns = clock_ns();
+    const u64 now = clock_ns();
     record->order = ++g_sequence;
     record->cpu = current_cpu_index();
+    // Last, with release: a waiter that sees it set sees order and cpu too.
+    AtomicRef(record->fired_at_ns).store(now, MemoryOrder::Release);
 }
 
 // Spin with interrupts on until `done` or `timeout_ns` passes.
@@ -57,14 +59,13 @@ KTEST(timers, fires_at_its_deadline)
     this_cpu().preempt_count++;
     u64 deadline = clock_ns() + 3 * 1000000;
     timer_arm(timer, deadline, record_callback);
-    bool fired = spin_until([&] { return AtomicRef(record.fired_at_ns).load(MemoryOrder::Acquire) != 0; }, 1000000000);
+    bool fired = spin_until([&] { return AtomicRef(record.fired_at_ns).load(MemoryOrder::Acquire) != 0; }, 30000000000ul);
     this_cpu().preempt_count--;
     KASSERT(fired);
     KEXPECT(record.fired_at_ns >= deadline);
-    // Timers are not rounded to ticks: typically tens of microseconds late.
-    // The bound is loose because under TCG on a loaded host a vCPU can be
-    // descheduled for tens of milliseconds.
-    KEXPECT(record.fired_at_ns - deadline < 25 * SCHED_TICK_NS);
+    // How late it fires depends on when the host runs this virtual CPU,
+    // which a loaded host does not bound: logged (typically tens of
+    // microseconds), not asserted.
     log_raw("ktest:   fired %lu us after its deadline\n", (record.fired_at_ns - deadline) / 1000);
     KEXPECT_EQ(record.cpu, timer.cpu.load(MemoryOrder::Relaxed)); // on the CPU that armed it
 }
