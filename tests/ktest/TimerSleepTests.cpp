@@ -95,10 +95,10 @@ KTEST(timers, many_sleepers_on_all_cpus)
     }
     for (u32 i = 0; i < n; i++)
         threads[i]->join();
+    // Every sleeper woke (the joins returned) and none woke early. How late
+    // they woke depends on how often the host runs each virtual CPU, which
+    // a loaded host does not bound: it is logged, not asserted.
     KEXPECT_EQ(load_u32(g_sleepers.early), 0u);
-    // Most sleeps end within a tick; a few stragglers are the host
-    // descheduling a virtual CPU (see above).
-    KEXPECT(load_u32(g_sleepers.late) * 4 <= n * Sleepers::ROUNDS);
     log_raw("ktest:   %u sleepers x 5 rounds: %u over a tick late, worst %lu us\n", n, load_u32(g_sleepers.late),
             load_u64(g_sleepers.worst_late_ns) / 1000);
 }
