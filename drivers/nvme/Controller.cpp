@@ -9,20 +9,24 @@
 #include "kernel/block/DeviceRemoval.h"
 #include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
-#include "kernel/lib/FreeIndex.h"
 #include "kernel/log/Log.h"
+#include "kernel/sync/Guarded.h"
 
 namespace nvme {
 
 namespace {
 
-Controller* g_controllers[MAX_CONTROLLERS];
-usize g_controller_count = 0;
+// Probe, removal and the ktests that walk the controllers may run on
+// different CPUs at once.
+Guarded<NumberedTable<Controller, MAX_CONTROLLERS>> g_controllers{LockRank::Registry, "nvme controllers"};
 
 } // namespace
 
-usize Controller::count() { return g_controller_count; }
-Controller* Controller::at(usize index) { return index < g_controller_count ? g_controllers[index] : nullptr; }
+usize Controller::count() { return g_controllers.with([](auto& table) { return table.count(); }); }
+Controller* Controller::at(usize index)
+{
+    return g_controllers.with([&](auto& table) { return table.at(static_cast<u32>(index)); });
+}
 
 bool Controller::drop_completion_for_test()
 {
@@ -60,13 +64,12 @@ Result<void> Controller::check_registers()
 
 Result<Own<Controller>> Controller::create(pci::Device& pci_device)
 {
-    if (g_controller_count == MAX_CONTROLLERS)
-        return Error::from_errno(ENOSPC);
     // Owned before the first TRY: a failure anywhere below runs ~Controller,
-    // which gives back exactly what had been acquired.
+    // which gives back exactly what had been acquired (its number included).
     auto c = TRY(adopt_own_or_enomem(new (nothrow) Controller(pci_device)));
     // The lowest free number: a controller bound again keeps its name.
-    c->m_index = lowest_free_index(g_controller_count, [](usize i) { return g_controllers[i]->m_index; });
+    c->m_index = TRY(g_controllers.with([](auto& table) { return table.reserve(); }));
+    c->m_number_reserved = true;
     c->m_drop_cqe_at = boot_info().command_line.get_u64("nvme.drop_cqe", 0);
     c->m_drop_cqe_armed.store(c->m_drop_cqe_at != 0, MemoryOrder::Relaxed);
     c->m_fail_reset = boot_info().command_line.has("nvme.fail_reset");
@@ -86,7 +89,8 @@ Result<Own<Controller>> Controller::create(pci::Device& pci_device)
     TRY(c->setup_shadow_doorbells());
     TRY(c->create_tag_set());
     TRY(c->scan_namespaces());
-    g_controllers[g_controller_count++] = c.ptr();
+    g_controllers.with([&](auto& table) { table.publish(c->m_index, c.ptr()); });
+    c->m_number_reserved = false;
     c->m_registered = true;
     c->print_summary();
     return c;
@@ -115,17 +119,14 @@ Controller::~Controller()
 
 void Controller::unregister()
 {
-    if (!m_registered)
-        return;
-    for (usize i = 0; i < g_controller_count; i++) {
-        if (g_controllers[i] != this)
-            continue;
-        for (usize j = i; j + 1 < g_controller_count; j++)
-            g_controllers[j] = g_controllers[j + 1];
-        g_controllers[--g_controller_count] = nullptr;
-        break;
-    }
+    g_controllers.with([&](auto& table) {
+        if (m_registered)
+            table.remove(this);
+        else if (m_number_reserved)
+            table.release(m_index);
+    });
     m_registered = false;
+    m_number_reserved = false;
 }
 
 

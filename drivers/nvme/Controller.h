@@ -25,6 +25,7 @@
 #include "kernel/block/Driver.h"
 #include "kernel/block/bench/BenchDriver.h"
 #include "kernel/lib/Atomic.h"
+#include "kernel/lib/NumberedTable.h"
 #include "kernel/lib/Own.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/Mutex.h"
@@ -174,6 +175,7 @@ private:
     bool m_enabled = false;      // CC.EN was set: disable before freeing rings
     bool m_msix_enabled = false; // enable_msix() succeeded
     bool m_registered = false;   // in the controller registry
+    bool m_number_reserved = false; // m_index is held in the registry during bring-up
 
     Own<IoQueue> m_io_queues[MAX_IO_QUEUES];
     u32 m_io_queue_count = 0;   // interrupt-driven, one per CPU

@@ -24,6 +24,18 @@ DirEntryHeader* valid_entry_at(const BlockRef& ref, usize offset, u32 block_size
     return valid ? entry : nullptr;
 }
 
+// A directory's blocks are distinct blocks of the filesystem, so a directory
+// larger than the filesystem is corrupt (EIO). Refusing it bounds every scan:
+// an i_size of up to 4 GiB over holes, or over one block mapped again and
+// again by its indirect blocks, would otherwise take seconds per lookup.
+Result<u64> directory_size(const Inode& directory, const SuperBlock& super, u32 block_size)
+{
+    const u64 size = directory.size();
+    if (size > static_cast<u64>(super.s_blocks_count) * block_size)
+        return Error::from_errno(EIO);
+    return size;
+}
+
 bool entry_has_name(const DirEntryHeader* entry, StringView name)
 {
     return entry->inode != 0 && entry->name_len == name.length()
@@ -64,7 +76,7 @@ template <typename Visit>
 static Result<bool> for_each_entry(
     FileSystem& fs, BlockCache& cache, Inode& directory, u32 block_size, Visit visit)
 {
-    const u64 blocks = directory.size() / block_size;
+    const u64 blocks = TRY(directory_size(directory, fs.superblock(), block_size)) / block_size;
     for (u64 file_block = 0; file_block < blocks; file_block++) {
         const u32 block = TRY(fs.map_block(directory, file_block, false));
         if (block == 0)
@@ -113,7 +125,7 @@ Result<bool> FileSystem::read_dir(Inode& directory, u64& offset, DirEntryInfo& o
 {
     if (!directory.is_directory())
         return Error::from_errno(ENOTDIR);
-    const u64 size = directory.size();
+    const u64 size = TRY(directory_size(directory, m_super, m_block_size));
     while (offset < size) {
         const u64 file_block = offset / m_block_size;
         const u32 block = TRY(map_block(directory, file_block, false));

@@ -121,16 +121,10 @@ struct Ext2Mount final : vfs::SuperBlock {
     {
     }
 
-    // The VFS keeps a mounted superblock; only a mount that failed part-way
-    // is destroyed, and it lets the device go and leaves the filesystem
-    // marked as it found it.
-    ~Ext2Mount() override
-    {
-        if (claimed)
-            device.unclaim();
-        MutexGuard guard(lock);
-        (void)fs.unmount(); // nothing to do unless fs.mount() succeeded
-    }
+    // Destroyed after unmount() (umount(2); the VFS freed every dentry and
+    // no file is open), or after a mount that failed part-way, which lets
+    // the device go and leaves the filesystem marked as it found it.
+    ~Ext2Mount() override;
 
     Result<Ext2Inode*> get_inode(u32 number);
     Result<void> sync() override;
@@ -153,6 +147,9 @@ struct Ext2Mount final : vfs::SuperBlock {
     KernelBlockCache cache;
     FileSystem fs;
     Mutex lock{ LockRank::MutexFilesystem, "ext2" };
+    // Held while an Ext2Inode is destroyed and while sync() walks `inodes`
+    // outside `lock` (taken before `lock`, after the namespace mutex).
+    Mutex lifetime_lock{ LockRank::MutexFilesystem, "ext2 inode lifetime" };
     RadixTree inodes; // number -> Ext2Inode*, under `lock`
     bool claimed = false; // holds the device (BlockDevice::claim)
 };
@@ -372,17 +369,42 @@ public:
         return m_mount.fs.sync();
     }
 
+    // The last link and the last open file are gone (namespace mutex held):
+    // free the inode on disk, then the object (Linux's iput -> evict).
     void evict() override
     {
         pagecache::truncate_pages(m_space, 0);
-        MutexGuard guard(m_mount.lock);
-        if (disk.disk.i_links_count == 0) {
-            auto released = m_mount.fs.release(disk);
+        Ext2Mount& mount = m_mount;
+        MutexGuard lifetime(mount.lifetime_lock);
+        {
+            MutexGuard guard(mount.lock);
+            if (disk.disk.i_links_count != 0)
+                return;
+            auto released = mount.fs.release(disk);
             if (released.is_error())
                 log_error("ext2", "freeing inode %u: errno %d", disk.number, released.error().code());
-            m_mount.inodes.erase(disk.number);
-            // The object itself stays: dentries are gone, nothing reaches it.
+            mount.inodes.erase(disk.number);
         }
+        delete this; // no dentry, no file, not in the table: nothing reaches it
+    }
+
+    // Unnamed and unopened (the name cache let it go): the on-disk inode is
+    // current (every change is written at once), so the object can go unless
+    // its page cache still has data to write.
+    bool drop_unused() override
+    {
+        if (m_space.any_tagged(RadixTree::TAG_DIRTY) || m_space.any_tagged(RadixTree::TAG_WRITEBACK))
+            return false;
+        Ext2Mount& mount = m_mount;
+        MutexGuard lifetime(mount.lifetime_lock);
+        {
+            MutexGuard guard(mount.lock);
+            if (this == mount.root) // named by the mount itself
+                return false;
+            mount.inodes.erase(disk.number);
+        }
+        delete this; // its pages go with it (~Ext2Inode releases the mapping)
+        return true;
     }
 
     void fill_stat(vfs::Stat& out) override
@@ -505,10 +527,28 @@ void FileBlocks::write_failed(pagecache::Mapping& space)
             freed.error().code());
 }
 
+Ext2Mount::~Ext2Mount()
+{
+    if (claimed)
+        device.unclaim();
+    {
+        MutexGuard guard(lock);
+        (void)fs.unmount(); // nothing to do unless mounted and not unmounted since
+    }
+    // The inodes the table still holds (cached ones; none is open).
+    u64 number;
+    while (auto* inode = static_cast<Ext2Inode*>(inodes.find_next(0, number))) {
+        inodes.erase(number);
+        delete inode;
+    }
+}
+
 Result<void> Ext2Mount::sync()
 {
     // File data first (it may allocate nothing now: blocks were allocated at
-    // write time), then all metadata, then a device flush.
+    // write time), then all metadata, then a device flush. No inode is
+    // destroyed while the walk looks at it.
+    MutexGuard lifetime(lifetime_lock);
     Result<void> status;
     u64 at = 0;
     u64 number;
@@ -584,6 +624,7 @@ Result<vfs::SuperBlock*> mount_ext2(StringView source, u32 flags, char* message,
         mount->fs.is_read_only() ? ", read-only" : "");
     mount->read_only = mount->fs.is_read_only();
     mount->max_file_size = mount->fs.max_file_size();
+    mount->names_reclaimable = true; // every name and inode can be read back
     return static_cast<vfs::SuperBlock*>(mount.leak());
 }
 

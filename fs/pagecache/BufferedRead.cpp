@@ -232,6 +232,9 @@ Result<Page*> grab_cache_page(Mapping& space, u64 index)
 void truncate_pages(Mapping& space, u64 new_size)
 {
     space.set_size_bytes(new_size);
+    // Direct I/O issued against the old size finishes before anything past
+    // the new one is dropped or its blocks freed by the caller.
+    space.wait_for_direct_io();
     const u32 tail = new_size & (PAGE_SIZE - 1);
     if (tail) {
         if (Page* page = space.find_get_page(new_size >> PAGE_SHIFT)) {

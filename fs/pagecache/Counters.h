@@ -21,6 +21,7 @@ struct Counters {
     u64 reclaimed;     // pages dropped by reclaim
     u64 throttled;     // times a writer slept on the hard dirty threshold
     u64 max_dirty_seen; // highest dirty + writeback observed by a writer
+    u64 direct_io_drain_waits; // truncations that waited for direct I/O in flight
 };
 
 Counters counters();
@@ -38,6 +39,7 @@ enum Id : u32 {
     RECLAIMED,
     THROTTLED,
     MAX_DIRTY_SEEN,
+    DIRECT_IO_DRAIN_WAITS,
     COUNT,
 };
 extern Atomic<u64> g_cells[COUNT];

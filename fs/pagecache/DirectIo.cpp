@@ -72,6 +72,9 @@ struct DirectRequest {
             mark_range_stale(*space, pos, last_byte);
             space->extend_size_to(end_byte);
         }
+        // The last touch of the space: a truncation waiting for it may free
+        // blocks from now on (the caller's open file keeps the space alive).
+        space->direct_io_end();
         DirectIoDone callback = done;
         void* callback_context = context;
         const i64 outcome = status ? -static_cast<i64>(status) : static_cast<i64>(result);
@@ -160,6 +163,18 @@ Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, mm::IoIt
         return Error::from_errno(EINVAL);
     if (!direct_io_aligned(space, pos, buffer))
         return Error::from_errno(EINVAL);
+    // Counted before the size is read: a truncation either waits for this
+    // I/O or has already lowered the size it sees.
+    space.direct_io_begin();
+    struct EndUnlessSubmitted {
+        Mapping& space;
+        bool submitted = false;
+        ~EndUnlessSubmitted()
+        {
+            if (!submitted)
+                space.direct_io_end();
+        }
+    } counted{space};
     const usize length = buffer.count();
     const bool write = op == block::BioOp::Write;
     const u32 lbs = space.device()->limits().logical_block_size;
@@ -190,6 +205,7 @@ Result<void> submit_direct_io(Mapping& space, block::BioOp op, u64 pos, mm::IoIt
     request->end_byte = pos + length;
     request->done = done;
     request->context = context;
+    counted.submitted = true; // the request's completion ends the count
     {
         DirectBuilder builder(space, op, *request);
         const u32 shift = space.block_shift();

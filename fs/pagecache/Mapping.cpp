@@ -34,7 +34,8 @@ Atomic<u64> counter::g_cells[counter::COUNT];
 
 void counter::reset_events()
 {
-    static constexpr Id EVENTS[] = {PAGES_READ, READ_BIOS, PAGES_WRITTEN, WRITE_BIOS, RECLAIMED, THROTTLED, MAX_DIRTY_SEEN};
+    static constexpr Id EVENTS[] = {PAGES_READ, READ_BIOS,     PAGES_WRITTEN,        WRITE_BIOS,
+                                    RECLAIMED,  THROTTLED,     MAX_DIRTY_SEEN,       DIRECT_IO_DRAIN_WAITS};
     for (Id id : EVENTS)
         g_cells[id].store(0ul, MemoryOrder::Relaxed);
 }
@@ -378,6 +379,31 @@ void Mapping::release()
     }
     if (m_writeback)
         m_writeback->detach(*this);
+}
+
+} // namespace pagecache
+
+namespace pagecache {
+
+void Mapping::direct_io_begin() { m_direct_io_in_flight.fetch_add(1, MemoryOrder::SeqCst); }
+
+void Mapping::direct_io_end()
+{
+    if (m_direct_io_in_flight.sub_fetch(1, MemoryOrder::AcqRel) == 0)
+        m_direct_io_drained.wake_all();
+}
+
+void Mapping::wait_for_direct_io()
+{
+    // The caller has just published a smaller size. Either a direct I/O that
+    // begins from now on sees it (its begin is a locked RMW, then it reads
+    // the size), or this load sees that I/O counted and waits for it: the
+    // fence orders the size store before the count load (Dekker's pattern).
+    atomic_thread_fence(MemoryOrder::SeqCst);
+    if (m_direct_io_in_flight.load(MemoryOrder::SeqCst) == 0)
+        return;
+    counter::add(counter::DIRECT_IO_DRAIN_WAITS, 1);
+    wait_event(m_direct_io_drained, [&] { return m_direct_io_in_flight.load(MemoryOrder::Acquire) == 0; });
 }
 
 } // namespace pagecache

@@ -19,6 +19,7 @@
 #include "kernel/lib/RadixTree.h"
 #include "kernel/lib/Result.h"
 #include "kernel/sync/Guarded.h"
+#include "kernel/sync/WaitQueue.h"
 
 namespace block {
 class BlockDevice;
@@ -167,6 +168,15 @@ public:
     // Drop every page (waiting for I/O in flight) and detach from writeback.
     void release();
 
+    // Direct I/O in flight on this space, from submission to completion
+    // (Linux's inode_dio_begin/inode_dio_end): truncation calls
+    // wait_for_direct_io() after lowering the size and before the blocks
+    // past it are freed, so a direct read never returns data of blocks that
+    // were freed (and maybe reused) under it (Linux's inode_dio_wait).
+    void direct_io_begin();
+    void direct_io_end(); // any context, including the completion interrupt
+    void wait_for_direct_io(); // sleeps
+
     // Writeback bookkeeping (fs/pagecache/Writeback.cpp): on the device's list
     // of spaces with dirty pages, under the writeback lock.
     ListNode m_dirty_node;
@@ -181,6 +191,8 @@ private:
     u32 m_block_shift;
     Atomic<u64> m_size_bytes{0};
     Atomic<int> m_error{0};
+    Atomic<u32> m_direct_io_in_flight{0};
+    WaitQueue m_direct_io_drained;
     Guarded<RadixTree> m_tree;
 
     friend class Writeback;

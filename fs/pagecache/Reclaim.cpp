@@ -182,6 +182,11 @@ void pressure_callback()
         g_kreclaimd_wake.wake_all();
 }
 
+constexpr usize MAX_SHRINKERS = 4;
+constexpr u64 SHRINKER_BATCH = 128;
+Atomic<ShrinkerScan> g_shrinkers[MAX_SHRINKERS];
+Atomic<usize> g_shrinker_count{0};
+
 void kreclaimd()
 {
     for (;;) {
@@ -190,7 +195,9 @@ void kreclaimd()
         });
         u32 idle_rounds = 0;
         while (free_pages() < g_watermarks.high_pages && idle_rounds < 20) {
-            if (shrink(ISOLATE_BATCH * 2, true) == 0) {
+            const u64 pages = shrink(ISOLATE_BATCH * 2, true);
+            const u64 objects = run_shrinkers(SHRINKER_BATCH);
+            if (pages == 0 && objects == 0) {
                 // Nothing clean to drop: dirty pages are on their way out.
                 idle_rounds++;
                 sched::sleep_for(NO_PROGRESS_SLEEP_NS);
@@ -205,6 +212,25 @@ void kreclaimd()
 } // namespace
 
 Watermarks watermarks() { return g_watermarks; }
+
+void register_shrinker(ShrinkerScan scan)
+{
+    const usize slot = g_shrinker_count.load(MemoryOrder::Acquire);
+    if (slot >= MAX_SHRINKERS)
+        panic("pagecache: too many shrinkers");
+    // Registered at boot, one at a time: the slot is published after its scan.
+    g_shrinkers[slot].store(scan, MemoryOrder::Relaxed);
+    g_shrinker_count.store(slot + 1, MemoryOrder::Release);
+}
+
+u64 run_shrinkers(u64 max_objects_each)
+{
+    u64 freed = 0;
+    const usize count = g_shrinker_count.load(MemoryOrder::Acquire);
+    for (usize i = 0; i < count; i++)
+        freed += g_shrinkers[i].load(MemoryOrder::Relaxed)(max_objects_each);
+    return freed;
+}
 
 void lru_add(Page& page)
 {
@@ -313,6 +339,7 @@ Counters counters()
     c.reclaimed = counter::get(counter::RECLAIMED);
     c.throttled = counter::get(counter::THROTTLED);
     c.max_dirty_seen = counter::get(counter::MAX_DIRTY_SEEN);
+    c.direct_io_drain_waits = counter::get(counter::DIRECT_IO_DRAIN_WAITS);
     return c;
 }
 

@@ -41,6 +41,17 @@ u64 shrink_page_cache(u64 target);
 // Drop every clean unused page (tests: "echo 1 > drop_caches").
 u64 drop_clean_pages();
 
+// Caches outside the page cache that give memory back on request (Linux's
+// shrinkers: the VFS's names and inodes). kreclaimd runs each after a pass
+// over the page lists while free memory stays below the high watermark;
+// `scan` frees up to `max_objects` and returns how many it freed. It runs in
+// kreclaimd's thread: it may sleep, but must not wait for a lock whose holder
+// may be waiting for memory (try-lock, give up).
+using ShrinkerScan = u64 (*)(u64 max_objects);
+void register_shrinker(ShrinkerScan scan);
+// Run every shrinker once (kreclaimd; tests). Returns the objects freed.
+u64 run_shrinkers(u64 max_objects_each);
+
 void init_reclaim();
 
 } // namespace pagecache

@@ -3,6 +3,7 @@
 #include "arch/x86_64/mm/UserCopy.h"
 #include "fs/vfs/FileApi.h"
 #include "kernel/lib/Atomic.h"
+#include "kernel/lib/RestartErrno.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/sync/WaitQueue.h"
@@ -11,10 +12,7 @@
 namespace pipe {
 namespace {
 
-bool (*g_interrupted)() = nullptr;
 void (*g_broken_pipe)() = nullptr;
-
-bool interrupted() { return g_interrupted && g_interrupted(); }
 
 struct PipeSuperBlock final : vfs::SuperBlock {
     PipeSuperBlock() { type_name = "pipefs"; }
@@ -213,20 +211,18 @@ private:
         return done;
     }
 
-    // Sleep (without m_lock) until `ready` or the task is interrupted (EINTR).
+    // Sleep (without m_lock) until `ready` or a signal is pending
+    // (-ERESTARTSYS, which the signal layer turns into EINTR or a restart).
     // `ready` reads the atomics the lock holder publishes; the caller tests
     // again under the lock.
     template <typename Ready>
     Result<void> sleep(WaitQueue& queue, Ready ready)
     {
-        wait_event(queue, [&] { return interrupted() || ready(); });
-        if (!ready() && interrupted())
-            return Error::from_errno(EINTR);
+        if (wait_event_interruptible(queue, ready) != 0)
+            return Error::from_errno(ERESTARTSYS);
         return {};
     }
 
-    // Ranked with the filesystem locks: copies to and from user memory under it
-    // may fault and take the address space lock.
     Mutex m_lock{ LockRank::MutexFilesystem, "pipe" };
     WaitQueue m_readable;
     WaitQueue m_writable;
@@ -242,7 +238,6 @@ private:
 
 } // namespace
 
-void set_interrupt_check(bool (*check)()) { g_interrupted = check; }
 void set_broken_pipe_hook(void (*hook)()) { g_broken_pipe = hook; }
 
 Result<Ends> create(u32 flags)

@@ -14,8 +14,8 @@
 // no writer (POLLHUP), POLLOUT when room, POLLERR on a write end without
 // readers. ioctl FIONREAD gives the bytes queued.
 //
-// Waits end early with EINTR when the interrupt check (set by the process
-// layer: the task is being killed) says so.
+// Waits are interruptible: a pending signal ends them with -ERESTARTSYS
+// (EINTR or a restart, as the signal layer decides).
 //
 // Lifetime: the inode lives while either end is open; the last close frees it
 // (Inode::evict of an inode with no links).
@@ -36,8 +36,8 @@ struct Ends {
 };
 Result<Ends> create(u32 flags);
 
-// Set at boot by the layer that knows about tasks.
-void set_interrupt_check(bool (*check)());
+// Called on a write without readers, before EPIPE (the signal layer sends
+// SIGPIPE); set at boot by the syscall layer.
 void set_broken_pipe_hook(void (*hook)());
 
 } // namespace pipe

@@ -93,6 +93,7 @@ Result<File*> new_file(const Path& found, u32 flags)
     file->inode = found.dentry->inode;
     file->flags = flags;
     file->inode->open_count++;
+    file->inode->superblock.open_files++;
     hold_dentry(*found.dentry);
     return file;
 }
@@ -153,6 +154,7 @@ Result<File*> open_inode(Inode& inode, u32 flags)
     file->flags = flags;
     MutexGuard guard(namespace_lock());
     inode.open_count++;
+    inode.superblock.open_files++;
     return file;
 }
 
@@ -163,10 +165,13 @@ Result<void> close(File* file)
     // AcqRel: the last dropper sees every other holder's writes before freeing.
     if (file->ref_count.sub_fetch(1, MemoryOrder::AcqRel) != 0)
         return {};
+    // The file's own teardown first, outside the namespace lock: it may wait
+    // for I/O (an io_uring ring cancels and drains its requests).
     file->inode->release(*file);
     {
         MutexGuard guard(namespace_lock());
         Inode* inode = file->inode;
+        inode->superblock.open_files--;
         if (--inode->open_count == 0 && inode->links == 0)
             inode->evict();
         if (file->path.dentry)
@@ -345,11 +350,10 @@ Result<void> fsetattr(File& file, const SetAttr& attributes)
 
 Result<void> setattr(StringView path, const SetAttr& attributes, bool follow)
 {
-    Inode* inode;
-    {
-        MutexGuard guard(namespace_lock());
-        inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
-    }
+    // Under the namespace mutex: an inode reached through a name alone (no
+    // open file) may be evicted or reclaimed once the mutex is dropped.
+    MutexGuard guard(namespace_lock());
+    Inode* inode = TRY(resolve(path, follow ? u32(WALK_FOLLOW) : 0u)).dentry->inode;
     return apply_setattr(*inode, attributes);
 }
 

@@ -22,6 +22,7 @@ void init()
     devfs::register_filesystem();
     procfs::register_filesystem();
     ext2::register_filesystem();
+    register_name_cache_shrinker();
 
     if (mount("none", "/", "ramfs", 0).is_error())
         panic("vfs: cannot mount the root ramfs");

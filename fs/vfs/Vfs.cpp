@@ -3,6 +3,7 @@
 #include "fs/vfs/Vfs.h"
 
 #include "fs/pagecache/DirectIo.h"
+#include "fs/pagecache/Reclaim.h"
 #include "fs/pagecache/Writeback.h"
 #include "fs/vfs/MappedFile.h"
 #include "fs/vfs/PathWalk.h"
@@ -324,8 +325,21 @@ Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode)
     dentry->name_length = static_cast<u16>(name.length());
     dentry->parent = &parent;
     dentry->inode = inode;
+    if (inode)
+        inode->dentry_count++;
     parent.children.push_back(*dentry);
     return dentry;
+}
+
+// The dentry's memory, and its count on the inode (which an unlink may
+// already have destroyed: then the dentry was the inode's last reference
+// and nothing reads it).
+static void free_dentry(Dentry& dentry, bool inode_alive)
+{
+    if (inode_alive && dentry.inode)
+        dentry.inode->dentry_count--;
+    kfree(dentry.name);
+    delete &dentry;
 }
 
 void remove_dentry(Dentry& dentry)
@@ -336,24 +350,76 @@ void remove_dentry(Dentry& dentry)
         remove_dentry(*child);
     if (dentry.sibling_link.is_linked())
         IntrusiveList<Dentry, &Dentry::sibling_link>::remove(dentry);
+    if (dentry.inode)
+        dentry.inode->dentry_count--;
     if (dentry.holders) {
         dentry.removed = true; // freed by the last release_dentry
         dentry.parent = nullptr;
         return;
     }
-    kfree(dentry.name);
-    delete &dentry;
+    free_dentry(dentry, false);
 }
 
 void hold_dentry(Dentry& dentry) { dentry.holders++; }
 
 void release_dentry(Dentry& dentry)
 {
-    if (--dentry.holders == 0 && dentry.removed) {
-        kfree(dentry.name);
-        delete &dentry;
-    }
+    if (--dentry.holders == 0 && dentry.removed)
+        free_dentry(dentry, false); // counted off the inode by remove_dentry
 }
+
+// Post-order over `dentry`'s subtree: frees every child that nobody uses,
+// then the inodes left unnamed. Returns whether `dentry` itself is now an
+// unused leaf its parent may free.
+static bool shrink_subtree(Dentry& dentry, u64& budget, u64& freed)
+{
+    for (Dentry& child : dentry.children) { // the body may unlink the current child
+        if (budget == 0)
+            break;
+        if (!shrink_subtree(child, budget, freed))
+            continue;
+        Inode* inode = child.inode;
+        // The inode's last name: the filesystem frees the inode first, or
+        // keeps both.
+        const bool last_name = inode && inode->dentry_count == 1;
+        if (last_name && !inode->drop_unused())
+            continue;
+        IntrusiveList<Dentry, &Dentry::sibling_link>::remove(child);
+        free_dentry(child, !last_name);
+        freed++;
+        budget--;
+    }
+    return dentry.children.is_empty() && !dentry.mounted && dentry.holders == 0
+        && (!dentry.inode || dentry.inode->open_count == 0);
+}
+
+static u64 shrink_name_cache_locked(u64 max_names)
+{
+    u64 freed = 0;
+    u64 budget = max_names;
+    for (usize i = 0; i < g_mount_count && budget; i++) {
+        Mount* mount = g_mounts[i];
+        if (mount->superblock->names_reclaimable)
+            (void)shrink_subtree(*mount->root, budget, freed); // a mount's root stays
+    }
+    return freed;
+}
+
+u64 shrink_name_cache(u64 max_names)
+{
+    MutexGuard guard(g_namespace_lock);
+    return shrink_name_cache_locked(max_names);
+}
+
+// Reclaim's entry: never waits for the namespace mutex (its holder may be
+// the one waiting for memory).
+static u64 shrink_name_cache_if_free(u64 max_names)
+{
+    MutexTryGuard guard(g_namespace_lock);
+    return guard.owns() ? shrink_name_cache_locked(max_names) : 0;
+}
+
+void register_name_cache_shrinker() { pagecache::register_shrinker(shrink_name_cache_if_free); }
 
 Result<usize> path_of(const Path& path, char* out, usize capacity)
 {
@@ -494,6 +560,7 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
     memcpy(root->name, "/", 2);
     root->name_length = 1;
     root->inode = superblock->root;
+    root->inode->dentry_count++;
     mount->superblock = superblock;
     mount->root = root.leak(); // the mount's from here
     const usize source_length = min(source.length(), sizeof(mount->source) - 1);
@@ -511,13 +578,29 @@ Result<void> mount(StringView source, StringView target, StringView type_name, u
     return {};
 }
 
-static Result<void> unmount_locked(usize index)
+// Every dentry of a mount, leaves first (nothing holds one: the mount is not busy).
+static void free_mount_dentries(Dentry& dentry)
+{
+    while (Dentry* child = dentry.children.first()) {
+        IntrusiveList<Dentry, &Dentry::sibling_link>::remove(*child);
+        free_mount_dentries(*child);
+    }
+    free_dentry(dentry, true);
+}
+
+// `release`: free the superblock, its dentries and the mount (umount(2));
+// false at power-off, where a busy filesystem is still synced and marked
+// clean and nothing needs to be given back.
+static Result<void> unmount_locked(usize index, bool release)
 {
     Mount* mount = g_mounts[index];
     for (usize i = 0; i < g_mount_count; i++) {
         if (g_mounts[i]->parent == mount)
             return Error::from_errno(EBUSY);
     }
+    // Linux's umount without MNT_DETACH: EBUSY while a file is open on it.
+    if (release && mount->superblock->open_files)
+        return Error::from_errno(EBUSY);
     TRY(mount->superblock->unmount());
     if (mount->mountpoint)
         mount->mountpoint->mounted = nullptr;
@@ -525,6 +608,13 @@ static Result<void> unmount_locked(usize index)
         g_mounts[i] = g_mounts[i + 1];
     g_mount_count--;
     log_info("vfs", "unmounted %s from %s", mount->source, mount->path);
+    if (release) {
+        // Dentries first (they count on their inodes), then the superblock,
+        // which frees its inodes.
+        free_mount_dentries(*mount->root);
+        delete mount->superblock;
+        delete mount;
+    }
     return {};
 }
 
@@ -534,7 +624,7 @@ Result<void> unmount(StringView target)
     Path at = TRY(resolve(target, WALK_FOLLOW));
     for (usize i = 0; i < g_mount_count; i++) {
         if (g_mounts[i] == at.mount && at.dentry == at.mount->root && g_mounts[i]->parent)
-            return unmount_locked(i);
+            return unmount_locked(i, true);
     }
     return Error::from_errno(EINVAL);
 }
@@ -554,7 +644,7 @@ void shutdown()
 {
     MutexGuard guard(g_namespace_lock);
     while (g_mount_count > 1) {
-        auto result = unmount_locked(g_mount_count - 1);
+        auto result = unmount_locked(g_mount_count - 1, false);
         if (result.is_error()) {
             log_error(
                 "vfs", "unmount %s: errno %d", g_mounts[g_mount_count - 1]->path, result.error().code());

@@ -4,8 +4,10 @@
 //   the operations they support (Linux's inode_operations and
 //   file_operations folded into one class). Its `mapping` is its page cache.
 // - Dentry: a name in a directory, pointing at an inode. The dentry tree is
-//   the cache of everything looked up so far; dentries (and their inodes) stay
-//   until their name is removed. A dentry may have a filesystem mounted on it.
+//   the cache of everything looked up so far; a dentry goes when its name is
+//   removed, when its filesystem is unmounted, or (unused, on a filesystem
+//   that can look it up again) when reclaim shrinks the cache. A dentry may
+//   have a filesystem mounted on it.
 // - Mount: a superblock attached at a dentry of a parent mount.
 // - File: an open inode with a position, flags and readahead state.
 //
@@ -166,13 +168,21 @@ public:
     virtual Result<void> setattr(const SetAttr& attributes);
     virtual Result<void> attributes_changed() { return {}; }
 
-    // A file open on this inode is closing (its last reference went).
+    // The last reference to `file`, an open file of this inode, is going
+    // (Linux's file_operations.release). Called without locks; may sleep.
     virtual void release(File&) { }
 
     // The filesystem's view of the size changed through a write.
     virtual Result<void> size_changed() { return {}; }
-    // The last link went and nobody has the file open: free it on disk.
+    // The last link went and nobody has the file open: free it on disk. The
+    // filesystem may destroy the object: callers never touch it afterwards.
     virtual void evict() { }
+    // The name cache is about to drop the inode's last dentry under memory
+    // pressure, and nobody has it open: a filesystem that can read the inode
+    // back from its disk destroys the object now and returns true (the
+    // dentry then goes); false keeps both (ramfs, whose inodes are the data;
+    // an inode with dirty pages).
+    virtual bool drop_unused() { return false; }
     virtual void fill_stat(Stat& out);
 
     SuperBlock& superblock;
@@ -189,6 +199,7 @@ public:
     pagecache::Mapping* mapping = nullptr; // its page cache (null: no file data)
     Mutex lock{ LockRank::MutexFilesystem, "inode" };
     u32 open_count = 0; // files open on it (under the namespace mutex)
+    u32 dentry_count = 0; // dentries naming it (under the namespace mutex)
 };
 
 struct Mount;
@@ -242,6 +253,10 @@ struct SuperBlock {
     // The largest file the filesystem can hold (Linux's s_maxbytes): a write
     // at or past it is EFBIG, one that starts below it is shortened to it.
     u64 max_file_size = MAX_FILE_OFFSET;
+    // Its unused dentries may be dropped and looked up again later (a disk
+    // filesystem; not ramfs, whose dentry tree is the filesystem).
+    bool names_reclaimable = false;
+    u32 open_files = 0; // files open on its inodes (under the namespace mutex): EBUSY to unmount
     Inode* root = nullptr;
 };
 
@@ -322,6 +337,14 @@ struct Lookup {
     char name[MAX_NAME_LENGTH + 1] = {};
 };
 Result<void> lookup_path(StringView path, u32 walk_flags, Lookup& out, const Path* start = nullptr);
+
+// Drop up to `max_names` cached names nobody uses (no open file, no mount
+// on them, no cached children) on filesystems whose names can be looked up
+// again, and the inodes left unnamed with them; returns how many names went.
+// The page cache's reclaim runs it under memory pressure (a shrinker).
+u64 shrink_name_cache(u64 max_names);
+// Boot: hand shrink_name_cache (never waiting for the namespace mutex) to reclaim.
+void register_name_cache_shrinker();
 
 // Create a child dentry for an inode a filesystem just made.
 Result<Dentry*> add_dentry(Dentry& parent, StringView name, Inode* inode);

@@ -30,6 +30,7 @@
 #include "kernel/sched/Scheduler.h"
 #include "kernel/time/Clock.h"
 #include "kernel/time/TimerQueue.h"
+#include "kernel/time/WallClock.h"
 
 namespace {
 
@@ -136,6 +137,7 @@ extern "C" [[noreturn]] void kernel_main(u32 magic, u32 info_phys)
     acpi::init();
     apic::init_boot_cpu();
     timers::init_boot();
+    wall_clock::init();       // CLOCK_REALTIME from the CMOS RTC
     x86::enable_interrupts(); // the scheduler tick, kernel timers and IPIs run from here
     pci::enumerate();         // before SMP: BAR sizing remaps MMIO (see drivers/pci/Pci.h)
     smp::init();              // before drivers: they size per-CPU queues by the CPUs online

@@ -7,7 +7,7 @@
 #include "kernel/irq/VectorAllocator.h"
 #include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
-#include "kernel/sync/SpinLock.h"
+#include "kernel/sync/Guarded.h"
 
 namespace irq {
 namespace {
@@ -15,7 +15,8 @@ namespace {
 static_assert(VectorAllocator::MAX_CPUS >= MAX_CPUS);
 
 // One slot per CPU per vector. Only the owning CPU increments `count`; the
-// handler fields change under g_lock and are read by the interrupt path.
+// handler fields are written only through VectorTable (under its lock) and
+// read without it by the interrupt path.
 struct Slot {
     Atomic<Handler> handler;
     Atomic<void*> context;
@@ -24,35 +25,41 @@ struct Slot {
 };
 
 Slot g_slots[MAX_CPUS][256];
-SpinLock g_lock{LockRank::IrqTable, "irq vectors"};
-VectorAllocator g_allocator(MAX_CPUS, VECTOR_DYNAMIC_FIRST, VECTOR_DYNAMIC_LAST);
 
-void install(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
-{
-    Slot& slot = g_slots[cpu][vector];
-    slot.context.store(context, MemoryOrder::Relaxed);
-    slot.name.store(name, MemoryOrder::Relaxed);
-    slot.handler.store(handler, MemoryOrder::Release);
-}
+// Which vectors are taken, and the only writer of the slots' handlers.
+struct VectorTable {
+    VectorAllocator allocator{MAX_CPUS, VECTOR_DYNAMIC_FIRST, VECTOR_DYNAMIC_LAST};
+
+    void install(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
+    {
+        Slot& slot = g_slots[cpu][vector];
+        slot.context.store(context, MemoryOrder::Relaxed);
+        slot.name.store(name, MemoryOrder::Relaxed);
+        slot.handler.store(handler, MemoryOrder::Release); // publishes context and name
+    }
+};
+Guarded<VectorTable> g_vectors{LockRank::IrqTable, "irq vectors"};
 
 } // namespace
 
 Result<u8> allocate_vector(u32 cpu, Handler handler, void* context, const char* name)
 {
-    SpinLockGuard guard(g_lock);
-    u8 vector = TRY(g_allocator.allocate(cpu));
-    install(cpu, vector, handler, context, name);
-    return vector;
+    return g_vectors.with([&](VectorTable& table) -> Result<u8> {
+        u8 vector = TRY(table.allocator.allocate(cpu));
+        table.install(cpu, vector, handler, context, name);
+        return vector;
+    });
 }
 
 Result<void> allocate_vectors(const u32* cpus, usize count, Handler handler, void* const* contexts,
                               const char* const* names, u8* vectors_out)
 {
-    SpinLockGuard guard(g_lock);
-    TRY(g_allocator.allocate_many(cpus, count, vectors_out));
-    for (usize i = 0; i < count; i++)
-        install(cpus[i], vectors_out[i], handler, contexts ? contexts[i] : nullptr, names ? names[i] : nullptr);
-    return {};
+    return g_vectors.with([&](VectorTable& table) -> Result<void> {
+        TRY(table.allocator.allocate_many(cpus, count, vectors_out));
+        for (usize i = 0; i < count; i++)
+            table.install(cpus[i], vectors_out[i], handler, contexts ? contexts[i] : nullptr, names ? names[i] : nullptr);
+        return {};
+    });
 }
 
 void free_vector(u32 cpu, u8 vector)
@@ -61,39 +68,42 @@ void free_vector(u32 cpu, u8 vector)
     // never run the handler with a cleared (or a new owner's) context:
     // handle_interrupt() reads the handler and then the context, so the
     // context must stay as it is while any CPU may still be between the two.
-    {
-        SpinLockGuard guard(g_lock);
-        if (!g_allocator.is_allocated(cpu, vector)) {
-            log_warn("irq", "free of unallocated vector 0x%x on CPU %u", vector, cpu);
-            return;
-        }
+    bool allocated = g_vectors.with([&](VectorTable& table) {
+        if (!table.allocator.is_allocated(cpu, vector))
+            return false;
         Slot& slot = g_slots[cpu][vector];
         slot.handler.store(static_cast<Handler>(nullptr), MemoryOrder::Release);
         slot.name.store(static_cast<const char*>(nullptr), MemoryOrder::Relaxed);
+        return true;
+    });
+    if (!allocated) {
+        log_warn("irq", "free of unallocated vector 0x%x on CPU %u", vector, cpu);
+        return;
     }
     // A handler already running on that CPU may still use its context: wait
     // for it to leave (interrupt handlers run with interrupts off, so once
     // the CPU takes an IPI it is out of any handler).
     synchronize_cpu(cpu);
     // Only now may the vector go to a new owner.
-    SpinLockGuard guard(g_lock);
-    if (g_allocator.free(cpu, vector).is_error())
-        return; // freed concurrently by another caller
-    install(cpu, vector, nullptr, nullptr, nullptr);
-    g_slots[cpu][vector].count.store(0ul, MemoryOrder::Relaxed);
+    g_vectors.with([&](VectorTable& table) {
+        if (table.allocator.free(cpu, vector).is_error())
+            return; // freed concurrently by another caller
+        table.install(cpu, vector, nullptr, nullptr, nullptr);
+        g_slots[cpu][vector].count.store(0ul, MemoryOrder::Relaxed);
+    });
 }
 
 void set_system_handler(u8 vector, Handler handler, void* context, const char* name)
 {
-    SpinLockGuard guard(g_lock);
-    for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
-        install(cpu, vector, handler, context, name);
+    g_vectors.with([&](VectorTable& table) {
+        for (u32 cpu = 0; cpu < MAX_CPUS; cpu++)
+            table.install(cpu, vector, handler, context, name);
+    });
 }
 
 void set_cpu_handler(u32 cpu, u8 vector, Handler handler, void* context, const char* name)
 {
-    SpinLockGuard guard(g_lock);
-    install(cpu, vector, handler, context, name);
+    g_vectors.with([&](VectorTable& table) { table.install(cpu, vector, handler, context, name); });
 }
 
 Result<void> install_legacy(u8 isa_irq, u32 cpu, Handler handler, void* context, const char* name)

@@ -11,9 +11,9 @@
 // shared with a device, a word inside a hardware- or ABI-defined struct
 // (Linux READ_ONCE/WRITE_ONCE, C++20 std::atomic_ref).
 //
-// This header and the few lock-free primitives built directly on the
-// hardware (kernel/sync/SpinLock.h) are the only places that may use the
-// compiler's __atomic builtins (tools/check_layers enforces it).
+// This header is the only place that may use the compiler's atomic
+// builtins; everything else, lock-free primitives such as the ticket
+// spinlock included, is built on Atomic<T> (tools/check_layers enforces it).
 //
 // Orders are the C++ memory model's (C++20 [atomics.order]); on x86-64
 // (SDM Vol. 3A §9.2.2) loads are acquire and stores release for free, and

@@ -285,7 +285,9 @@ Result<void> AddressSpace::unmap_locked(uptr start, uptr end)
 
 Result<uptr> AddressSpace::choose_address(const MapRequest& request)
 {
-    usize length = request.length;
+    // Whole pages: a length that is not a multiple of the page size must not
+    // give an unaligned start (it did: top-down placement subtracts it).
+    usize length = align_up(request.length, PAGE_SIZE);
     uptr low = MMAP_MIN_ADDR;
     uptr high = MMAP_BASE;
     if (request.flags & MAP_32BIT) {

@@ -16,6 +16,7 @@
 #include "kernel/proc/ElfLoader.h"
 #include "kernel/proc/Paths.h"
 #include "kernel/proc/ProcessTable.h"
+#include "kernel/proc/Signals.h"
 #include "kernel/sched/Scheduler.h"
 #include "uapi/errno.h"
 #include "uapi/fcntl.h"
@@ -242,9 +243,7 @@ void end_other_threads(Process& process, Task& self)
         for (Task& other : process.tasks) {
             if (&other == &self)
                 continue;
-            other.kill_pending.store(true, MemoryOrder::Release);
-            if (other.thread)
-                sched::wake_up(*other.thread);
+            mark_killed_locked(other);
         }
     }
     for (;;) {
@@ -396,6 +395,7 @@ Result<void> execve(const char* path, ExecArgs& args)
     self->clear_child_tid = 0;
     self->robust_list = 0;
     user::reset_for_exec(*self->user_state);
+    reset_signals_for_exec(process, *self);
     {
         SpinLockGuard guard(tree_lock());
         process.did_exec = true;

@@ -10,6 +10,7 @@
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/SpinLock.h"
+#include "kernel/lib/RestartErrno.h"
 #include "uapi/errno.h"
 
 namespace proc {
@@ -107,12 +108,6 @@ decltype(auto) with_buckets(Bucket& a, Bucket& b, Function&& function)
     return function();
 }
 
-bool killed()
-{
-    Task* task = current_task();
-    return task && task->kill_pending.load(MemoryOrder::Acquire);
-}
-
 } // namespace
 
 Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset, bool shared)
@@ -158,8 +153,8 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
                 timed_out = true;
                 break;
             }
-            if (killed())
-                break;
+            if (current_signal_pending())
+                break; // a signal, or the group is being killed
             sched::schedule();
         }
         sched::set_current_state(ThreadState::Runnable);
@@ -176,7 +171,13 @@ Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset,
             return 0; // woken between the loop and the lock
         current->waiters.remove(waiter);
         g_waiters.sub_fetch(1, MemoryOrder::Relaxed);
-        return Error::from_errno(timed_out ? ETIMEDOUT : EINTR);
+        // Interrupted: an untimed wait restarts after a SA_RESTART handler
+        // (and always when no handler ran); a timed one restarts only when
+        // no handler ran (Linux uses a restart block that keeps the absolute
+        // deadline; here a relative FUTEX_WAIT starts its timeout again).
+        if (timed_out)
+            return Error::from_errno(ETIMEDOUT);
+        return Error::from_errno(deadline_ns == FUTEX_NO_TIMEOUT ? ERESTARTSYS : ERESTARTNOHAND);
     }
 }
 

@@ -24,7 +24,8 @@ constexpr u64 FUTEX_NO_TIMEOUT = ~0ul;
 
 // Sleep while *address == expected, until woken with a bitset that shares a
 // bit with `bitset`, or `deadline_ns` (clock_ns) passes (ETIMEDOUT), or the
-// task is killed (EINTR). EAGAIN if the word differs, EFAULT, EINVAL
+// thread has a signal pending (ERESTARTSYS untimed, ERESTARTNOHAND timed:
+// the signal layer makes them EINTR or a restart). EAGAIN if the word differs, EFAULT, EINVAL
 // (unaligned, bitset 0).
 Result<long> futex_wait(uptr address, u32 expected, u64 deadline_ns, u32 bitset, bool shared);
 // Wake up to `count` waiters on address whose bitset matches; how many woke.

@@ -2,6 +2,7 @@
 // hooks into the process layer.
 #include "arch/x86_64/user/UserEntry.h"
 #include "kernel/proc/Lifecycle.h"
+#include "kernel/proc/Signals.h"
 #include "kernel/syscall/Table.h"
 
 namespace proc {

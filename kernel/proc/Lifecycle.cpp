@@ -17,16 +17,20 @@
 #include "kernel/proc/Exec.h"
 #include "kernel/proc/Futex.h"
 #include "kernel/proc/ProcessTable.h"
+#include "kernel/proc/Signals.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/time/Clock.h"
+#include "kernel/lib/RestartErrno.h"
 #include "uapi/errno.h"
 #include "uapi/fcntl.h"
 
 namespace proc {
 namespace {
 
-constexpr int SIGCHLD = 17;
 constexpr u32 WNOHANG = 0x00000001;
+constexpr u32 WUNTRACED = 0x00000002;
+constexpr u32 WEXITED = 0x00000004;
+constexpr u32 WCONTINUED = 0x00000008;
 constexpr u32 WNOWAIT = 0x01000000;
 constexpr u32 WCLONE = 0x80000000;
 constexpr u32 WALL = 0x40000000;
@@ -98,8 +102,11 @@ void release_address_space(Process& process)
 
 // The last task of `process` is gone: give back what it holds, become a
 // zombie, hand the children to init and tell the parent.
+void free_process(Process* process);
+
 void finish_process(Process& process)
 {
+    release_signals(process);
     release_address_space(process);
     if (process.files) {
         process.files->unref();
@@ -111,6 +118,7 @@ void finish_process(Process& process)
     }
     Process* init = init_process();
     bool is_init = &process == init;
+    bool autoreaped = false;
     {
         SpinLockGuard guard(tree_lock());
         bool zombie_orphans = false;
@@ -130,8 +138,18 @@ void finish_process(Process& process)
             process.vfork_done->complete();
             process.vfork_done = nullptr;
         }
-        if (process.parent)
-            process.parent->child_wait.wake_all();
+        // SIGCHLD (or the clone's exit signal) and the parent's wait; a
+        // parent that ignores SIGCHLD or set SA_NOCLDWAIT never sees a zombie.
+        if (notify_parent_of_exit_locked(process) && !is_init) {
+            Process* parent = process.parent;
+            parent->children.remove(process);
+            parent->children_user_ns += process.exited_user_ns + process.children_user_ns;
+            parent->children_system_ns += process.exited_system_ns + process.children_system_ns;
+            set_pid_process_locked(process.pid, nullptr);
+            remove_process_locked(process);
+            process.parent = nullptr;
+            autoreaped = true;
+        }
     }
     if (is_init) {
         char what[64];
@@ -141,6 +159,10 @@ void finish_process(Process& process)
         if (g_init_exited)
             g_init_exited->complete_all();
     }
+    // Nothing refers to an autoreaped process any more; its last task (the
+    // caller) no longer touches it.
+    if (autoreaped)
+        free_process(&process);
 }
 
 // Orphan-free, zombie reaped: the Process object goes.
@@ -156,6 +178,7 @@ void free_process(Process* process) { destroy(process); }
         if (user::put_user(address, 0u).is_error() == false)
             (void)futex_wake(task->clear_child_tid, 1, FUTEX_BITSET_MATCH_ANY, false);
     }
+    release_task_signals(*task);
     bool last;
     {
         SpinLockGuard guard(tree_lock());
@@ -188,11 +211,7 @@ void kill_other_tasks_locked(Process& process, Task* self)
     for (Task& other : process.tasks) {
         if (&other == self)
             continue;
-        other.kill_pending.store(true, MemoryOrder::Release);
-        if (other.thread) {
-            sched::wake_up(*other.thread);
-            send_reschedule_ipi(other.thread->cpu());
-        }
+        mark_killed_locked(other);
     }
 }
 
@@ -243,6 +262,10 @@ Result<pid_t> clone(const CloneArgs& args)
     if (!task)
         return Error::from_errno(ENOMEM);
     task->signal_mask = self->signal_mask;
+    // A thread sharing the address space starts without the alternate
+    // stack (it would share it); a fork or vfork child keeps it.
+    if ((flags & (CLONE_VM | CLONE_VFORK)) != CLONE_VM)
+        task->signals.alt_stack = self->signals.alt_stack;
     if (flags & CLONE_CHILD_SETTID)
         task->set_child_tid = args.child_tid;
     if (flags & CLONE_CHILD_CLEARTID)
@@ -260,6 +283,9 @@ Result<pid_t> clone(const CloneArgs& args)
         memcpy(process->rlimits, parent->rlimits, sizeof process->rlimits);
         process->exit_signal = args.exit_signal;
         process->start_ns = clock_ns();
+        // CLONE_SIGHAND without CLONE_THREAD would share the table; here the
+        // child gets a copy.
+        copy_signal_actions(*process, *parent);
         Result<void> built = [&]() -> Result<void> {
             if (flags & CLONE_VM) {
                 parent->address_space->ref();
@@ -375,33 +401,54 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options)
 {
     Task* self = current_task();
     Process& process = *self->process;
-    enum class Outcome { Pending, NoChild, NothingYet, Found, Killed } outcome = Outcome::Pending;
+    enum class Outcome { Pending, NoChild, NothingYet, Found, Interrupted } outcome = Outcome::Pending;
     WaitResult result;
     Process* reaped = nullptr;
+    bool want_exits = options & WEXITED;
     auto scan = [&] {
-        if (self->kill_pending.load(MemoryOrder::Acquire)) {
-            outcome = Outcome::Killed;
-            return true;
-        }
         SpinLockGuard guard(tree_lock());
         bool any = false;
         for (Process& child : process.children) {
             if (!matches(child, selector, options))
                 continue;
             any = true;
-            if (child.state != ProcessState::Zombie)
+            SignalState& s = child.signals;
+            bool consume = !(options & WNOWAIT);
+            if (child.state == ProcessState::Zombie) {
+                if (!want_exits)
+                    continue;
+                result.kind = WaitResult::Kind::Exited;
+                result.pid = child.pid;
+                result.status = child.exit_status;
+                result.times.user_ns = child.exited_user_ns + child.children_user_ns;
+                result.times.system_ns = child.exited_system_ns + child.children_system_ns;
+                if (consume) {
+                    process.children.remove(child);
+                    set_pid_process_locked(child.pid, nullptr);
+                    remove_process_locked(child);
+                    process.children_user_ns += result.times.user_ns;
+                    process.children_system_ns += result.times.system_ns;
+                    reaped = &child;
+                }
+            } else if ((options & WUNTRACED) && s.stop == GroupStop::Stopped && s.stop_unreported) {
+                result.kind = WaitResult::Kind::Stopped;
+                result.pid = child.pid;
+                result.status = (static_cast<u32>(s.stop_signal) << 8) | 0x7f;
+                if (consume)
+                    s.stop_unreported = false;
+            } else if ((options & WCONTINUED) && s.continue_unreported) {
+                result.kind = WaitResult::Kind::Continued;
+                result.pid = child.pid;
+                result.status = 0xffff;
+                if (consume)
+                    s.continue_unreported = false;
+            } else {
                 continue;
-            result.pid = child.pid;
-            result.status = child.exit_status;
-            result.times.user_ns = child.exited_user_ns + child.children_user_ns;
-            result.times.system_ns = child.exited_system_ns + child.children_system_ns;
-            if (!(options & WNOWAIT)) {
-                process.children.remove(child);
-                set_pid_process_locked(child.pid, nullptr);
-                remove_process_locked(child);
-                process.children_user_ns += result.times.user_ns;
-                process.children_system_ns += result.times.system_ns;
-                reaped = &child;
+            }
+            result.times = {child.exited_user_ns, child.exited_system_ns};
+            if (result.kind == WaitResult::Kind::Exited) {
+                result.times.user_ns += child.children_user_ns;
+                result.times.system_ns += child.children_system_ns;
             }
             outcome = Outcome::Found;
             return true;
@@ -416,43 +463,24 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options)
         }
         return false;
     };
-    wait_event(process.child_wait, scan);
+    if (wait_event_interruptible(process.child_wait, scan) < 0)
+        outcome = Outcome::Interrupted;
     switch (outcome) {
     case Outcome::NoChild:
         return Error::from_errno(ECHILD);
-    case Outcome::Killed:
-        return Error::from_errno(EINTR);
+    case Outcome::Interrupted:
+        return Error::from_errno(ERESTARTSYS);
     case Outcome::NothingYet:
         return WaitResult{};
     default:
         break;
     }
-    free_process(reaped);
+    if (reaped)
+        free_process(reaped);
     return result;
 }
 
-bool has_pending_work()
-{
-    Task* task = current_task();
-    return task && task->kill_pending.load(MemoryOrder::Acquire);
-}
-
-void do_pending_work(UserFrame&)
-{
-    Task* task = current_task();
-    if (task && task->kill_pending.load(MemoryOrder::Acquire))
-        finish_task(task, false, 0);
-}
-
-void handle_user_fault(UserFrame& frame, int signal, int code, uptr address)
-{
-    // No handlers yet: every fault is fatal with the signal's default
-    // action. One line per death, as Linux's show_unhandled_signals does.
-    Process* process = current_process();
-    log_info("proc", "pid %d (%s): signal %d (code %d) at rip %#lx, address %#lx: killed", process->pid,
-             process->comm, signal, code, frame.rip, address);
-    exit_group(wait_status_signaled(signal));
-}
+void exit_killed_task() { finish_task(current_task(), false, 0); }
 
 namespace {
 

@@ -58,6 +58,7 @@ struct CpuTimes {
 };
 
 struct WaitResult {
+    enum class Kind : u8 { Exited, Stopped, Continued } kind = Kind::Exited;
     pid_t pid = 0; // 0: WNOHANG and nothing to report
     u32 status = 0;
     CpuTimes times; // the child's and its reaped children's (wait4's rusage)
@@ -68,9 +69,12 @@ struct WaitResult {
 CpuTimes process_times(Process& process);
 CpuTimes children_times(Process& process);
 
-// Wait for a child matching `selector` to end. options: WNOHANG, WNOWAIT
-// (leave it waitable), __WCLONE / __WALL (children whose exit signal is not
-// SIGCHLD). ECHILD if there is no such child, EINTR when killed meanwhile.
+// Wait for a child matching `selector` to change state. options: WEXITED
+// (an exit), WUNTRACED (a group stop), WCONTINUED (a SIGCONT), WNOHANG,
+// WNOWAIT (leave it waitable), __WCLONE / __WALL (children whose exit
+// signal is not SIGCHLD). ECHILD if there is no such child, ERESTARTSYS
+// when a signal interrupts the wait. status is wait4's encoding: exit
+// code << 8 or the signal (| 0x80 core), sig << 8 | 0x7f, 0xffff.
 Result<WaitResult> wait_child(const WaitSelector& selector, u32 options);
 
 // Make the first user process: PID 1 runs `path` with argv/envp (kernel
@@ -79,10 +83,8 @@ Result<WaitResult> wait_child(const WaitSelector& selector, u32 options);
 Result<void> start_init(const char* path, const char* const* argv, const char* const* envp, Completion* exited);
 u32 init_exit_status();
 
-// The architecture's hooks (installed by proc::init).
-bool has_pending_work();
-void do_pending_work(UserFrame& frame);
-void handle_user_fault(UserFrame& frame, int signal, int code, uptr address);
+// The calling task leaves because its group is being killed (kill_pending).
+[[noreturn]] void exit_killed_task();
 
 // Boot: the syscall table and the user-mode hooks.
 void init();

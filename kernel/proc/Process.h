@@ -28,6 +28,7 @@
 #include "kernel/lib/IntrusiveList.h"
 #include "kernel/lib/Result.h"
 #include "kernel/lib/Types.h"
+#include "kernel/proc/SignalState.h"
 #include "kernel/sync/Completion.h"
 #include "kernel/sync/Guarded.h"
 #include "kernel/sync/WaitQueue.h"
@@ -85,9 +86,6 @@ struct FsContext {
     void unref();
 };
 
-// What a signal layer keeps per thread group (handlers) lives behind this
-// pointer; until it exists every signal takes its default action.
-struct SignalState;
 // The controlling terminal (the tty layer's object).
 struct Terminal;
 
@@ -104,12 +102,15 @@ public:
     uptr robust_list = 0;
     usize robust_list_length = 0;
     // The signals this thread blocks (rt_sigprocmask); kept across exec.
+    // Tree lock (read by senders choosing a thread).
     u64 signal_mask = 0;
+    TaskSignals signals; // kernel/proc/SignalState.h
     // prctl(PR_SET_PDEATHSIG): the signal layer sends it when the parent dies.
     int parent_death_signal = 0;
     // The whole group is exiting (exit_group, execve by another thread, a
     // fatal signal): leave at the next return to user mode or interruptible
-    // sleep.
+    // sleep. Atomic; set with mark_killed_locked (Signals.h), which also
+    // raises the thread's signal_pending flag.
     Atomic<bool> kill_pending{false};
     ListNode process_node; // Process::tasks, under the tree lock
 };
@@ -150,7 +151,7 @@ public:
     FileTable* files = nullptr;
     FsContext* fs = nullptr;
     RLimit rlimits[RLIMIT_COUNT] = {};
-    SignalState* signals = nullptr;
+    SignalState signals; // handlers, shared pending set, group stop, ITIMER_REAL
     Terminal* controlling_tty = nullptr;
 
     // The parent sleeps here in wait4/waitid (a child changed state).

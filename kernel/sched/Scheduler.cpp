@@ -526,6 +526,25 @@ void sleep_until(u64 deadline_ns)
 
 void sleep_for(u64 duration_ns) { sleep_until(deadline_after(duration_ns)); }
 
+bool sleep_until_interruptible(u64 deadline_ns)
+{
+    lock_debug::assert_may_sleep("sleep");
+    DeadlineTimer timer(deadline_ns);
+    Thread* self = current_thread();
+    bool reached;
+    for (;;) {
+        // Blocked before the tests: a signal sender sets the flag and then
+        // wakes us, so either the test sees the flag or schedule() returns.
+        set_current_state(ThreadState::Blocked);
+        reached = timer.expired();
+        if (reached || self->signal_pending())
+            break;
+        schedule();
+    }
+    set_current_state(ThreadState::Runnable);
+    return reached;
+}
+
 u32 cpu_count() { return g_cpus_joined.load(MemoryOrder::Acquire); }
 
 u32 load(u32 cpu) { return g_run_queues[cpu].nr_running(); }

@@ -49,6 +49,9 @@ bool wake_up(Thread& thread);
 // Sleep until clock_ns() >= deadline_ns / for `duration_ns` (kernel timers).
 void sleep_until(u64 deadline_ns);
 void sleep_for(u64 duration_ns);
+// The same, ending early when the thread has a signal pending
+// (Thread::signal_pending). Returns true if the deadline was reached.
+bool sleep_until_interruptible(u64 deadline_ns);
 // clock_ns() + timeout_ns, saturating.
 u64 deadline_after(u64 timeout_ns);
 

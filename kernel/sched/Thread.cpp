@@ -156,3 +156,9 @@ void Thread::exit()
     sched::schedule();
     VERIFY_NOT_REACHED();
 }
+
+bool current_signal_pending()
+{
+    Thread* thread = current_thread();
+    return thread && thread->signal_pending();
+}

@@ -118,6 +118,14 @@ public:
     proc::Task* task() const { return m_task; }
     void set_task(proc::Task* task) { m_task = task; }
 
+    // Linux's TIF_SIGPENDING: the thread has a signal to act on (or its
+    // group is being killed) and must leave any interruptible sleep
+    // (wait_event_interruptible, sleep_until_interruptible). kernel/proc sets
+    // it before waking the thread and recomputes it when masks or pending
+    // sets change; sleeping code only reads it.
+    bool signal_pending() const { return m_signal_pending.load(MemoryOrder::Acquire); }
+    void set_signal_pending(bool pending) { m_signal_pending.store(pending, MemoryOrder::Release); }
+
     Thread(const Thread&) = delete;
     Thread& operator=(const Thread&) = delete;
 
@@ -175,4 +183,6 @@ private:
     user::ThreadState* m_user_state = nullptr;
     mm::AddressSpace* m_address_space = nullptr;
     proc::Task* m_task = nullptr;
+    Atomic<bool> m_signal_pending{false};
 };
+

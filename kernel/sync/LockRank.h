@@ -29,6 +29,10 @@
 
 enum class LockRank : u16 {
     // Sleeping locks, outermost first.
+    // An io_uring ring's submission lock (Linux's uring_lock): held while SQEs
+    // are read and issued and while resources are registered, around
+    // filesystem and address-space locks.
+    MutexIoUring = 50,
     MutexFilesystem = 100, // mount table, superblocks, inodes
     // A user address space's VMAs and page table (kernel/mm; page faults).
     // Equal to MutexFilesystem on purpose: the real order is Linux's
@@ -48,6 +52,7 @@ enum class LockRank : u16 {
     Writeback = 1150,   // a device's list of dirty address spaces (fs/pagecache)
     PageCache = 1200,   // an address space's page tree (fs/pagecache), taken in I/O completion
     PageLru = 1250,     // the page cache's active/inactive LRU lists
+    IoUringCompletion = 1300, // an io_uring ring's CQ side: posting CQEs, overflow, drain, reap lists
     ProcessTree = 1400, // pids, parents/children, process states (kernel/proc); wakes wait queues
     Futex = 1450,       // a futex hash bucket (kernel/proc/Futex.cpp); wakes threads
     Generic = 1500,     // small data guarded by a Guarded<T> that takes no other lock
@@ -55,6 +60,7 @@ enum class LockRank : u16 {
     PageTable = 1700,   // a page table's tree (allocates table pages)
     Heap = 1800,        // a slab cache (grows from the page allocator; may wake the reclaimer)
     WaitQueue = 2000,   // WaitQueue::m_lock (wake functions take the locks below)
+    IoUringWork = 2050, // an io_uring ring's io-wq list (queued from page waiters' wake functions)
     Timer = 2100,       // per-CPU kernel timer queues (callbacks wake threads)
     ThreadWake = 2500,  // Thread::m_wake_lock: serialises wake-ups of one thread
     RunQueue = 3000,    // per-CPU run queues (two may nest, lower CPU index first)

@@ -37,6 +37,7 @@ public:
 
 private:
     friend class MutexGuard;
+    friend class MutexTryGuard;
 
     void lock();
     bool try_lock();
@@ -59,4 +60,24 @@ public:
 
 private:
     Mutex& m_mutex;
+};
+
+// Takes the mutex only if it is free at once (for callers that must not wait:
+// reclaim, whose wait could be on a holder waiting for memory); owns() says
+// whether it did.
+class [[nodiscard]] MutexTryGuard {
+public:
+    explicit MutexTryGuard(Mutex& mutex) : m_mutex(mutex), m_owns(mutex.try_lock()) { }
+    ~MutexTryGuard()
+    {
+        if (m_owns)
+            m_mutex.unlock();
+    }
+    MutexTryGuard(const MutexTryGuard&) = delete;
+    MutexTryGuard& operator=(const MutexTryGuard&) = delete;
+    bool owns() const { return m_owns; }
+
+private:
+    Mutex& m_mutex;
+    bool m_owns;
 };

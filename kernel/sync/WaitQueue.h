@@ -21,10 +21,23 @@
 // changed the condition either ran before the test (the test sees it) or
 // finds the entry and makes the thread Runnable again, in which case the
 // following schedule() returns at once and the loop tests again.
+//
+// Interruptible waits (wait_event_interruptible*) also end when the thread
+// has a signal pending (Thread::signal_pending(), Linux's TASK_INTERRUPTIBLE
+// sleep + signal_pending()): they return -ERESTARTSYS, which a syscall passes
+// up unchanged; on the way back to user mode the signal layer turns it into
+// -EINTR or restarts the call (kernel/lib/RestartErrno.h). The same race
+// argument holds: the signal sender sets the flag, then wakes the thread
+// (sched::wake_up), so the test after prepare_to_wait sees the flag or the
+// schedule() returns at once. Any syscall that sleeps on behalf of user space
+// for an unbounded time (a read that waits for data, a wait for completions)
+// should use these; a spurious wake-up of an uninterruptible wait (which a
+// signal sender may cause) only makes it test its condition again.
 #pragma once
 
 #include "kernel/lib/Atomic.h"
 #include "kernel/lib/IntrusiveList.h"
+#include "kernel/lib/RestartErrno.h"
 #include "kernel/lib/Types.h"
 #include "kernel/sched/Current.h"
 #include "kernel/sched/DeadlineTimer.h"
@@ -144,6 +157,35 @@ bool wait_timeout(WaitQueue& wq, u32 flags, Condition& condition, u64 timeout_ns
     return satisfied;
 }
 
+// 1: condition true, 0: deadline passed, -ERESTARTSYS: a signal is pending.
+template <typename Condition>
+int wait_interruptible(WaitQueue& wq, u32 flags, Condition& condition, u64 deadline_ns)
+{
+    sched::DeadlineTimer timer(deadline_ns);
+    WaitQueueEntry entry(current_thread(), flags);
+    int outcome;
+    for (;;) {
+        wq.prepare_to_wait(entry);
+        if (condition()) {
+            outcome = 1;
+            break;
+        }
+        if (current_signal_pending()) {
+            outcome = -ERESTARTSYS;
+            break;
+        }
+        if (timer.expired()) {
+            outcome = 0;
+            break;
+        }
+        sched::schedule();
+    }
+    bool woken = wq.finish_wait(entry);
+    if (outcome != 1 && woken && (flags & WaitQueueEntry::EXCLUSIVE))
+        wq.wake_one(); // pass on a wake-up this waiter consumed (as wait_timeout)
+    return outcome;
+}
+
 } // namespace wait_detail
 
 // Sleep until condition() is true. Must not be called with a spinlock held
@@ -185,4 +227,37 @@ bool wait_event_exclusive_timeout(WaitQueue& wq, Condition condition, u64 timeou
     if (condition())
         return true;
     return wait_detail::wait_timeout(wq, WaitQueueEntry::EXCLUSIVE, condition, timeout_ns);
+}
+
+// Sleep until condition() is true or the thread has a signal pending.
+// Returns 0, or -ERESTARTSYS if interrupted (the condition was false).
+template <typename Condition>
+int wait_event_interruptible(WaitQueue& wq, Condition condition)
+{
+    lock_debug::assert_may_sleep("wait_event_interruptible");
+    if (condition())
+        return 0;
+    int outcome = wait_detail::wait_interruptible(wq, 0, condition, ~0ul);
+    return outcome == 1 ? 0 : outcome;
+}
+
+template <typename Condition>
+int wait_event_interruptible_exclusive(WaitQueue& wq, Condition condition)
+{
+    lock_debug::assert_may_sleep("wait_event_interruptible_exclusive");
+    if (condition())
+        return 0;
+    int outcome = wait_detail::wait_interruptible(wq, WaitQueueEntry::EXCLUSIVE, condition, ~0ul);
+    return outcome == 1 ? 0 : outcome;
+}
+
+// With a timeout: 1 if the condition became true, 0 if `timeout_ns` passed,
+// -ERESTARTSYS if a signal interrupted the wait.
+template <typename Condition>
+int wait_event_interruptible_timeout(WaitQueue& wq, Condition condition, u64 timeout_ns)
+{
+    lock_debug::assert_may_sleep("wait_event_interruptible_timeout");
+    if (condition())
+        return 1;
+    return wait_detail::wait_interruptible(wq, 0, condition, sched::deadline_after(timeout_ns));
 }

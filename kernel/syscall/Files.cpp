@@ -17,7 +17,7 @@
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/proc/Current.h"
-#include "kernel/proc/Lifecycle.h"
+#include "kernel/proc/Signals.h"
 #include "kernel/syscall/FileArgs.h"
 #include "kernel/syscall/Table.h"
 #include "uapi/errno.h"
@@ -204,6 +204,14 @@ long sys_pipe2(u64 user_fds, u64 flags, u64, u64, u64, u64)
         return -EFAULT;
     }
     return 0;
+}
+
+// A write to a pipe without readers: SIGPIPE to the writing thread (Linux's
+// send_sig(SIGPIPE, current, 0)), then EPIPE.
+void send_sigpipe()
+{
+    proc::Task* task = proc::current_task();
+    (void)proc::kill_thread(task->process->pid, task->tid, SIGPIPE);
 }
 
 long sys_pipe(u64 user_fds, u64, u64, u64, u64, u64) { return sys_pipe2(user_fds, 0, 0, 0, 0, 0); }
@@ -635,7 +643,7 @@ long sys_ioctl(u64 fd, u64 request, u64 argument, u64, u64, u64)
 
 void register_file_syscalls()
 {
-    pipe::set_interrupt_check(proc::has_pending_work);
+    pipe::set_broken_pipe_hook(send_sigpipe);
     register_syscall(__NR_open, "open", sys_open);
     register_syscall(__NR_openat, "openat", sys_openat);
     register_syscall(__NR_openat2, "openat2", sys_openat2);

@@ -29,7 +29,6 @@ namespace {
 
 using proc::pid_t;
 
-constexpr int SIGCHLD = 17;
 constexpr int NSIG = 64;
 
 long error(const Error& e) { return -static_cast<long>(e.code()); }
@@ -188,7 +187,8 @@ long sys_wait4(u64 pid, u64 status, u64 options, u64 rusage, u64, u64)
     i32 which = static_cast<i32>(pid);
     if (which == INT32_MIN)
         return -ESRCH;
-    auto waited = proc::wait_child(selector_for_wait4(which), flags & (WNOHANG | WALL | WCLONE));
+    auto waited = proc::wait_child(selector_for_wait4(which),
+                                   WEXITED | (flags & (WNOHANG | WUNTRACED | WCONTINUED | WALL | WCLONE)));
     if (waited.is_error())
         return error(waited.error());
     const proc::WaitResult& r = waited.value();
@@ -214,8 +214,6 @@ struct SigInfoChild {
     u8 rest[128 - 28];
 };
 static_assert(sizeof(SigInfoChild) == 128);
-constexpr i32 CLD_EXITED = 1;
-constexpr i32 CLD_KILLED = 2;
 constexpr int P_ALL = 0;
 constexpr int P_PID = 1;
 constexpr int P_PGID = 2;
@@ -251,12 +249,7 @@ long sys_waitid(u64 idtype, u64 id, u64 infop, u64 options, u64 rusage, u64)
     default:
         return -EINVAL;
     }
-    if (!(flags & WEXITED)) {
-        // Only stops/continues asked for: none are ever reported yet.
-        if (flags & WNOHANG)
-            return 0;
-    }
-    auto waited = proc::wait_child(selector, flags & (WNOHANG | WNOWAIT | WALL | WCLONE));
+    auto waited = proc::wait_child(selector, flags & (WNOHANG | WEXITED | WUNTRACED | WCONTINUED | WNOWAIT | WALL | WCLONE));
     if (waited.is_error())
         return error(waited.error());
     const proc::WaitResult& r = waited.value();
@@ -265,11 +258,17 @@ long sys_waitid(u64 idtype, u64 id, u64 infop, u64 options, u64 rusage, u64)
         if (r.pid) {
             info.signo = SIGCHLD;
             info.pid = r.pid;
-            if ((r.status & 0x7f) == 0) {
+            if (r.kind == proc::WaitResult::Kind::Stopped) {
+                info.code = CLD_STOPPED;
+                info.status = static_cast<i32>((r.status >> 8) & 0xff);
+            } else if (r.kind == proc::WaitResult::Kind::Continued) {
+                info.code = CLD_CONTINUED;
+                info.status = SIGCONT;
+            } else if ((r.status & 0x7f) == 0) {
                 info.code = CLD_EXITED;
                 info.status = static_cast<i32>((r.status >> 8) & 0xff);
             } else {
-                info.code = CLD_KILLED;
+                info.code = (r.status & 0x80) ? CLD_DUMPED : CLD_KILLED;
                 info.status = static_cast<i32>(r.status & 0x7f);
             }
         }

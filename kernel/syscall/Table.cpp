@@ -5,6 +5,7 @@
 #include "kernel/log/Log.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/syscall/Names.h"
+#include "kernel/lib/RestartErrno.h"
 #include "uapi/errno.h"
 
 namespace sys {
@@ -50,6 +51,12 @@ void dispatch(UserFrame& frame)
         result = g_table[number].handler(frame.rdi, frame.rsi, frame.rdx, frame.r10, frame.r8, frame.r9);
     else
         result = unimplemented(number);
+    // A restart code always travels with a pending signal (the flag makes
+    // the return path run the signal layer, which rewrites it); if the
+    // signal was taken by another thread meanwhile, raise the flag anyway so
+    // the syscall is restarted rather than leaking the code to user space.
+    if (is_restart_errno(result))
+        current_thread()->set_signal_pending(true);
     frame.rax = static_cast<u64>(result);
 }
 
@@ -64,6 +71,9 @@ void register_all()
     register_process_syscalls();
     register_memory_syscalls();
     register_system_syscalls();
+    register_signal_syscalls();
+    register_time_syscalls();
+    register_io_uring_syscalls();
 }
 
 } // namespace sys

@@ -42,5 +42,8 @@ void register_directory_syscalls(); // getdents, names (mkdir, unlink, rename, l
 void register_process_syscalls();
 void register_memory_syscalls();
 void register_system_syscalls(); // mount, umount2, reboot
+void register_signal_syscalls(); // rt_sig*, kill family, sigaltstack, alarm, itimers
+void register_time_syscalls();   // clocks, gettimeofday, time, nanosleep
+void register_io_uring_syscalls(); // io_uring_setup, io_uring_enter, io_uring_register
 
 } // namespace sys

@@ -45,6 +45,20 @@ int main(void)
     SHOW("write without readers", write(p[1], "x", 1));
     close(p[1]);
 
+    /* with SIGPIPE's default action the writer dies of it */
+    pipe(p);
+    close(p[0]);
+    pid_t writer = fork();
+    if (writer == 0) {
+        signal(SIGPIPE, SIG_DFL);
+        write(p[1], "x", 1);
+        _exit(0);
+    }
+    int wstatus;
+    waitpid(writer, &wstatus, 0);
+    printf("writer killed: %d by signal %d\n", WIFSIGNALED(wstatus), WIFSIGNALED(wstatus) ? WTERMSIG(wstatus) : 0);
+    close(p[1]);
+
     /* O_NONBLOCK */
     SHOW("pipe2 O_NONBLOCK|O_CLOEXEC", pipe2(p, O_NONBLOCK | O_CLOEXEC));
     printf("F_GETFD %d F_GETFL %o\n", fcntl(p[0], F_GETFD), fcntl(p[0], F_GETFL));

@@ -14,6 +14,7 @@
 
 #include "drivers/virtio/SplitRing.h"
 #include "drivers/virtio/SplitVirtqueue.h"
+#include "kernel/lib/Atomic.h"
 
 namespace fake {
 
@@ -94,7 +95,7 @@ public:
     // §2.7.13: take the next published chain, validating it as a device must.
     std::optional<Chain> pop()
     {
-        const u16 avail_idx = __atomic_load_n(&m_avail->idx, __ATOMIC_ACQUIRE);
+        const u16 avail_idx = AtomicRef(m_avail->idx).load(MemoryOrder::Acquire);
         if (avail_idx == m_last_avail)
             return std::nullopt;
         const u16 head = load(&m_avail->ring[m_last_avail & (m_size - 1)]);
@@ -124,8 +125,8 @@ public:
         const u16 new_idx = m_used_shadow;
         if (old_idx == new_idx)
             return false;
-        __atomic_store_n(&m_used->idx, new_idx, __ATOMIC_RELEASE);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        AtomicRef(m_used->idx).store(new_idx, MemoryOrder::Release);
+        atomic_thread_fence(MemoryOrder::SeqCst);
         bool interrupt;
         if (m_event_idx)
             interrupt = virtio::need_event(load(m_used_event), new_idx, old_idx);
@@ -148,8 +149,8 @@ public:
             store(m_avail_event, m_last_avail);
         else
             set_no_notify(false);
-        __atomic_thread_fence(__ATOMIC_SEQ_CST);
-        return __atomic_load_n(&m_avail->idx, __ATOMIC_ACQUIRE) == m_last_avail;
+        atomic_thread_fence(MemoryOrder::SeqCst);
+        return AtomicRef(m_avail->idx).load(MemoryOrder::Acquire) == m_last_avail;
     }
 
     u16 used_event() const { return load(m_used_event); }
@@ -160,8 +161,8 @@ public:
     u64 interrupts = 0;
 
 private:
-    template <typename T> static T load(const T* p) { return __atomic_load_n(p, __ATOMIC_RELAXED); }
-    template <typename T> static void store(T* p, T v) { __atomic_store_n(p, v, __ATOMIC_RELAXED); }
+    template <typename T> static T load(const T* p) { return AtomicRef(*p).load(MemoryOrder::Relaxed); }
+    template <typename T> static void store(T* p, T v) { AtomicRef(*p).store(v, MemoryOrder::Relaxed); }
 
     void walk(Chain& chain, const virtio::Descriptor* table, u32 table_size, u16 index, bool in_ring)
     {

@@ -145,19 +145,30 @@ TEST(Own, FactoryFailureAfterAdoptFrees)
 
 } // namespace
 
-// kernel/lib/FreeIndex.h: the one "lowest free index" rule (nvme0, vda).
-#include "kernel/lib/FreeIndex.h"
+// kernel/lib/NumberedTable.h: the one "lowest free number" rule (nvme0, vda).
+#include "kernel/lib/NumberedTable.h"
 
-TEST(FreeIndex, LowestNumberNotTaken)
+TEST(NumberedTable, LowestNumberNotTakenOrReserved)
 {
-    const u32 none[1] = {};
-    EXPECT_EQ(lowest_free_index(0, [&](usize i) { return none[i]; }), 0u);
-    const u32 taken[] = {0, 1, 3};
-    EXPECT_EQ(lowest_free_index(3, [&](usize i) { return taken[i]; }), 2u);
-    const u32 unordered[] = {2, 0, 1};
-    EXPECT_EQ(lowest_free_index(3, [&](usize i) { return unordered[i]; }), 3u);
-    const u32 gap[] = {1, 2};
-    EXPECT_EQ(lowest_free_index(2, [&](usize i) { return gap[i]; }), 0u);
+    NumberedTable<int, 4> table;
+    int a = 0, b = 0, c = 0;
+    EXPECT_EQ(table.reserve().value(), 0u);
+    EXPECT_EQ(table.reserve().value(), 1u); // 0 is reserved: a concurrent probe gets another name
+    EXPECT_EQ(table.count(), 0u);           // nothing published while bring-up runs
+    table.publish(1, &b);
+    table.publish(0, &a);
+    EXPECT_EQ(table.count(), 2u);
+    EXPECT_EQ(table.at(0), &b); // in the order they came up
+    EXPECT_EQ(table.at(2), nullptr);
+    EXPECT_EQ(table.reserve().value(), 2u);
+    table.release(2); // bring-up failed
+    EXPECT_TRUE(table.remove(&a));
+    EXPECT_FALSE(table.remove(&a));
+    EXPECT_EQ(table.reserve().value(), 0u); // a rebound object gets its old number back
+    table.publish(0, &c);
+    EXPECT_EQ(table.reserve().value(), 2u);
+    EXPECT_EQ(table.reserve().value(), 3u);
+    EXPECT_EQ(table.reserve().error().code(), ENOSPC);
 }
 
 // kernel/log/RateLimit.h: a burst per interval, then silence until the next.

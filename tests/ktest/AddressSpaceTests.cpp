@@ -401,15 +401,15 @@ KTEST(uvm, shootdown_reaches_the_cpus_that_ran_the_space)
     KEXPECT(touch(*space, BASE, true) == FaultResult::Resolved);
     u32 self = current_cpu_index();
     u32 other = self == 0 ? 1 : 0;
-    volatile bool done = false;
+    Atomic<bool> done{false};
     Thread* thread = ktest_util::spawn(ktest_context, "uvm-activate", [space, &done] {
         space->activate();
         space->deactivate();
-        done = true;
+        done.store(true, MemoryOrder::Release);
     }, other);
     KASSERT(thread);
     thread->join();
-    KEXPECT(done);
+    KEXPECT(done.load(MemoryOrder::Acquire));
     KEXPECT(space->cpus_seen().has(other));
     u64 before = ipi::tlb_shootdowns_handled(other);
     KEXPECT(!space->protect(BASE, PAGE_SIZE, PROT_READ).is_error());

@@ -196,8 +196,9 @@ KTEST(alloc_fail, ext2_mount)
         if (!mounted.is_error()) {
             if (!report.failed)
                 break;
-            // Mounted despite the failure: unmount. The VFS keeps an unmounted
-            // superblock, so start counting again from here.
+            // Mounted despite the failure: unmount (which frees the superblock)
+            // and count again from here, as what the tolerated failure skipped
+            // may have been made once later.
             tolerated++;
             KASSERT(!vfs::unmount("/allocfail").is_error());
             start = usage_now();

@@ -21,6 +21,7 @@
 #include "kernel/block/BlockDevice.h"
 #include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/Heap.h"
@@ -138,7 +139,7 @@ struct SlotOf {
 using Slot = SlotOf<MAX_IO_BYTES>;
 using DeepSlot = SlotOf<DEEP_IO_BYTES>;
 
-void slot_end_io(Bio& bio) { __atomic_store_n(static_cast<bool*>(bio.private_data), true, __ATOMIC_RELEASE); }
+void slot_end_io(Bio& bio) { AtomicRef(*static_cast<bool*>(bio.private_data)).store(true, MemoryOrder::Release); }
 
 template <typename SlotType>
 void submit_slot(SlotType& slot, BlockDevice& device, BioOp op, u64 sector, u32 bytes, u32 offset)
@@ -213,7 +214,7 @@ void verify_reads(VerifyWorker& w)
             bool progress = false;
             for (u32 i = 0; i < w.depth; i++) {
                 SlotType& slot = slots[i];
-                if (!__atomic_load_n(&slot.done, __ATOMIC_ACQUIRE) || slot.bio.device == nullptr)
+                if (!AtomicRef(slot.done).load(MemoryOrder::Acquire) || slot.bio.device == nullptr)
                     continue;
                 progress = true;
                 w.ios++;
@@ -431,7 +432,7 @@ KTEST(blk_errors, injected_errors_hit_only_their_bios)
             }
             const u64 deadline = clock_ns() + 20'000'000'000ul;
             for (u32 i = 0; i < N; i++) {
-                while (!__atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE) && clock_ns() < deadline)
+                while (!AtomicRef(slots[i].done).load(MemoryOrder::Acquire) && clock_ns() < deadline)
                     sched::yield();
                 if (!slots[i].done)
                     return false;
@@ -501,7 +502,7 @@ static u32 wait_until_done(Slot* slots, u32 count, u64 timeout_ns)
     for (;;) {
         u32 done = 0;
         for (u32 i = 0; i < count; i++)
-            done += __atomic_load_n(&slots[i].done, __ATOMIC_ACQUIRE);
+            done += AtomicRef(slots[i].done).load(MemoryOrder::Acquire);
         if (done == count || clock_ns() >= deadline)
             return done;
         sched::sleep_for(10'000'000);

@@ -15,6 +15,7 @@
 #include "kernel/block/BlkMq.h"
 #include "kernel/block/BlockDevice.h"
 #include "kernel/block/TagSet.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
@@ -48,18 +49,45 @@ public:
     static constexpr u64 BLOCK = PAGE_SIZE;
 
     // Requests, counted when the "device" finishes them.
-    u64 reads() const { return __atomic_load_n(&m_reads, __ATOMIC_RELAXED); }
-    u64 writes() const { return __atomic_load_n(&m_writes, __ATOMIC_RELAXED); }
-    u64 flushes() const { return __atomic_load_n(&m_flushes, __ATOMIC_RELAXED); }
-    u64 read_bytes() const { return __atomic_load_n(&m_read_bytes, __ATOMIC_RELAXED); }
-    u64 write_bytes() const { return __atomic_load_n(&m_write_bytes, __ATOMIC_RELAXED); }
-    u64 corrupt_blocks() const { return __atomic_load_n(&m_corrupt, __ATOMIC_RELAXED); }
+    u64 reads() const { return AtomicRef(m_reads).load(MemoryOrder::Relaxed); }
+    u64 writes() const { return AtomicRef(m_writes).load(MemoryOrder::Relaxed); }
+    u64 flushes() const { return AtomicRef(m_flushes).load(MemoryOrder::Relaxed); }
+    u64 read_bytes() const { return AtomicRef(m_read_bytes).load(MemoryOrder::Relaxed); }
+    u64 write_bytes() const { return AtomicRef(m_write_bytes).load(MemoryOrder::Relaxed); }
+    u64 corrupt_blocks() const { return AtomicRef(m_corrupt).load(MemoryOrder::Relaxed); }
     u32 largest_request() const { return m_largest; }
     block::BlockDevice& device() { return *m_device; }
 
     void set_bandwidth(u64 ns_per_kib) { m_config.ns_per_kib = ns_per_kib; }
     // Requests touching this sector fail with EIO (~0: none).
-    void set_fail_sector(u64 sector) { __atomic_store_n(&m_fail_sector, sector, __ATOMIC_RELAXED); }
+    void set_fail_sector(u64 sector) { AtomicRef(m_fail_sector).store(sector, MemoryOrder::Relaxed); }
+
+    // Reads queued while held stay on the device, neither transferred nor
+    // completed, until release_held_reads(): a read deterministically in
+    // flight (the data are copied when it completes, so what it returns is
+    // what the disk holds then).
+    void hold_reads(bool hold)
+    {
+        SpinLockGuard guard(m_lock);
+        m_hold_reads = hold;
+    }
+    u32 held_reads()
+    {
+        SpinLockGuard guard(m_lock);
+        return m_held_count;
+    }
+    void release_held_reads()
+    {
+        SpinLockGuard guard(m_lock);
+        const u64 now = clock_ns();
+        for (u32 i = 0; i < m_held_count; i++)
+            m_pending[m_pending_count++] = Pending {m_held[i], now};
+        m_held_count = 0;
+        if (m_pending_count && !m_armed) {
+            m_armed = true;
+            timer_arm(m_timer, now, on_timer);
+        }
+    }
 
     static FakeDisk* create(const Config& config)
     {
@@ -108,8 +136,12 @@ public:
         const u64 now = clock_ns();
         const u64 service = m_config.latency_ns + (request.size_bytes / 1024) * m_config.ns_per_kib;
         SpinLockGuard guard(m_lock);
-        if (m_pending_count == MAX_PENDING)
+        if (m_pending_count + m_held_count == MAX_PENDING)
             return block::QueueStatus::Busy;
+        if (m_hold_reads && request.op == block::BioOp::Read) {
+            m_held[m_held_count++] = &request;
+            return block::QueueStatus::Ok;
+        }
         const u64 due = max(now, m_busy_until) + service;
         m_busy_until = due;
         m_pending[m_pending_count++] = Pending {&request, due};
@@ -167,9 +199,9 @@ private:
     void finish(block::Request& r)
     {
         int error = 0;
-        const u64 fail = __atomic_load_n(&m_fail_sector, __ATOMIC_RELAXED);
+        const u64 fail = AtomicRef(m_fail_sector).load(MemoryOrder::Relaxed);
         if (r.op == block::BioOp::Flush) {
-            __atomic_fetch_add(&m_flushes, 1, __ATOMIC_RELAXED);
+            AtomicRef(m_flushes).fetch_add(1, MemoryOrder::Relaxed);
         } else if (r.sector <= fail && fail < r.end_sector()) {
             error = EIO;
         } else {
@@ -183,11 +215,11 @@ private:
                 });
             }
             if (write) {
-                __atomic_fetch_add(&m_writes, 1, __ATOMIC_RELAXED);
-                __atomic_fetch_add(&m_write_bytes, r.size_bytes, __ATOMIC_RELAXED);
+                AtomicRef(m_writes).fetch_add(1, MemoryOrder::Relaxed);
+                AtomicRef(m_write_bytes).fetch_add(r.size_bytes, MemoryOrder::Relaxed);
             } else {
-                __atomic_fetch_add(&m_reads, 1, __ATOMIC_RELAXED);
-                __atomic_fetch_add(&m_read_bytes, r.size_bytes, __ATOMIC_RELAXED);
+                AtomicRef(m_reads).fetch_add(1, MemoryOrder::Relaxed);
+                AtomicRef(m_read_bytes).fetch_add(r.size_bytes, MemoryOrder::Relaxed);
             }
             if (r.size_bytes > m_largest)
                 m_largest = r.size_bytes;
@@ -214,7 +246,7 @@ private:
                     ok &= words[i] == pattern_word(offset + i * 8, recovered);
                 ok &= words[count - 1] == pattern_word(offset + (count - 1) * 8, recovered);
                 if (!ok)
-                    __atomic_fetch_add(&m_corrupt, 1, __ATOMIC_RELAXED);
+                    AtomicRef(m_corrupt).fetch_add(1, MemoryOrder::Relaxed);
                 m_seeds[block] = recovered;
             } else {
                 const u64 seed = m_seeds[block];
@@ -251,10 +283,10 @@ private:
             if (!page && to_disk) {
                 Page* fresh = mm::alloc_page(mm::ALLOC_ZERO);
                 Page* expected = nullptr;
-                if (fresh && !__atomic_compare_exchange_n(&page, &expected, fresh, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+                if (fresh && !AtomicRef(page).compare_exchange_strong(expected, fresh, MemoryOrder::AcqRel, MemoryOrder::Acquire))
                     mm::free_page(fresh);
             }
-            Page* now = __atomic_load_n(&page, __ATOMIC_ACQUIRE);
+            Page* now = AtomicRef(page).load(MemoryOrder::Acquire);
             if (now) {
                 u8* disk = static_cast<u8*>(mm::page_address(now)) + offset % BLOCK;
                 if (to_disk)
@@ -277,6 +309,9 @@ private:
     SpinLock m_lock{LockRank::Driver, "fake disk"};
     Pending m_pending[MAX_PENDING];
     u32 m_pending_count = 0;
+    block::Request* m_held[MAX_PENDING];
+    u32 m_held_count = 0;
+    bool m_hold_reads = false;
     bool m_armed = false;
     u64 m_busy_until = 0;
     Timer m_timer;

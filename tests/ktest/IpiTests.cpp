@@ -4,6 +4,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "kernel/irq/Ipi.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/time/Clock.h"
 #include "tests/ktest/Ktest.h"
 
@@ -22,7 +23,7 @@ void count_on_this_cpu(void* arg)
 {
     auto* counts = static_cast<PerCpuCounts*>(arg);
     u32 cpu = current_cpu_index();
-    __atomic_fetch_add(&counts->hits[cpu], 1ul, __ATOMIC_RELAXED);
+    AtomicRef(counts->hits[cpu]).fetch_add(1ul, MemoryOrder::Relaxed);
     counts->ran_on[cpu] = cpu;
 }
 
@@ -46,7 +47,7 @@ struct PingPong {
     u64 pongs;
 };
 
-void pong(void* arg) { __atomic_fetch_add(&static_cast<PingPong*>(arg)->pongs, 1ul, __ATOMIC_RELEASE); }
+void pong(void* arg) { AtomicRef(static_cast<PingPong*>(arg)->pongs).fetch_add(1ul, MemoryOrder::Release); }
 
 void ping(void* arg)
 {
@@ -87,7 +88,7 @@ KTEST(ipi, call_function_there_and_back)
             expected++;
         }
     }
-    KEXPECT(spin_until([&] { return __atomic_load_n(&p.pongs, __ATOMIC_ACQUIRE) == expected; }));
+    KEXPECT(spin_until([&] { return AtomicRef(p.pongs).load(MemoryOrder::Acquire) == expected; }));
     KEXPECT_EQ(p.pongs, expected);
 }
 
@@ -115,7 +116,7 @@ KTEST(ipi, call_function_without_waiting)
     for (u32 cpu : online_cpus()) {
         if (cpu == self)
             continue;
-        KEXPECT(spin_until([&] { return __atomic_load_n(&g_counts.hits[cpu], __ATOMIC_RELAXED) == CALLS; }));
+        KEXPECT(spin_until([&] { return AtomicRef(g_counts.hits[cpu]).load(MemoryOrder::Relaxed) == CALLS; }));
     }
 }
 
@@ -132,7 +133,7 @@ struct Crossfire {
 
 void crossfire_hit(void* arg)
 {
-    __atomic_fetch_add(&static_cast<Crossfire*>(arg)->hits[current_cpu_index()], 1ul, __ATOMIC_RELAXED);
+    AtomicRef(static_cast<Crossfire*>(arg)->hits[current_cpu_index()]).fetch_add(1ul, MemoryOrder::Relaxed);
 }
 
 constexpr int CROSSFIRE_CALLS = 100;
@@ -147,7 +148,7 @@ void crossfire_run(void* arg)
     u32 neighbour = c->cpus[(position + 1) % c->cpu_count];
     for (int i = 0; i < CROSSFIRE_CALLS; i++)
         smp_call_function(neighbour, crossfire_hit, c, true);
-    __atomic_fetch_add(&c->done_cpus, 1ul, __ATOMIC_RELEASE);
+    AtomicRef(c->done_cpus).fetch_add(1ul, MemoryOrder::Release);
 }
 
 } // namespace
@@ -159,7 +160,7 @@ KTEST(ipi, crossfire_does_not_deadlock)
     for (u32 cpu : online_cpus())
         c.cpus[c.cpu_count++] = cpu;
     smp_call_function_all(crossfire_run, &c, false);
-    KASSERT(spin_until([&] { return __atomic_load_n(&c.done_cpus, __ATOMIC_ACQUIRE) == c.cpu_count; }));
+    KASSERT(spin_until([&] { return AtomicRef(c.done_cpus).load(MemoryOrder::Acquire) == c.cpu_count; }));
     for (u32 i = 0; i < c.cpu_count; i++)
         KEXPECT_EQ(c.hits[c.cpus[i]], static_cast<u64>(CROSSFIRE_CALLS));
 }

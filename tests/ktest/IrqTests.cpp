@@ -4,6 +4,7 @@
 #include "arch/x86_64/PerCpu.h"
 #include "arch/x86_64/apic/Lapic.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "tests/ktest/Ktest.h"
 
 namespace {
@@ -17,13 +18,13 @@ void count_hit(void* context)
 {
     auto* hits = static_cast<Hits*>(context);
     hits->cpu = current_cpu_index();
-    __atomic_fetch_add(&hits->count, 1u, __ATOMIC_RELEASE);
+    AtomicRef(hits->count).fetch_add(1u, MemoryOrder::Release);
 }
 
 bool wait_for_count(const Hits& hits, u32 expected)
 {
     for (u64 spins = 0; spins < 100000000; spins++) {
-        if (__atomic_load_n(&hits.count, __ATOMIC_ACQUIRE) >= expected)
+        if (AtomicRef(hits.count).load(MemoryOrder::Acquire) >= expected)
             return true;
         x86::pause();
     }

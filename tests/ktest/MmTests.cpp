@@ -1,6 +1,7 @@
 // ktest suite "mm": page allocator, slab caches, kmalloc, kernel page tables.
 #include "arch/x86_64/Cpu.h"
 #include "arch/x86_64/PerCpu.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/lib/String.h"
 #include "kernel/mm/DirectMap.h"
@@ -324,15 +325,15 @@ void stress_on_this_cpu(AllCpuStress& run, u32 cpu)
 {
     auto* slots = static_cast<StressSlot*>(kzalloc(STRESS_SLOTS * sizeof(StressSlot)));
     if (!slots) {
-        __atomic_store_n(&run.out_of_memory, true, __ATOMIC_RELAXED);
+        AtomicRef(run.out_of_memory).store(true, MemoryOrder::Relaxed);
         return;
     }
     u64 failures = run_stress(0x9e3779b97f4a7c15ul * (cpu + 1), run.operations_per_cpu, slots, STRESS_SLOTS);
     kfree(slots);
     if (current_cpu_index() != cpu)
-        __atomic_store_n(&run.wrong_cpu, true, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&run.failures, failures, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&run.cpus_ran, 1u, __ATOMIC_RELAXED);
+        AtomicRef(run.wrong_cpu).store(true, MemoryOrder::Relaxed);
+    AtomicRef(run.failures).fetch_add(failures, MemoryOrder::Relaxed);
+    AtomicRef(run.cpus_ran).fetch_add(1u, MemoryOrder::Relaxed);
 }
 
 } // namespace

@@ -1,6 +1,7 @@
 // ktest suite "mutex": mutual exclusion under contention from every CPU,
 // owner tracking, Guarded<T, Mutex>.
 #include "kernel/sched/Scheduler.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/Guarded.h"
 #include "kernel/sync/Mutex.h"
@@ -36,17 +37,17 @@ KTEST(mutex, mutual_exclusion_under_contention_from_all_cpus)
         threads[i] = spawn(ktest_context, "contender", [] {
             for (u32 k = 0; k < Contention::ITERATIONS; k++) {
                 MutexGuard guard(g_contention.mutex);
-                if (__atomic_add_fetch(&g_contention.inside, 1, __ATOMIC_ACQ_REL) != 1)
-                    __atomic_add_fetch(&g_contention.violations, 1, __ATOMIC_RELAXED);
+                if (AtomicRef(g_contention.inside).add_fetch(1, MemoryOrder::AcqRel) != 1)
+                    AtomicRef(g_contention.violations).add_fetch(1, MemoryOrder::Relaxed);
                 // A read-modify-write with a window in the middle: lost
                 // updates if two threads were ever inside together.
-                u64 value = __atomic_load_n(&g_contention.counter, __ATOMIC_RELAXED);
+                u64 value = AtomicRef(g_contention.counter).load(MemoryOrder::Relaxed);
                 for (u32 spin = 0; spin < (k % 4) * 8; spin++)
                     x86::pause();
                 if (k % 128 == 0)
                     sched::yield(); // sleeping holders: others must block, not spin
-                __atomic_store_n(&g_contention.counter, value + 1, __ATOMIC_RELAXED);
-                __atomic_sub_fetch(&g_contention.inside, 1, __ATOMIC_ACQ_REL);
+                AtomicRef(g_contention.counter).store(value + 1, MemoryOrder::Relaxed);
+                AtomicRef(g_contention.inside).sub_fetch(1, MemoryOrder::AcqRel);
             }
         }, i % cpus);
         KASSERT(threads[i]);

@@ -8,6 +8,7 @@
 #include "fs/pagecache/PageWait.h"
 #include "fs/pagecache/Reclaim.h"
 #include "fs/pagecache/Writeback.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sync/Completion.h"
@@ -446,6 +447,73 @@ KTEST(pagecache, small_blocks_holes_and_scattered_mapping)
     KEXPECT_EQ(wrong, 0ul);
 }
 
+// Truncation waits for direct I/O in flight (Linux's inode_dio_wait). A
+// direct read is held on the device; another thread truncates the file and
+// reuses its blocks for other data. truncate_pages must not return while the
+// read is in flight, and the read must return the data it was issued for,
+// not the blocks' new contents.
+KTEST(pagecache, truncate_waits_for_direct_reads_in_flight)
+{
+    FakeDisk* disk = mem_disk();
+    KASSERT(disk);
+    static ToyFs toy(disk->device().capacity_bytes());
+    Mapping space(toy, &disk->device(), ToyFs::BLOCK);
+    struct Release {
+        Mapping& space;
+        ~Release() { space.release(); }
+    } release {space};
+    constexpr u64 LENGTH = 16 * KiB;
+    KBuffer data(LENGTH);
+    fill(data.bytes, 0, LENGTH, 40);
+    KASSERT(!buffered_write(space, 0, data.bytes, LENGTH).is_error());
+    KASSERT(!fsync_range(space, 0, ~0ul).is_error());
+    Page* pages = mm::alloc_pages(2);
+    KASSERT(pages);
+    u8* buffer = static_cast<u8*>(mm::page_address(pages));
+    memset(buffer, 0, LENGTH);
+
+    struct Read {
+        Completion done;
+        i64 result = 0;
+    } read;
+    disk->hold_reads(true);
+    KASSERT(!submit_direct_io(space, block::BioOp::Read, 0, buffer, LENGTH,
+                              [](void* context, i64 result) {
+                                  auto* r = static_cast<Read*>(context);
+                                  r->result = result;
+                                  r->done.complete();
+                              },
+                              &read)
+                 .is_error());
+    disk->hold_reads(false);
+    KASSERT(ktest_util::wait_until([&] { return disk->held_reads() > 0; }, 5'000'000'000ul));
+
+    // Truncate, then put other data where the file's blocks were.
+    Atomic<bool> truncated{false};
+    const u64 waits_before = counter::get(counter::DIRECT_IO_DRAIN_WAITS);
+    Thread* truncator = ktest_util::spawn(ktest_context, "truncator", [&] {
+        truncate_pages(space, 0);
+        u8 other[ToyFs::BLOCK];
+        memset(other, 0xee, sizeof(other));
+        for (u64 b = 0; b < LENGTH / ToyFs::BLOCK; b++)
+            disk->poke(toy.device_offset(b), other, sizeof(other));
+        truncated.store(true, MemoryOrder::Release);
+    });
+    KASSERT(truncator);
+    // Until the truncation either finishes (the defect) or waits for the read.
+    KEXPECT(ktest_util::wait_until([&] {
+        return truncated.load(MemoryOrder::Acquire) || counter::get(counter::DIRECT_IO_DRAIN_WAITS) > waits_before;
+    }, 10'000'000'000ul));
+    KEXPECT(!truncated.load(MemoryOrder::Acquire)); // the read is still held on the device
+    disk->release_held_reads();
+    read.done.wait();
+    KEXPECT_EQ(read.result, static_cast<i64>(LENGTH));
+    KEXPECT_EQ(mismatches(buffer, 0, LENGTH, 40), 0ul);
+    truncator->join();
+    KEXPECT(truncated.load(MemoryOrder::Acquire));
+    mm::free_pages(pages, 2);
+}
+
 KTEST(pagecache, reclaim_drops_clean_pages_but_not_pages_in_use)
 {
     FakeDisk* disk = mem_disk();
@@ -666,12 +734,12 @@ void stress_writer(StressShared& shared, u32 writer)
             auto n = buffered_read(*shared.space, &ra, at, check, PAGE_SIZE);
             ok = ok && !n.is_error() && memcmp(check, buffer, PAGE_SIZE) == 0;
             if (!ok)
-                __atomic_fetch_add(&shared.failures, 1, __ATOMIC_RELAXED);
+                AtomicRef(shared.failures).fetch_add(1, MemoryOrder::Relaxed);
         }
     }
     kfree(buffer);
     kfree(check);
-    __atomic_fetch_add(&shared.done, 1, __ATOMIC_RELEASE);
+    AtomicRef(shared.done).fetch_add(1, MemoryOrder::Release);
 }
 
 } // namespace
@@ -691,7 +759,7 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
         KASSERT(threads[w]);
     }
     Thread* pressure = ktest_util::spawn(ktest_context, "pc-pressure", [] {
-        while (!__atomic_load_n(&shared.stop, __ATOMIC_ACQUIRE)) {
+        while (!AtomicRef(shared.stop).load(MemoryOrder::Acquire)) {
             drop_clean_pages();
             (void)write_and_wait_range(*shared.space, STRESS_BASE, STRESS_BASE + 8 * MiB);
             shrink_page_cache(64);
@@ -701,7 +769,7 @@ KTEST(pagecache, concurrent_writers_readers_and_reclaim)
     KASSERT(pressure);
     for (u32 w = 0; w < shared.writers; w++)
         threads[w]->join();
-    __atomic_store_n(&shared.stop, true, __ATOMIC_RELEASE);
+    AtomicRef(shared.stop).store(true, MemoryOrder::Release);
     pressure->join();
     KEXPECT_EQ(shared.failures, 0u);
     KASSERT(!fsync_range(*shared.space, 0, ~0ul).is_error());
@@ -736,7 +804,7 @@ KTEST(pagecache, asynchronous_direct_io_completes_through_the_callback)
     auto callback = [](void* context, i64 result) {
         auto* d = static_cast<Done*>(context);
         d->result = result;
-        __atomic_fetch_add(&d->calls, 1, __ATOMIC_RELAXED);
+        AtomicRef(d->calls).fetch_add(1, MemoryOrder::Relaxed);
         d->completion.complete();
     };
     KBuffer buffer(LENGTH), cached(LENGTH);
@@ -897,7 +965,7 @@ void note_page_ready(AsyncPageWaiter& waiter)
 {
     auto& log = *static_cast<WaiterLog*>(waiter.context);
     log.uptodate = page_test(*waiter.page, PAGE_UPTODATE);
-    __atomic_fetch_add(&log.calls, 1, __ATOMIC_RELEASE);
+    AtomicRef(log.calls).fetch_add(1, MemoryOrder::Release);
     log.fired.complete();
 }
 
@@ -927,14 +995,14 @@ KTEST(pagecache, async_page_waiter_runs_its_callback_on_unlock)
     KEXPECT(wait_on_page_locked_async(*page, waiter));
     lock_page(*other);
     unlock_page(*other); // another page's unlock does not run it
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 0u);
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 0u);
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u);
     KEXPECT(log.uptodate);
     KEXPECT(!disarm_page_waiter(waiter)); // it already ran
     lock_page(*page);
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u); // once only
+    KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u); // once only
 
     // Disarmed before the unlock: never runs.
     WaiterLog quiet;
@@ -943,7 +1011,7 @@ KTEST(pagecache, async_page_waiter_runs_its_callback_on_unlock)
     KEXPECT(wait_on_page_locked_async(*page, cancelled));
     KEXPECT(disarm_page_waiter(cancelled));
     unlock_page(*page);
-    KEXPECT_EQ(__atomic_load_n(&quiet.calls, __ATOMIC_ACQUIRE), 0u);
+    KEXPECT_EQ(AtomicRef(quiet.calls).load(MemoryOrder::Acquire), 0u);
     put_page(*page);
     put_page(*other);
 }
@@ -973,7 +1041,7 @@ KTEST(pagecache, async_page_waiter_fires_when_a_read_completes)
         AsyncPageWaiter waiter(note_page_ready, &log);
         if (wait_on_page_locked_async(*page, waiter)) {
             KEXPECT(log.fired.wait_for(5'000'000'000ul));
-            KEXPECT_EQ(__atomic_load_n(&log.calls, __ATOMIC_ACQUIRE), 1u);
+            KEXPECT_EQ(AtomicRef(log.calls).load(MemoryOrder::Acquire), 1u);
             KEXPECT(log.uptodate);
             fired++;
         } else {

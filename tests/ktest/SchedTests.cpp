@@ -1,6 +1,7 @@
 // ktest suite "sched": threads on every CPU make progress, pinning holds,
 // join/exit, preemption, load balancing.
 #include "kernel/sched/Scheduler.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sched/ThreadAllocator.h"
 #include "kernel/time/Clock.h"
@@ -46,32 +47,55 @@ KTEST(sched, busy_threads_on_all_cpus_make_progress)
     // test thread) run; only load balancing spreads them over the CPUs.
     for (u32 i = 0; i < n; i++) {
         threads[i] = spawn(ktest_context, "busy", [i] {
-            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED)) {
-                __atomic_store_n(&g_progress.counters[i], g_progress.counters[i] + 1, __ATOMIC_RELAXED);
+            while (!AtomicRef(g_progress.stop).load(MemoryOrder::Relaxed)) {
+                AtomicRef(g_progress.counters[i]).store(g_progress.counters[i] + 1, MemoryOrder::Relaxed);
                 u64 bit = 1ul << current_cpu_index();
                 if (!(g_progress.cpus_seen[i] & bit))
-                    __atomic_fetch_or(&g_progress.cpus_seen[i], bit, __ATOMIC_RELAXED);
+                    AtomicRef(g_progress.cpus_seen[i]).fetch_or(bit, MemoryOrder::Relaxed);
             }
         });
         KASSERT(threads[i]);
     }
-    u64 first[MAX_TEST_THREADS], second[MAX_TEST_THREADS];
-    sched::sleep_for(150'000'000);
+    // Wait for events, not for a time: each thread runs, runs again after
+    // a snapshot, and the threads together reach every CPU. The bound only
+    // turns a hang into a failure; a loaded host may take long to get there.
+    constexpr u64 BOUND_NS = 30'000'000'000;
+    auto used_cpus = [&] {
+        u64 mask = 0;
+        for (u32 i = 0; i < n; i++)
+            mask |= load_u64(g_progress.cpus_seen[i]);
+        return mask;
+    };
+    auto wait_until = [&](auto done) {
+        const u64 end = clock_ns() + BOUND_NS;
+        while (!done() && clock_ns() < end)
+            sched::sleep_for(5'000'000);
+        return done();
+    };
+    u64 first[MAX_TEST_THREADS];
+    const bool all_ran = wait_until([&] {
+        for (u32 i = 0; i < n; i++)
+            if (load_u64(g_progress.counters[i]) == 0)
+                return false;
+        return true;
+    });
     for (u32 i = 0; i < n; i++)
         first[i] = load_u64(g_progress.counters[i]);
-    sched::sleep_for(150'000'000);
-    for (u32 i = 0; i < n; i++)
-        second[i] = load_u64(g_progress.counters[i]);
-    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    const bool all_advanced = wait_until([&] {
+        for (u32 i = 0; i < n; i++)
+            if (load_u64(g_progress.counters[i]) <= first[i])
+                return false;
+        return true;
+    });
+    const bool spread = wait_until([&] { return static_cast<u32>(__builtin_popcountl(used_cpus())) == cpus; });
+    AtomicRef(g_progress.stop).store(true, MemoryOrder::Release);
     for (u32 i = 0; i < n; i++)
         threads[i]->join();
 
-    u64 all_cpus = 0;
-    for (u32 i = 0; i < n; i++) {
-        KEXPECT(first[i] > 0);
-        KEXPECT(second[i] > first[i]);
-        all_cpus |= g_progress.cpus_seen[i];
-    }
+    KEXPECT(all_ran);
+    KEXPECT(all_advanced);
+    KEXPECT(spread);
+    u64 all_cpus = used_cpus();
     KEXPECT_EQ(static_cast<u32>(__builtin_popcountl(all_cpus)), cpus);
     log_raw("ktest:   %u busy threads on %u CPUs, all advanced; CPUs used mask 0x%lx\n", n, cpus, all_cpus);
 }
@@ -84,8 +108,8 @@ KTEST(sched, yielding_threads_make_progress)
     Thread* threads[MAX_TEST_THREADS];
     for (u32 i = 0; i < n; i++) {
         threads[i] = spawn(ktest_context, "yielder", [i] {
-            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED)) {
-                __atomic_store_n(&g_progress.counters[i], g_progress.counters[i] + 1, __ATOMIC_RELAXED);
+            while (!AtomicRef(g_progress.stop).load(MemoryOrder::Relaxed)) {
+                AtomicRef(g_progress.counters[i]).store(g_progress.counters[i] + 1, MemoryOrder::Relaxed);
                 sched::yield();
             }
         });
@@ -99,7 +123,7 @@ KTEST(sched, yielding_threads_make_progress)
         }
         return true;
     }, 10'000'000'000);
-    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    AtomicRef(g_progress.stop).store(true, MemoryOrder::Release);
     for (u32 i = 0; i < n; i++)
         threads[i]->join();
     KEXPECT(all);
@@ -132,7 +156,7 @@ KTEST(sched, pinning_holds)
             pinned[n++] = spawn(ktest_context, "pinned", [cpu] {
                 for (u32 round = 0; round < PinCheck::ROUNDS; round++) {
                     if (current_cpu_index() != cpu)
-                        __atomic_add_fetch(&g_pin.violations, 1, __ATOMIC_RELAXED);
+                        AtomicRef(g_pin.violations).add_fetch(1, MemoryOrder::Relaxed);
                     // Alternate short busy stretches (preemption points) and yields.
                     if (round % 3 == 0) {
                         for (u32 spin = 0; spin < 2000; spin++)
@@ -141,9 +165,9 @@ KTEST(sched, pinning_holds)
                         sched::yield();
                     }
                     if (current_cpu_index() != cpu)
-                        __atomic_add_fetch(&g_pin.violations, 1, __ATOMIC_RELAXED);
+                        AtomicRef(g_pin.violations).add_fetch(1, MemoryOrder::Relaxed);
                 }
-                __atomic_add_fetch(&g_pin.rounds_done, PinCheck::ROUNDS, __ATOMIC_RELAXED);
+                AtomicRef(g_pin.rounds_done).add_fetch(PinCheck::ROUNDS, MemoryOrder::Relaxed);
             }, cpu);
             KASSERT(pinned[n - 1]);
             KEXPECT_EQ(pinned[n - 1]->pinned_cpu(), cpu);
@@ -153,14 +177,14 @@ KTEST(sched, pinning_holds)
     Thread* noise[4];
     for (u32 i = 0; i < 4; i++) {
         noise[i] = spawn(ktest_context, "noise", [] {
-            while (!__atomic_load_n(&g_progress.stop, __ATOMIC_RELAXED))
+            while (!AtomicRef(g_progress.stop).load(MemoryOrder::Relaxed))
                 sched::yield();
         }, 0);
         KASSERT(noise[i]);
     }
     for (u32 i = 0; i < n; i++)
         pinned[i]->join();
-    __atomic_store_n(&g_progress.stop, true, __ATOMIC_RELEASE);
+    AtomicRef(g_progress.stop).store(true, MemoryOrder::Release);
     for (Thread* thread : noise)
         thread->join();
     KEXPECT_EQ(load_u32(g_pin.violations), 0u);
@@ -174,7 +198,7 @@ u32 g_exit_flag;
 [[noreturn]] void exit_from_deep_inside(u32 depth)
 {
     if (depth == 0) {
-        __atomic_store_n(&g_exit_flag, 2u, __ATOMIC_RELEASE);
+        AtomicRef(g_exit_flag).store(2u, MemoryOrder::Release);
         Thread::exit();
     }
     exit_from_deep_inside(depth - 1);
@@ -189,7 +213,7 @@ KTEST(sched, join_returns_after_exit)
     Thread* returns = spawn(ktest_context, "returns", [] {
         for (u32 i = 0; i < 100; i++)
             sched::yield();
-        __atomic_store_n(&g_exit_flag, 1u, __ATOMIC_RELEASE);
+        AtomicRef(g_exit_flag).store(1u, MemoryOrder::Release);
     });
     KASSERT(returns);
     returns->join();
@@ -206,7 +230,7 @@ KTEST(sched, join_returns_after_exit)
     detached_done = 0;
     u32 cpus = sched::cpu_count();
     for (u32 i = 0; i < 8; i++) {
-        auto thread = Thread::create("detached", [] { __atomic_add_fetch(&detached_done, 1, __ATOMIC_ACQ_REL); },
+        auto thread = Thread::create("detached", [] { AtomicRef(detached_done).add_fetch(1, MemoryOrder::AcqRel); },
                                      ThreadOptions{.pin_cpu = i % cpus, .detached = true});
         KASSERT(!thread.is_error());
         thread.value()->start();
@@ -249,7 +273,7 @@ KTEST(sched, busy_thread_does_not_starve_another_on_its_cpu)
     Thread* a = spawn(ktest_context, "spinner", [] {
         u64 give_up = clock_ns() + 3'000'000'000;
         while (clock_ns() < give_up) {
-            if (__atomic_load_n(&g_preempt.b_ran, __ATOMIC_ACQUIRE)) {
+            if (AtomicRef(g_preempt.b_ran).load(MemoryOrder::Acquire)) {
                 g_preempt.a_saw_b = true;
                 break;
             }
@@ -258,7 +282,7 @@ KTEST(sched, busy_thread_does_not_starve_another_on_its_cpu)
     KASSERT(a);
     // Let the spinner take the CPU first.
     sched::sleep_for(5'000'000);
-    Thread* b = spawn(ktest_context, "starved?", [] { __atomic_store_n(&g_preempt.b_ran, true, __ATOMIC_RELEASE); },
+    Thread* b = spawn(ktest_context, "starved?", [] { AtomicRef(g_preempt.b_ran).store(true, MemoryOrder::Release); },
                       cpu);
     KASSERT(b);
     a->join();
@@ -282,8 +306,8 @@ KTEST(sched, new_threads_spread_over_cpus)
     // see the previous ones' load and pick another CPU.
     for (u32 i = 0; i < cpus; i++) {
         threads[i] = spawn(ktest_context, "spread", [] {
-            __atomic_add_fetch(&started, 1, __ATOMIC_ACQ_REL);
-            while (!__atomic_load_n(&release, __ATOMIC_ACQUIRE))
+            AtomicRef(started).add_fetch(1, MemoryOrder::AcqRel);
+            while (!AtomicRef(release).load(MemoryOrder::Acquire))
                 sched::yield();
         });
         KASSERT(threads[i]);
@@ -291,7 +315,7 @@ KTEST(sched, new_threads_spread_over_cpus)
     u64 mask = 0;
     for (u32 i = 0; i < cpus; i++)
         mask |= 1ul << threads[i]->cpu();
-    __atomic_store_n(&release, true, __ATOMIC_RELEASE);
+    AtomicRef(release).store(true, MemoryOrder::Release);
     for (u32 i = 0; i < cpus; i++)
         threads[i]->join();
     // The test thread itself occupies one CPU, so allow one doubled-up CPU.

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "arch/x86_64/Cpu.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/log/Log.h"
 #include "kernel/sched/Scheduler.h"
 #include "kernel/sched/Thread.h"
@@ -58,7 +59,7 @@ bool wait_until(Condition condition, u64 timeout_ns)
     return true;
 }
 
-inline u32 load_u32(const u32& value) { return __atomic_load_n(&value, __ATOMIC_ACQUIRE); }
-inline u64 load_u64(const u64& value) { return __atomic_load_n(&value, __ATOMIC_ACQUIRE); }
+inline u32 load_u32(const u32& value) { return AtomicRef(value).load(MemoryOrder::Acquire); }
+inline u64 load_u64(const u64& value) { return AtomicRef(value).load(MemoryOrder::Acquire); }
 
 } // namespace ktest_util

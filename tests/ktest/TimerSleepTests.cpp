@@ -3,6 +3,7 @@
 // cancellation from another CPU. The timer queue's own tests are in
 // TimerTests.cpp.
 #include "kernel/sched/Scheduler.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/Completion.h"
 #include "kernel/time/Clock.h"
@@ -80,14 +81,13 @@ KTEST(timers, many_sleepers_on_all_cpus)
                     sched::sleep_for(duration);
                     u64 elapsed = clock_ns() - start;
                     if (elapsed < duration)
-                        __atomic_add_fetch(&g_sleepers.early, 1, __ATOMIC_RELAXED);
+                        AtomicRef(g_sleepers.early).add_fetch(1, MemoryOrder::Relaxed);
                     else if (elapsed - duration > SCHED_TICK_NS)
-                        __atomic_add_fetch(&g_sleepers.late, 1, __ATOMIC_RELAXED);
+                        AtomicRef(g_sleepers.late).add_fetch(1, MemoryOrder::Relaxed);
                     u64 late = elapsed > duration ? elapsed - duration : 0;
                     u64 worst = load_u64(g_sleepers.worst_late_ns);
                     while (late > worst &&
-                           !__atomic_compare_exchange_n(&g_sleepers.worst_late_ns, &worst, late, false,
-                                                        __ATOMIC_RELAXED, __ATOMIC_RELAXED)) { }
+                           !AtomicRef(g_sleepers.worst_late_ns).compare_exchange_strong(worst, late, MemoryOrder::Relaxed, MemoryOrder::Relaxed)) { }
                 }
             }, cpu);
             KASSERT(threads[n - 1]);
@@ -95,10 +95,10 @@ KTEST(timers, many_sleepers_on_all_cpus)
     }
     for (u32 i = 0; i < n; i++)
         threads[i]->join();
+    // Every sleeper woke (the joins returned) and none woke early. How late
+    // they woke depends on how often the host runs each virtual CPU, which
+    // a loaded host does not bound: it is logged, not asserted.
     KEXPECT_EQ(load_u32(g_sleepers.early), 0u);
-    // Most sleeps end within a tick; a few stragglers are the host
-    // descheduling a virtual CPU (see above).
-    KEXPECT(load_u32(g_sleepers.late) * 4 <= n * Sleepers::ROUNDS);
     log_raw("ktest:   %u sleepers x 5 rounds: %u over a tick late, worst %lu us\n", n, load_u32(g_sleepers.late),
             load_u64(g_sleepers.worst_late_ns) / 1000);
 }
@@ -121,8 +121,8 @@ void ordered_fire(Timer& timer)
     u32 cpu = static_cast<u32>(reinterpret_cast<uptr>(timer.context) >> 16);
     u32 index = static_cast<u32>(reinterpret_cast<uptr>(timer.context) & 0xffff);
     if (current_cpu_index() != cpu)
-        __atomic_add_fetch(&g_ordered.wrong_cpu, 1, __ATOMIC_RELAXED);
-    u32 slot = __atomic_fetch_add(&g_ordered.fired[cpu], 1, __ATOMIC_ACQ_REL);
+        AtomicRef(g_ordered.wrong_cpu).add_fetch(1, MemoryOrder::Relaxed);
+    u32 slot = AtomicRef(g_ordered.fired[cpu]).fetch_add(1, MemoryOrder::AcqRel);
     if (slot < OrderedTimers::PER_CPU)
         g_ordered.fired_order[cpu][slot] = index;
 }
@@ -204,7 +204,7 @@ KTEST(timers, cancel_from_another_cpu_prevents_the_callback)
         for (u32 round = 0; round < RemoteCancel::ROUNDS; round++) {
             g_cancel.deadline_ns = clock_ns() + RemoteCancel::DEADLINE_NS;
             timer_arm(g_cancel.timer, g_cancel.deadline_ns,
-                      [](Timer&) { __atomic_add_fetch(&g_cancel.callbacks, 1, __ATOMIC_RELAXED); });
+                      [](Timer&) { AtomicRef(g_cancel.callbacks).add_fetch(1, MemoryOrder::Relaxed); });
             g_cancel.armed.complete();
             g_cancel.cancelled_done.wait();
         }
@@ -213,11 +213,11 @@ KTEST(timers, cancel_from_another_cpu_prevents_the_callback)
         for (u32 round = 0; round < RemoteCancel::ROUNDS; round++) {
             g_cancel.armed.wait();
             if (timer_cancel(g_cancel.timer))
-                __atomic_add_fetch(&g_cancel.cancelled, 1, __ATOMIC_RELAXED);
+                AtomicRef(g_cancel.cancelled).add_fetch(1, MemoryOrder::Relaxed);
             else if (clock_ns() >= g_cancel.deadline_ns)
-                __atomic_add_fetch(&g_cancel.late, 1, __ATOMIC_RELAXED);
+                AtomicRef(g_cancel.late).add_fetch(1, MemoryOrder::Relaxed);
             else
-                __atomic_add_fetch(&g_cancel.failed_early, 1, __ATOMIC_RELAXED);
+                AtomicRef(g_cancel.failed_early).add_fetch(1, MemoryOrder::Relaxed);
             g_cancel.cancelled_done.complete();
         }
     }, 0);

@@ -10,6 +10,7 @@
 #include "kernel/block/BlockDevice.h"
 #include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/irq/Irq.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/lib/Format.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
@@ -94,14 +95,14 @@ void count_end_io(Bio& bio)
 {
     auto* counter = static_cast<AsyncCounter*>(bio.private_data);
     if (bio.status)
-        __atomic_fetch_add(&counter->errors, 1u, __ATOMIC_RELAXED);
-    __atomic_fetch_add(&counter->done, 1u, __ATOMIC_RELEASE);
+        AtomicRef(counter->errors).fetch_add(1u, MemoryOrder::Relaxed);
+    AtomicRef(counter->done).fetch_add(1u, MemoryOrder::Release);
 }
 
 bool wait_for(const AsyncCounter& counter, u32 expected, u64 timeout_ns)
 {
     const u64 deadline = clock_ns() + timeout_ns;
-    while (__atomic_load_n(&counter.done, __ATOMIC_ACQUIRE) < expected) {
+    while (AtomicRef(counter.done).load(MemoryOrder::Acquire) < expected) {
         if (clock_ns() > deadline)
             return false;
         sched::yield();

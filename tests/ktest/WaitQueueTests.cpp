@@ -1,6 +1,7 @@
 // ktest suite "waitqueue": wait queues, wait_event and completions, across
 // CPUs and from interrupt context.
 #include "kernel/sched/Scheduler.h"
+#include "kernel/lib/Atomic.h"
 #include "kernel/sched/Thread.h"
 #include "kernel/sync/Completion.h"
 #include "kernel/sync/Guarded.h"
@@ -37,7 +38,7 @@ struct alignas(64) Channel {
     u64 wake_calls = 0;
     u64 threads_woken = 0;
 
-    u64 filled() const { return __atomic_load_n(&tail, __ATOMIC_ACQUIRE) - __atomic_load_n(&head, __ATOMIC_ACQUIRE); }
+    u64 filled() const { return AtomicRef(tail).load(MemoryOrder::Acquire) - AtomicRef(head).load(MemoryOrder::Acquire); }
 
     void produce(u64 first, u64 n)
     {
@@ -45,33 +46,33 @@ struct alignas(64) Channel {
         for (u64 i = 0; i < n; i++) {
             wait_event_exclusive(not_full, [&] { return filled() < RING_CAPACITY; });
             items[tail % RING_CAPACITY] = first + i;
-            __atomic_store_n(&tail, tail + 1, __ATOMIC_RELEASE);
+            AtomicRef(tail).store(tail + 1, MemoryOrder::Release);
             woken += not_empty.wake_one();
             calls++;
         }
-        __atomic_store_n(&done, true, __ATOMIC_RELEASE);
+        AtomicRef(done).store(true, MemoryOrder::Release);
         woken += not_empty.wake_one();
-        __atomic_add_fetch(&wake_calls, calls + 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
+        AtomicRef(wake_calls).add_fetch(calls + 1, MemoryOrder::Relaxed);
+        AtomicRef(threads_woken).add_fetch(woken, MemoryOrder::Relaxed);
     }
 
     void consume()
     {
         u64 n = 0, sum = 0, calls = 0, woken = 0;
         for (;;) {
-            wait_event_exclusive(not_empty, [&] { return filled() > 0 || __atomic_load_n(&done, __ATOMIC_ACQUIRE); });
+            wait_event_exclusive(not_empty, [&] { return filled() > 0 || AtomicRef(done).load(MemoryOrder::Acquire); });
             if (filled() == 0)
                 break; // done, and nothing was pushed after the last test
             sum += items[head % RING_CAPACITY];
-            __atomic_store_n(&head, head + 1, __ATOMIC_RELEASE);
+            AtomicRef(head).store(head + 1, MemoryOrder::Release);
             n++;
             woken += not_full.wake_one();
             calls++;
         }
         consumed = n;
         consumed_sum = sum;
-        __atomic_add_fetch(&wake_calls, calls, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&threads_woken, woken, __ATOMIC_RELAXED);
+        AtomicRef(wake_calls).add_fetch(calls, MemoryOrder::Relaxed);
+        AtomicRef(threads_woken).add_fetch(woken, MemoryOrder::Relaxed);
     }
 };
 
@@ -143,10 +144,10 @@ struct ExclusiveWaiters {
 
     bool take_token()
     {
-        __atomic_add_fetch(&checks, 1, __ATOMIC_RELAXED);
+        AtomicRef(checks).add_fetch(1, MemoryOrder::Relaxed);
         u32 t = load_u32(tokens);
         while (t > 0) {
-            if (__atomic_compare_exchange_n(&tokens, &t, t - 1, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            if (AtomicRef(tokens).compare_exchange_strong(t, t - 1, MemoryOrder::AcqRel, MemoryOrder::Acquire))
                 return true;
         }
         return false;
@@ -163,7 +164,7 @@ KTEST(waitqueue, exclusive_wake_wakes_exactly_one)
     for (u32 i = 0; i < ExclusiveWaiters::WAITERS; i++) {
         threads[i] = spawn(ktest_context, "excl-waiter", [] {
             wait_event_exclusive(w.queue, [] { return w.take_token(); });
-            __atomic_add_fetch(&w.passed, 1, __ATOMIC_ACQ_REL);
+            AtomicRef(w.passed).add_fetch(1, MemoryOrder::AcqRel);
         }, i % cpus);
         KASSERT(threads[i]);
     }
@@ -173,7 +174,7 @@ KTEST(waitqueue, exclusive_wake_wakes_exactly_one)
     u32 checks_before = load_u32(w.checks);
     KEXPECT_EQ(checks_before, 2 * ExclusiveWaiters::WAITERS);
 
-    __atomic_store_n(&w.tokens, 1u, __ATOMIC_RELEASE);
+    AtomicRef(w.tokens).store(1u, MemoryOrder::Release);
     KEXPECT_EQ(w.queue.wake_one(), 1u);
     KEXPECT(ktest_util::wait_until([] { return load_u32(w.passed) == 1; }, 5'000'000'000));
     // Give any wrongly woken waiter time to run and show itself.
@@ -186,7 +187,7 @@ KTEST(waitqueue, exclusive_wake_wakes_exactly_one)
     KEXPECT_EQ(w.queue.waiter_count(), static_cast<usize>(ExclusiveWaiters::WAITERS - 1));
 
     // Release the rest.
-    __atomic_store_n(&w.tokens, ExclusiveWaiters::WAITERS - 1, __ATOMIC_RELEASE);
+    AtomicRef(w.tokens).store(ExclusiveWaiters::WAITERS - 1, MemoryOrder::Release);
     KEXPECT_EQ(w.queue.wake_all(), ExclusiveWaiters::WAITERS - 1);
     for (Thread* thread : threads)
         thread->join();
@@ -218,28 +219,27 @@ KTEST(waitqueue, wake_one_wakes_all_nonexclusive_then_one_exclusive)
         threads[n++] = spawn(ktest_context, "excl", [] {
             wait_event_exclusive(m.queue, [] {
                 u32 t = load_u32(m.tokens);
-                return t > 0 && __atomic_compare_exchange_n(&m.tokens, &t, t - 1, false, __ATOMIC_ACQ_REL,
-                                                            __ATOMIC_ACQUIRE);
+                return t > 0 && AtomicRef(m.tokens).compare_exchange_strong(t, t - 1, MemoryOrder::AcqRel, MemoryOrder::Acquire);
             });
-            __atomic_add_fetch(&m.exclusive_passed, 1, __ATOMIC_ACQ_REL);
+            AtomicRef(m.exclusive_passed).add_fetch(1, MemoryOrder::AcqRel);
         }, cpu);
     }
     for (u32 i = 0; i < MixedWaiters::SHARED; i++) {
         u32 cpu = n % cpus;
         threads[n++] = spawn(ktest_context, "shared", [] {
-            wait_event(m.queue, [] { return __atomic_load_n(&m.open, __ATOMIC_ACQUIRE); });
-            __atomic_add_fetch(&m.shared_passed, 1, __ATOMIC_ACQ_REL);
+            wait_event(m.queue, [] { return AtomicRef(m.open).load(MemoryOrder::Acquire); });
+            AtomicRef(m.shared_passed).add_fetch(1, MemoryOrder::AcqRel);
         }, cpu);
     }
     KASSERT(ktest_util::wait_until([] { return m.queue.waiter_count() == ARRAY_SIZE(threads); }, 5'000'000'000));
-    __atomic_store_n(&m.open, true, __ATOMIC_RELEASE);
-    __atomic_store_n(&m.tokens, 1u, __ATOMIC_RELEASE);
+    AtomicRef(m.open).store(true, MemoryOrder::Release);
+    AtomicRef(m.tokens).store(1u, MemoryOrder::Release);
     KEXPECT_EQ(m.queue.wake_one(), MixedWaiters::SHARED + 1);
     KEXPECT(ktest_util::wait_until([] {
         return load_u32(m.shared_passed) == MixedWaiters::SHARED && load_u32(m.exclusive_passed) == 1;
     }, 5'000'000'000));
     KEXPECT_EQ(m.queue.waiter_count(), static_cast<usize>(MixedWaiters::EXCLUSIVE - 1));
-    __atomic_store_n(&m.tokens, MixedWaiters::EXCLUSIVE - 1, __ATOMIC_RELEASE);
+    AtomicRef(m.tokens).store(MixedWaiters::EXCLUSIVE - 1, MemoryOrder::Release);
     m.queue.wake_all();
     for (Thread* thread : threads)
         thread->join();
@@ -262,7 +262,7 @@ struct InterruptWake {
     static void fire(Timer& timer)
     {
         auto* self = static_cast<InterruptWake*>(timer.context);
-        __atomic_add_fetch(&self->fired, 1, __ATOMIC_ACQ_REL);
+        AtomicRef(self->fired).add_fetch(1, MemoryOrder::AcqRel);
         self->queue.wake_all();
     }
 };
@@ -282,7 +282,7 @@ KTEST(waitqueue, wake_from_timer_interrupt_on_another_cpu)
         for (u32 round = 1; round <= InterruptWake::ROUNDS; round++) {
             iw.armed.complete();
             wait_event(iw.queue, [round] { return load_u32(iw.fired) >= round; });
-            __atomic_store_n(&iw.noticed, round, __ATOMIC_RELEASE);
+            AtomicRef(iw.noticed).store(round, MemoryOrder::Release);
             iw.round_done.complete();
         }
     }, waiter_cpu);
@@ -350,9 +350,9 @@ KTEST(waitqueue, completion_complete_and_complete_all)
     for (u32 i = 0; i < CompletionTest::WAITERS; i++) {
         threads[i] = spawn(ktest_context, "completion", [] {
             c.one_by_one.wait();
-            __atomic_add_fetch(&c.passed_one, 1, __ATOMIC_ACQ_REL);
+            AtomicRef(c.passed_one).add_fetch(1, MemoryOrder::AcqRel);
             c.all.wait();
-            __atomic_add_fetch(&c.passed_all, 1, __ATOMIC_ACQ_REL);
+            AtomicRef(c.passed_all).add_fetch(1, MemoryOrder::AcqRel);
         }, i % cpus);
         KASSERT(threads[i]);
     }

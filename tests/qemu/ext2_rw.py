@@ -272,9 +272,59 @@ def run_limits(a, c, tmp):
             + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-3000:]))
 
 
+def run_vfs_api(a, c, tmp):
+    """ktest vfs_api_ext2: setattr written back to an ext2 image (debugfs reads
+    the inode), directory SEEK_END, the block device file; an ext3 image is
+    mounted read-only (EROFS)."""
+    image = pathlib.Path(tmp) / "vfsapi.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", str(image), "8M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=vfs_api_ext2 vfs_api.ext2", drives=drives, echo=False)
+    storage.check_ktests(c, r)
+    c.check("ext2 attributes written" in r.output, "vfs_api_ext2.setattr_written_back ran on the ext2 mount")
+    stat = subprocess.run(["debugfs", "-R", "stat /vfs-api-attr", str(image)], capture_output=True, text=True).stdout
+    c.check(re.search(r"Mode:\s+0640\b", stat) is not None, "debugfs: mode 0640")
+    c.check(re.search(r"User:\s+1234\s+Group:\s+70000\b", stat) is not None, "debugfs: uid 1234, gid 70000")
+    c.check(re.search(r"atime: 0x0*457\b", stat) is not None, "debugfs: atime 1111")
+    c.check(re.search(r"mtime: 0x0*8ae\b", stat) is not None, "debugfs: mtime 2222")
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after vfs_api_ext2")
+
+    ext3 = pathlib.Path(tmp) / "vfsapi3.img"
+    subprocess.run(["mke2fs", "-q", "-F", "-t", "ext3", str(ext3), "16M"], check=True)
+    drives = [["-drive", f"file={ext3},if=none,id=nvme0drive,format=raw,cache=writeback",
+               "-device", "nvme,serial=sluice0,drive=nvme0drive,max_ioqpairs=4"]]
+    r = scenario.boot(a, "root2=/dev/nvme0n1 ktest=vfs_api_ext2 vfs_api.ext3", drives=drives, echo=False)
+    storage.check_ktests(c, r)
+    c.check("mounted read-only: has_journal" in r.output, "the ext3 image is mounted read-only, naming has_journal")
+
+
+def run_lifetime(a, c, tmp):
+    """ktest vfs_lifetime: mount/unmount cycles, files created and unlinked,
+    names looked up then reclaimed; memory counters back to their start. The
+    image (virtio-blk) holds /many/f0 .. f299, f<i> of i bytes."""
+    src = pathlib.Path(tmp) / "lifetime-src"
+    (src / "many").mkdir(parents=True)
+    for i in range(300):
+        (src / "many" / f"f{i}").write_bytes(bytes([i % 251]) * i)
+    image = pathlib.Path(tmp) / "lifetime.img"
+    subprocess.run(["mkfs.ext2", "-q", "-F", "-b", "1024", "-d", str(src), str(image), "16M"], check=True)
+    drives = [["-drive", f"file={image},if=none,id=vd0drive,format=raw,cache=writeback",
+               "-device", f"virtio-blk-pci,drive=vd0drive,num-queues={a.smp}"]]
+    r = scenario.boot(a, "ktest=vfs_lifetime vfs_lifetime.ext2=/dev/vda", drives=drives, echo=False)
+    print("\n".join(l for l in r.output.splitlines() if "vfs_lifetime" in l))
+    storage.check_ktests(c, r)
+    s = storage.ktest_summary(r.output)
+    c.check(s is not None and s[0] + s[1] == 3, f"the three vfs_lifetime tests ran ({s})")
+    fsck = subprocess.run(["e2fsck", "-fn", str(image)], capture_output=True, text=True)
+    c.check(fsck.returncode == 0, "e2fsck -fn after the lifetime run"
+            + ("" if fsck.returncode == 0 else "\n" + fsck.stdout[-2000:]))
+
+
 def main():
     p = scenario.arguments(__doc__)
-    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "all"], default="all")
+    p.add_argument("--part", choices=["read", "write", "fsync", "pressure", "limits", "vfs_api", "lifetime", "all"], default="all")
     a = p.parse_args()
     c = scenario.Checks(f"ext2_rw smp={a.smp}")
     with tempfile.TemporaryDirectory(prefix="sluice-ext2-") as tmp:
@@ -290,6 +340,10 @@ def main():
             run_pressure(a, c, tmp)
         if a.part == "limits":
             run_limits(a, c, tmp)
+        if a.part == "vfs_api":
+            run_vfs_api(a, c, tmp)
+        if a.part == "lifetime":
+            run_lifetime(a, c, tmp)
     return c.finish()
 
 

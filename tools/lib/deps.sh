@@ -5,6 +5,7 @@ SLUICE_PACKAGES=(
   build-essential cmake g++ binutils python3
   qemu-system-x86 grub-pc-bin grub-common xorriso mtools
   libgtest-dev e2fsprogs cpio musl-tools liburing-dev busybox-static
+  clang libclang-rt-14-dev  # tests/fuzz: libFuzzer and the sanitizer runtimes
 )
 
 ensure_packages() {

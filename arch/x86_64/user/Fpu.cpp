@@ -30,7 +30,11 @@ constexpr usize XSAVE_HEADER_SIZE = 64;
 bool g_xsave;
 u64 g_xcr0 = XFEATURE_X87 | XFEATURE_SSE;
 usize g_size = FXSAVE_SIZE;
+usize g_image_size = FXSAVE_SIZE;
+u32 g_mxcsr_mask = 0xffbf;
 bool g_probed;
+constexpr usize MXCSR_OFFSET = 24;
+constexpr usize MXCSR_MASK_OFFSET = 28;
 
 void write_xcr0(u64 value)
 {
@@ -68,8 +72,17 @@ void init_this_cpu()
         write_xcr0(g_xcr0);
         if (boot_cpu) {
             // EBX of leaf 0xd/0: the area size for the features now in XCR0.
-            g_size = align_up(static_cast<usize>(x86::cpuid(CPUID_XSAVE_LEAF, 0).ebx), STATE_ALIGN);
+            g_image_size = static_cast<usize>(x86::cpuid(CPUID_XSAVE_LEAF, 0).ebx);
+            g_size = align_up(g_image_size, STATE_ALIGN);
         }
+    }
+    if (boot_cpu) {
+        alignas(16) u8 image[FXSAVE_SIZE] = {};
+        asm volatile("fxsave64 (%0)" : : "r"(image) : "memory");
+        u32 mask;
+        memcpy(&mask, image + MXCSR_MASK_OFFSET, sizeof mask);
+        if (mask)
+            g_mxcsr_mask = mask;
     }
     if (boot_cpu)
         log_info("fpu", "user FPU state: %s, features %#lx (%s), %zu bytes per thread",
@@ -80,6 +93,28 @@ void init_this_cpu()
 bool uses_xsave() { return g_xsave; }
 u64 enabled_features() { return g_xcr0; }
 usize state_size() { return g_size; }
+usize image_size() { return g_image_size; }
+u32 mxcsr_mask() { return g_mxcsr_mask; }
+
+bool image_is_valid(const void* area)
+{
+    auto* bytes = static_cast<const u8*>(area);
+    u32 mxcsr;
+    memcpy(&mxcsr, bytes + MXCSR_OFFSET, sizeof mxcsr);
+    if (mxcsr & ~g_mxcsr_mask)
+        return false;
+    if (!g_xsave)
+        return true;
+    u64 header[XSAVE_HEADER_SIZE / 8];
+    memcpy(header, bytes + FXSAVE_SIZE, sizeof header);
+    if (header[0] & ~g_xcr0)
+        return false;
+    for (usize i = 1; i < XSAVE_HEADER_SIZE / 8; i++) {
+        if (header[i])
+            return false;
+    }
+    return true;
+}
 
 void save(void* area)
 {

@@ -24,6 +24,18 @@ bool uses_xsave();
 u64 enabled_features(); // XCR0 (x87 | SSE [| AVX ...]); 0x3 with FXSAVE
 usize state_size();     // bytes of one saved state, a multiple of 64
 
+// The size of the image a signal frame carries (CPUID.0xd.0:EBX for the
+// enabled features, Linux's fpstate->user_size; 512 with FXSAVE).
+usize image_size();
+// MXCSR bits the CPU accepts (MXCSR_MASK of an FXSAVE image, SDM Vol. 1
+// §10.5.1.2; 0xffbf when it reports 0).
+u32 mxcsr_mask();
+// An image (image_size() bytes, standard XSAVE form) that restore() may
+// load without a #GP: MXCSR within the mask and, with XSAVE, only enabled
+// features in XSTATE_BV, XCOMP_BV and the header's reserved bytes zero
+// (SDM Vol. 1 §13.8.1).
+bool image_is_valid(const void* area);
+
 // `area` is state_size() bytes, STATE_ALIGN aligned.
 void save(void* area);
 void restore(const void* area);

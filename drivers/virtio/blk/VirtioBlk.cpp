@@ -10,12 +10,13 @@
 #include "kernel/block/DeviceRemoval.h"
 #include "arch/x86_64/boot/BootInfo.h"
 #include "kernel/lib/Format.h"
-#include "kernel/lib/FreeIndex.h"
+#include "kernel/lib/NumberedTable.h"
 #include "kernel/lib/String.h"
 #include "kernel/log/Log.h"
 #include "kernel/mm/DirectMap.h"
 #include "kernel/mm/Heap.h"
 #include "kernel/mm/PageAllocator.h"
+#include "kernel/sync/Guarded.h"
 #include "kernel/time/Clock.h"
 
 namespace virtio::blk {
@@ -34,8 +35,9 @@ constexpr u16 INDIRECT_ENTRIES = 128;
 constexpr u32 MAX_REQUEST_BYTES = 2 * MiB;
 
 constexpr u32 MAX_DISKS = 8;
-Disk* g_disks[MAX_DISKS];
-u32 g_disk_count;
+// Probe, removal and the ktests that walk the disks may run on different
+// CPUs at once.
+Guarded<NumberedTable<Disk, MAX_DISKS>> g_disks{LockRank::Registry, "virtio-blk disks"};
 
 PhysAddr page_phys(const Page* page) { return mm::page_to_phys(page); }
 PhysAddr kernel_virt_phys(const void* virt) { return virt_to_phys(virt); }
@@ -86,8 +88,8 @@ void format_features(char* out, usize size, u64 features)
 
 } // namespace
 
-u32 disk_count() { return g_disk_count; }
-Disk* disk_at(u32 index) { return index < g_disk_count ? g_disks[index] : nullptr; }
+u32 disk_count() { return g_disks.with([](auto& table) { return table.count(); }); }
+Disk* disk_at(u32 index) { return g_disks.with([&](auto& table) { return table.at(index); }); }
 
 Disk::Disk(::pci::Device& device)
     : m_pci(device)
@@ -97,11 +99,11 @@ Disk::Disk(::pci::Device& device)
 
 Result<Own<Disk>> Disk::create(::pci::Device& device)
 {
-    if (g_disk_count == MAX_DISKS)
-        return Error::from_errno(ENOSPC);
     auto disk = TRY(adopt_own_or_enomem(new (nothrow) Disk(device)));
     // The lowest free number: a disk bound again keeps its name (vda).
-    disk->m_index = lowest_free_index(g_disk_count, [](usize i) { return g_disks[i]->m_index; });
+    // ~Disk gives it back if bring-up fails.
+    disk->m_index = TRY(g_disks.with([](auto& table) { return table.reserve(); }));
+    disk->m_number_reserved = true;
     format_string(disk->m_name, sizeof(disk->m_name), "vd%c", 'a' + disk->m_index);
     format_string(disk->m_set_name, sizeof(disk->m_set_name), "virtio%u", disk->m_index);
     disk->m_stall_after = boot_info().command_line.get_u64("virtio_blk.stall_after", 0);
@@ -113,7 +115,8 @@ Result<Own<Disk>> Disk::create(::pci::Device& device)
             disk->m_transport->fail(); // §3.1.1 step 8
         return up.error(); // ~Disk gives back what bring_up() acquired
     }
-    g_disks[g_disk_count++] = disk.ptr();
+    g_disks.with([&](auto& table) { table.publish(disk->m_index, disk.ptr()); });
+    disk->m_number_reserved = false;
     disk->m_registered = true;
     disk->print_summary();
     return disk;
@@ -142,16 +145,12 @@ Disk::~Disk()
     m_pci.disable_bus_master();
     for (Queue& q : m_queues)
         free_queue(q);
-    if (m_registered) {
-        for (u32 i = 0; i < g_disk_count; i++) {
-            if (g_disks[i] != this)
-                continue;
-            for (u32 j = i; j + 1 < g_disk_count; j++)
-                g_disks[j] = g_disks[j + 1];
-            g_disks[--g_disk_count] = nullptr;
-            break;
-        }
-    }
+    g_disks.with([&](auto& table) {
+        if (m_registered)
+            table.remove(this);
+        else if (m_number_reserved)
+            table.release(m_index);
+    });
 }
 
 Result<void> Disk::bring_up()

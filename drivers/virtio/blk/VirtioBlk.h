@@ -151,6 +151,7 @@ private:
     PciAdapter m_adapter;
     Own<PciTransport> m_transport;
     bool m_registered = false; // in the disk registry
+    bool m_number_reserved = false; // m_index is held in the registry during bring-up
     u32 m_index = 0;
     char m_name[16] = {}; // "vda"
     char m_set_name[16] = {}; // "virtio0"
